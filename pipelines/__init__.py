@@ -1,0 +1,16 @@
+"""Task pipelines: one module per task, each a config dataclass plus train / evaluate / export.
+
+``TASKS`` maps the task names used by the CLI and by ``seqtasks.json`` to their modules.
+"""
+
+import importlib
+
+TASK_MODULES = {"sentiment": "pipelines.sentiment"}
+
+
+def task_module(task: str):
+    from seqtasks.errors import ConfigError
+
+    if task not in TASK_MODULES:
+        raise ConfigError(f"Unknown task '{task}'. Expected one of: {', '.join(TASK_MODULES)}")
+    return importlib.import_module(TASK_MODULES[task])

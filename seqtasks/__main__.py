@@ -1,0 +1,5 @@
+import sys
+
+from seqtasks.cli import main
+
+sys.exit(main())

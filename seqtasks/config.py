@@ -1,0 +1,207 @@
+"""Configuration dataclasses shared by every pipeline, and their YAML/JSON round-trip.
+
+Configs are flat dataclasses (``cell=gru`` rather than ``model.cell=gru``) so that ``--set`` and
+grids read naturally. A pipeline config inherits the sections it needs and adds its own knobs.
+Choices are declared in field metadata and checked when a config is built from user input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from seqtasks.errors import ConfigError
+from seqtasks.io import atomic_write_text
+
+C = TypeVar("C")
+
+CELLS = ("rnn", "lstm", "peephole_lstm", "gru")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
+def choice(default, choices, help=""):
+    return dataclasses.field(default=default, metadata={"choices": tuple(choices), "help": help})
+
+
+def option(default, help=""):
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass
+class TextConfig:
+    """How raw strings become token ids (the same steps run inside the exported graph)."""
+
+    level: str = choice("word", ("word", "char"), "tokenize into words or Unicode characters")
+    lowercase: bool = option(True, "case-fold before tokenizing")
+    max_length: int = option(64, "tokens kept per input; longer inputs are truncated")
+    min_count: int = option(1, "drop tokens seen fewer times than this (they become [UNK])")
+    max_vocab_size: int = option(20000, "keep at most this many tokens, most frequent first")
+
+
+@dataclasses.dataclass
+class RecurrentConfig:
+    """The shared recurrent stack: cell type, direction, depth, width, dropout."""
+
+    embedding_dim: int = option(128, "size of the token embeddings")
+    cell: str = choice("lstm", CELLS, "recurrent cell")
+    units: int = option(128, "hidden units per direction and layer")
+    num_layers: int = option(1, "stacked recurrent layers")
+    bidirectional: bool = option(True, "run each layer forwards and backwards")
+    dropout: float = option(0.3, "dropout on embeddings and between layers")
+    recurrent_dropout: float = option(0.0, "dropout on the recurrent state (slower)")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Optimisation, stopping and input-pipeline knobs."""
+
+    epochs: int = option(10, "maximum passes over the training data")
+    batch_size: int = option(32, "sequences per batch")
+    optimizer: str = choice("adam", OPTIMIZERS, "optimizer name")
+    learning_rate: float = option(1e-3, "initial learning rate")
+    clipnorm: float | None = option(5.0, "clip gradients by global norm (none to disable)")
+    early_stopping_patience: int = option(3, "epochs without validation improvement before stopping")
+    time_budget: float | None = option(None, "stop training after this many minutes")
+    seed: int = option(42, "seed for initialisation, shuffling and dropout")
+    bucket_by_length: bool = option(True, "batch sequences of similar length together")
+
+
+def to_dict(config) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def _coerce(name: str, value: Any, hint) -> Any:
+    """Convert a YAML/JSON/CLI value to the field's declared type, or raise ConfigError."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
+            return None
+        (hint,) = [a for a in args if a is not type(None)]
+    if value is None:
+        raise ConfigError(f"'{name}' may not be empty")
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "yes", "1", "on"):
+                return True
+            if text in ("false", "no", "0", "off"):
+                return False
+            raise ValueError(value)
+        if hint is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if hint is float:
+            return float(value)
+        if hint is str:
+            return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"'{name}' must be a {hint.__name__}, got {value!r}"
+        ) from None
+    raise ConfigError(f"'{name}' has an unsupported type {hint}")  # pragma: no cover
+
+
+def _field_table(cls) -> dict[str, tuple[dataclasses.Field, Any]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls)}
+
+
+def _unknown_key_error(cls, key: str) -> ConfigError:
+    names = [f.name for f in dataclasses.fields(cls)]
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(names)}"
+    return ConfigError(f"Unknown config key '{key}' for {cls.__name__} ({hint})")
+
+
+def _checked(cls, key: str, value: Any) -> Any:
+    table = _field_table(cls)
+    if key not in table:
+        raise _unknown_key_error(cls, key)
+    field, hint = table[key]
+    value = _coerce(key, value, hint)
+    choices = field.metadata.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"Unknown {key} '{value}'. Expected one of: {', '.join(choices)}")
+    return value
+
+
+def from_dict(cls: type[C], values: dict[str, Any]) -> C:
+    """Build a config from a plain dict; unknown keys and bad values raise ConfigError."""
+    checked = {key: _checked(cls, key, value) for key, value in values.items()}
+    return cls(**checked)
+
+
+def replace(config: C, **values: Any) -> C:
+    """A copy of ``config`` with some fields changed, checked like user input."""
+    cls = type(config)
+    return dataclasses.replace(config, **{k: _checked(cls, k, v) for k, v in values.items()})
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """``["cell=gru", "units=64"]`` -> ``{"cell": "gru", "units": "64"}``."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def load_file(cls: type[C], path: str | Path) -> C:
+    """Read a YAML or JSON config file (only the keys it sets; the rest keep their defaults)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config file ({e.strerror})") from None
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        where = f"{path}:{line + 1}" if line is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML/JSON") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of key: value, got {type(values).__name__}")
+    try:
+        return from_dict(cls, values)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def save(config, path: str | Path) -> None:
+    """Write the resolved config as YAML (``.yaml``/``.yml``) or JSON."""
+    path = Path(path)
+    values = to_dict(config)
+    if path.suffix in (".yaml", ".yml"):
+        text = yaml.safe_dump(values, sort_keys=False)
+    else:
+        text = json.dumps(values, indent=2) + "\n"
+    atomic_write_text(path, text)
+
+
+def resolve(cls: type[C], config_file: str | Path | None = None, overrides: list[str] = ()) -> C:
+    """Defaults <- config file <- ``--set`` overrides, as the CLI and the Python API do it."""
+    config = load_file(cls, config_file) if config_file else cls()
+    return replace(config, **parse_overrides(list(overrides)))
+
+
+def describe(cls) -> str:
+    """One line per key with default and help, for ``--help`` texts."""
+    lines = []
+    for name, (field, _) in _field_table(cls).items():
+        choices = field.metadata.get("choices")
+        extra = f" [{'|'.join(choices)}]" if choices else ""
+        lines.append(f"  {name}={field.default}{extra}  {field.metadata.get('help', '')}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Readers (files -> Python/pandas) and tf.data input pipelines."""

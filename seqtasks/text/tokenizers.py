@@ -1,0 +1,89 @@
+"""In-graph normalisation and tokenization (tensorflow-text), word- and character-level.
+
+The same objects tokenize the training data (through tf.data) and the raw strings that reach an
+exported SavedModel, so training and serving can never disagree about what a token is.
+Every tokenizer maps a string tensor of shape [batch] to a RaggedTensor [batch, (tokens)].
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+# Letters, digits and connector punctuation form words; every other non-space character is a
+# token of its own ("it's" -> it ' s). Unicode classes, because RE2's \w and \s are ASCII-only.
+WORD_CHAR = r"\p{L}\p{M}\p{N}_"
+DELIMITER = rf"[\s\p{{Z}}]+|[^{WORD_CHAR}\s\p{{Z}}]"
+KEPT_DELIMITER = rf"[^{WORD_CHAR}\s\p{{Z}}]"
+
+
+def sanitize(text: tf.Tensor) -> tf.Tensor:
+    """Replace invalid UTF-8 with U+FFFD so later ops never fail on undecodable bytes."""
+    return tf.strings.unicode_transcode(
+        text, input_encoding="UTF-8", output_encoding="UTF-8", errors="replace"
+    )
+
+
+def normalize(tokens, lowercase: bool):
+    """NFKC-normalise (and optionally case-fold) a string tensor or the values of a ragged one."""
+    if isinstance(tokens, tf.RaggedTensor):
+        return tokens.with_flat_values(normalize(tokens.flat_values, lowercase))
+    if lowercase:
+        return tf_text.case_fold_utf8(tokens)  # case folding includes NFKC
+    return tf_text.normalize_utf8(tokens, "NFKC")
+
+
+class WordTokenizer:
+    """Whitespace and punctuation splitting, then NFKC normalisation and case folding."""
+
+    level = "word"
+
+    def __init__(self, lowercase: bool = True):
+        self.lowercase = lowercase
+
+    def split_with_offsets(self, text: tf.Tensor):
+        """Raw (unnormalised) tokens with their byte offsets [start, end) into ``text``."""
+        return tf_text.regex_split_with_offsets(
+            sanitize(text), DELIMITER, KEPT_DELIMITER
+        )
+
+    def __call__(self, text: tf.Tensor) -> tf.RaggedTensor:
+        tokens, _, _ = self.split_with_offsets(text)
+        return normalize(tokens, self.lowercase)
+
+    def join(self, tokens: tf.RaggedTensor) -> tf.Tensor:
+        return tf.strings.reduce_join(tokens, axis=-1, separator=" ")
+
+
+class CharTokenizer:
+    """Unicode code points after normalisation; spaces and newlines are tokens too."""
+
+    level = "char"
+
+    def __init__(self, lowercase: bool = False):
+        self.lowercase = lowercase
+
+    def __call__(self, text: tf.Tensor) -> tf.RaggedTensor:
+        text = normalize(sanitize(text), self.lowercase)
+        return tf.strings.unicode_split(text, "UTF-8", errors="replace")
+
+    def join(self, tokens: tf.RaggedTensor) -> tf.Tensor:
+        return tf.strings.reduce_join(tokens, axis=-1)
+
+
+TOKENIZERS = {"word": WordTokenizer, "char": CharTokenizer}
+
+
+def make_tokenizer(level: str, lowercase: bool):
+    if level not in TOKENIZERS:
+        raise ValueError(f"Unknown level '{level}'. Expected one of: {', '.join(TOKENIZERS)}")
+    return TOKENIZERS[level](lowercase=lowercase)
+
+
+def tokenize_to_python(tokenizer, texts: list[str]) -> list[list[str]]:
+    """Run the in-graph tokenizer eagerly over Python strings (used to build vocabularies)."""
+    out: list[list[str]] = []
+    for start in range(0, len(texts), 4096):
+        ragged = tokenizer(tf.constant(texts[start : start + 4096], dtype=tf.string))
+        out.extend([t.decode("utf-8") for t in row] for row in ragged.to_list())
+    return out

@@ -1,0 +1,121 @@
+"""Training helper shared by every pipeline: optimizer with global-norm clipping, early stopping,
+resumable checkpoints, TensorBoard logs, a NaN guard and a wall-clock time budget."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from pathlib import Path
+
+import keras
+
+from seqtasks.config import TrainConfig
+from seqtasks.errors import ConfigError, TrainingError
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+def make_optimizer(name: str, learning_rate, clipnorm: float | None) -> keras.optimizers.Optimizer:
+    """Optimizer by name. ``clipnorm`` clips by the *global* norm over all gradients, as the RNN
+    literature means it (Keras' own ``clipnorm=`` clips each tensor separately)."""
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"Unknown optimizer '{name}'. Expected one of: {', '.join(OPTIMIZERS)}")
+    if clipnorm is not None and clipnorm <= 0:
+        raise ConfigError(f"clipnorm must be > 0 or none, got {clipnorm}")
+    return OPTIMIZERS[name](learning_rate=learning_rate, global_clipnorm=clipnorm)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop after ``minutes`` of training; the epoch in progress ends early and is validated."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = minutes * 60.0
+        self.start = 0.0
+        self.exhausted = False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self.start >= self.seconds:
+            self.exhausted = True
+            self.model.stop_training = True
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Fail loudly, with a way out, instead of exporting a model whose weights went NaN."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrainingError(
+                f"loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}: "
+                "lower learning_rate or set clipnorm (e.g. --set clipnorm=1.0)")
+
+
+def fit(
+    model: keras.Model,
+    train_data,
+    valid_data,
+    config: TrainConfig,
+    resume_dir: str | Path,
+    log_dir: str | Path,
+    monitor: str = "val_loss",
+    mode: str = "min",
+    callbacks: list[keras.callbacks.Callback] = (),
+    verbose: int | str = "auto",
+) -> dict:
+    """``model.fit`` with the toolkit's callbacks; returns a JSON-able training summary.
+
+    ``resume_dir/backup`` holds the state of the last finished epoch (removed when training
+    completes): running ``fit`` again with the same ``resume_dir`` after an interruption continues
+    from there. ``log_dir`` receives TensorBoard event files.
+    """
+    backup_dir = Path(resume_dir) / "backup"
+    resumed = backup_dir.exists() and any(backup_dir.iterdir())
+    budget = TimeBudget(config.time_budget) if config.time_budget else None
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor=monitor, mode=mode, patience=config.early_stopping_patience,
+        restore_best_weights=True, verbose=0)
+    all_callbacks = [
+        NanGuard(),
+        keras.callbacks.BackupAndRestore(str(backup_dir)),
+        early_stopping,
+        keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False),
+        *callbacks,
+    ]
+    if budget:
+        all_callbacks.append(budget)
+    start = time.monotonic()
+    with warnings.catch_warnings():
+        # Our datasets are shuffled by tf.data and of unknown length on the first epoch; Keras
+        # warns about both on every run, which users can do nothing about.
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*ran out of data.*", category=UserWarning)
+        history = model.fit(train_data, validation_data=valid_data, epochs=config.epochs,
+                            callbacks=all_callbacks, verbose=verbose)
+    seconds = time.monotonic() - start
+    curves = {k: [float(v) for v in values] for k, values in history.history.items()}
+    summary = {
+        "train_seconds": round(seconds, 2),
+        "epochs_run": len(next(iter(curves.values()), [])),
+        "best_epoch": (early_stopping.best_epoch + 1) if early_stopping.best_weights else None,
+        "stopped_by": "time_budget" if budget and budget.exhausted
+        else "early_stopping" if early_stopping.stopped_epoch else "epochs",
+        "resumed": resumed,
+        "history": curves,
+    }
+    return summary
