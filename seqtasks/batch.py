@@ -73,6 +73,8 @@ def predict_file(predictor, input_path: str | Path, output_path: str | Path,
         writer = _Writer(tmp, out_fmt)
         try:
             for chunk in iter_table(input_path, chunksize=chunksize):
+                if not len(chunk):
+                    continue
                 require_columns(chunk, input_path, [text_column], option="--text-column")
                 writer.write(predictor.predict_frame(chunk, text_column))
                 rows += len(chunk)

@@ -130,7 +130,7 @@ def iter_table(path: str | Path, chunksize: int = 10_000, fmt: str | None = None
 
 
 def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
-    chunks = list(iter_table(path, fmt=fmt))
+    chunks = [chunk for chunk in iter_table(path, fmt=fmt) if len(chunk)]
     if not chunks:
         raise DataError(path, "file has a header but no rows")
     frame = pd.concat(chunks, ignore_index=True)

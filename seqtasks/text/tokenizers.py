@@ -10,18 +10,22 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-# Letters, digits and connector punctuation form words; every other non-space character is a
-# token of its own ("it's" -> it ' s). Unicode classes, because RE2's \w and \s are ASCII-only.
+# Letters, digits and connector punctuation form words; every other visible character is a
+# token of its own ("it's" -> it ' s). Spaces, separators and control characters only separate.
+# Unicode classes, because RE2's \w and \s are ASCII-only.
 WORD_CHAR = r"\p{L}\p{M}\p{N}_"
-DELIMITER = rf"[\s\p{{Z}}]+|[^{WORD_CHAR}\s\p{{Z}}]"
-KEPT_DELIMITER = rf"[^{WORD_CHAR}\s\p{{Z}}]"
+SPACE = r"\s\p{Z}\p{Cc}"
+DELIMITER = rf"[{SPACE}]+|[^{WORD_CHAR}{SPACE}]"
+KEPT_DELIMITER = rf"[^{WORD_CHAR}{SPACE}]"
 
 
 def sanitize(text: tf.Tensor) -> tf.Tensor:
-    """Replace invalid UTF-8 with U+FFFD so later ops never fail on undecodable bytes."""
-    return tf.strings.unicode_transcode(
+    """Replace invalid UTF-8 with U+FFFD so later ops never fail on undecodable bytes, and NUL
+    with a space (tf-text's regex split stops at NUL). Byte offsets are unchanged by the latter."""
+    text = tf.strings.unicode_transcode(
         text, input_encoding="UTF-8", output_encoding="UTF-8", errors="replace"
     )
+    return tf.strings.regex_replace(text, r"\x00", " ")
 
 
 def normalize(tokens, lowercase: bool):
@@ -49,7 +53,10 @@ class WordTokenizer:
 
     def __call__(self, text: tf.Tensor) -> tf.RaggedTensor:
         tokens, _, _ = self.split_with_offsets(text)
-        return normalize(tokens, self.lowercase)
+        tokens = normalize(tokens, self.lowercase)
+        # NFKC can expand a symbol into space + mark ("´" -> " ́"); a word token has no spaces.
+        return tokens.with_flat_values(
+            tf.strings.regex_replace(tokens.flat_values, f"[{SPACE}]", ""))
 
     def join(self, tokens: tf.RaggedTensor) -> tf.Tensor:
         return tf.strings.reduce_join(tokens, axis=-1, separator=" ")

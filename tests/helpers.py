@@ -1,0 +1,78 @@
+"""Test helpers shared by every test module (in the spirit of KerasHub's TestCase)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+
+
+def tiny_sentiment_config(**overrides):
+    from pipelines.sentiment import SentimentConfig
+    from seqtasks import config as config_lib
+
+    base = SentimentConfig(embedding_dim=16, units=16, epochs=2, batch_size=32, max_length=40,
+                           early_stopping_patience=2, seed=7)
+    return config_lib.replace(base, **overrides)
+
+
+def run_cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``seqtasks ARGS`` in a fresh process, as a user would."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "seqtasks", *map(str, args)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"seqtasks {' '.join(map(str, args))} exited {result.returncode}:\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def run_fresh_python(code: str, timeout: float = 300) -> str:
+    """Run ``code`` in a new interpreter; return its stdout (raises with stderr on failure)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                            text=True, timeout=timeout, env=env, cwd="/")
+    if result.returncode != 0:
+        raise AssertionError(f"fresh process failed:\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def serve_in_fresh_process(export_dir, texts: list[str], signature: str = "serving_default"
+                           ) -> dict[str, np.ndarray]:
+    """Load the SavedModel with plain TensorFlow (+ tensorflow_text ops) in a new process."""
+    out = run_fresh_python(f"""
+        import json, sys
+        import tensorflow as tf
+        import tensorflow_text  # registers tokenizer ops
+        model = tf.saved_model.load({str(export_dir)!r})
+        result = model.signatures[{signature!r}](text=tf.constant({texts!r}))
+        print(json.dumps({{k: v.numpy().tolist() for k, v in result.items()}},
+                         default=lambda b: b.decode("utf-8")))
+    """)
+    return {k: np.array(v) for k, v in json.loads(out.strip().splitlines()[-1]).items()}
+
+
+def assert_layer_roundtrip(layer, inputs, tmp_path) -> None:
+    """get_config -> from_config gives the same layer; a model around it saves and reloads."""
+    import keras
+
+    expected = keras.ops.convert_to_numpy(layer(inputs))
+    clone = layer.__class__.from_config(layer.get_config())
+    clone(inputs)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(inputs)), expected, atol=1e-6)
+
+    x = keras.Input(shape=inputs.shape[1:], dtype=str(inputs.dtype))
+    model = keras.Model(x, layer(x))
+    path = tmp_path / "layer_roundtrip.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(inputs)), expected, atol=1e-6)

@@ -1,0 +1,59 @@
+import json
+
+import pytest
+
+from pipelines.sentiment import SentimentConfig
+from seqtasks import config as config_lib
+from seqtasks.errors import ConfigError
+from seqtasks.layers.recurrent import CELLS
+from seqtasks.training import OPTIMIZERS
+
+
+def test_choices_in_config_match_the_builders():
+    assert set(config_lib.CELLS) == set(CELLS)
+    assert set(config_lib.OPTIMIZERS) == set(OPTIMIZERS)
+
+
+def test_overrides_are_typed():
+    config = config_lib.resolve(SentimentConfig, None, [
+        "cell=gru", "units=64", "bidirectional=false", "dropout=0.5", "clipnorm=none"])
+    assert (config.cell, config.units, config.bidirectional, config.dropout, config.clipnorm) == (
+        "gru", 64, False, 0.5, None)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("cel=gru", "did you mean 'cell'"),
+    ("cell=lsmt", "Unknown cell 'lsmt'. Expected one of: rnn, lstm, peephole_lstm, gru"),
+    ("units=many", "'units' must be a int"),
+    ("bidirectional=maybe", "'bidirectional' must be a bool"),
+    ("units", "expects key=value"),
+])
+def test_bad_overrides_raise_clear_errors(override, message):
+    with pytest.raises(ConfigError, match=message):
+        config_lib.resolve(SentimentConfig, None, [override])
+
+
+def test_yaml_and_json_round_trip(tmp_path):
+    config = SentimentConfig(cell="peephole_lstm", num_layers=2, time_budget=1.5)
+    for name in ("config.yaml", "config.json"):
+        config_lib.save(config, tmp_path / name)
+        assert config_lib.load_file(SentimentConfig, tmp_path / name) == config
+    assert json.loads((tmp_path / "config.json").read_text())["cell"] == "peephole_lstm"
+
+
+def test_config_file_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cell: gru\nunits: [1, 2\n")
+    with pytest.raises(ConfigError, match="bad.yaml:"):
+        config_lib.load_file(SentimentConfig, bad)
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("colour: red\n")
+    with pytest.raises(ConfigError, match="unknown.yaml: Unknown config key 'colour'"):
+        config_lib.load_file(SentimentConfig, unknown)
+
+
+def test_file_then_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("cell: gru\nunits: 32\n")
+    config = config_lib.resolve(SentimentConfig, path, ["units=8"])
+    assert (config.cell, config.units, config.pooling) == ("gru", 8, "max")
