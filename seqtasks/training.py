@@ -7,6 +7,7 @@ import math
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import keras
 
@@ -48,6 +49,20 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class EpochScore(keras.callbacks.Callback):
+    """Adds ``name: score()`` to the logs at the end of every epoch, e.g. a validation metric
+    that needs decoding (entity F1), so that early stopping can monitor it."""
+
+    def __init__(self, name: str, score: Callable[[], float]):
+        super().__init__()
+        self.name = name
+        self.score = score
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs[self.name] = float(self.score())
+
+
 class NanGuard(keras.callbacks.Callback):
     """Fail loudly, with a way out, instead of exporting a model whose weights went NaN."""
 
@@ -82,7 +97,8 @@ def fit(
 
     ``resume_dir/backup`` holds the state of the last finished epoch (removed when training
     completes): running ``fit`` again with the same ``resume_dir`` after an interruption continues
-    from there. ``log_dir`` receives TensorBoard event files.
+    from there. ``log_dir`` receives TensorBoard event files. ``callbacks`` run before early
+    stopping, so a score they add to the logs (``EpochScore``) can be the ``monitor``.
     """
     backup_dir = Path(resume_dir) / "backup"
     resumed = backup_dir.exists() and any(backup_dir.iterdir())
@@ -93,9 +109,9 @@ def fit(
     all_callbacks = [
         NanGuard(),
         keras.callbacks.BackupAndRestore(str(backup_dir)),
+        *callbacks,  # before early stopping and TensorBoard, which read the scores they log
         early_stopping,
         keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False),
-        *callbacks,
     ]
     if budget:
         all_callbacks.append(budget)

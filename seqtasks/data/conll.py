@@ -1,0 +1,128 @@
+"""CoNLL column files: one token per line, whitespace-separated columns, a blank line between
+sentences, ``-DOCSTART-`` lines between documents (CoNLL-2003: ``TOKEN POS CHUNK NER``).
+
+Tags are checked against their scheme (given, or detected from the file) and converted to the
+scheme the model uses. Errors name the file and the 1-based line of the offending token.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from seqtasks import tag_schemes
+from seqtasks.errors import DataError
+
+DOCSTART = "-DOCSTART-"
+INVALID_TAG_POLICIES = ("repair", "error")
+
+
+@dataclasses.dataclass
+class TaggedSentences:
+    tokens: list[list[str]]
+    tags: list[list[str]]
+    lines: list[list[int]]  # physical line of each token, for error messages
+    documents: list[int]  # document number of each sentence (0 before the first -DOCSTART-)
+    path: str
+    scheme: str  # scheme of ``tags`` (after conversion)
+    file_scheme: str  # scheme the file was written in (given or detected)
+    repaired: int  # sentences whose tags broke ``file_scheme`` and were repaired
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+def read_conll(path: str | Path, token_column: int = 0, tag_column: int = -1,
+               file_scheme: str = "auto", scheme: str | None = None,
+               invalid_tags: str = "repair") -> TaggedSentences:
+    """Read sentences of (token, tag) from a column file.
+
+    ``file_scheme``: iob1 | iob2 | iobes, or auto to detect it. ``scheme``: convert the tags to
+    this scheme (default: keep ``file_scheme``). ``invalid_tags``: ``repair`` sequences that break
+    the file's scheme (an I- after O in IOB2 becomes B-, as conlleval reads it) or report them as
+    an ``error``.
+    """
+    if invalid_tags not in INVALID_TAG_POLICIES:
+        raise ValueError(f"Unknown invalid_tags '{invalid_tags}'. "
+                         f"Expected one of: {', '.join(INVALID_TAG_POLICIES)}")
+    data = _read_columns(Path(path), token_column, tag_column)
+    prefix_scheme = "iobes" if file_scheme == "auto" else file_scheme
+    for tags, lines in zip(data.tags, data.lines):
+        for tag, line in zip(tags, lines):
+            try:
+                tag_schemes.split_tag(tag, prefix_scheme)
+            except ValueError as e:
+                raise DataError(path, str(e), line=line,
+                                hint=f"tags are read from column {tag_column} "
+                                     "(set tag_column= or file_scheme= to change)") from None
+    data.file_scheme = tag_schemes.detect(data.tags) if file_scheme == "auto" else file_scheme
+    data.scheme = scheme or data.file_scheme
+    for index, (tags, lines) in enumerate(zip(data.tags, data.lines)):
+        problem = tag_schemes.first_invalid(tags, data.file_scheme)
+        if problem and invalid_tags == "error":
+            position, message = problem
+            raise DataError(path, message, line=lines[position],
+                            hint="fix the tag, or set invalid_tags=repair to read it the way "
+                                 "conlleval does")
+        data.repaired += problem is not None
+        if problem or data.scheme != data.file_scheme:
+            data.tags[index] = tag_schemes.convert(tags, data.scheme)
+    return data
+
+
+def _read_columns(path: Path, token_column: int, tag_column: int) -> TaggedSentences:
+    """Split the file into sentences of (token, tag, line); checks encoding and column counts."""
+    if not path.is_file():
+        raise DataError(path, "directory, expected a file" if path.is_dir() else "file not found")
+    data = TaggedSentences([], [], [], [], str(path), "", "", 0)
+    tokens, tags, lines = [], [], []
+    document, width, width_line = 0, None, None
+
+    def end_sentence():
+        if tokens:
+            data.tokens.append(list(tokens))
+            data.tags.append(list(tags))
+            data.lines.append(list(lines))
+            data.documents.append(document)
+            tokens.clear()
+            tags.clear()
+            lines.clear()
+
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                columns = raw.decode("utf-8").split()
+            except UnicodeDecodeError as e:
+                raise DataError(path, f"bytes are not valid UTF-8 at column {e.start + 1}",
+                                line=number, hint="re-encode the file as UTF-8") from None
+            if not columns:
+                end_sentence()
+                continue
+            if columns[0] == DOCSTART:
+                end_sentence()
+                document += 1
+                continue
+            if width is None:
+                width, width_line = len(columns), number
+                _check_column_index(path, number, width, token_column, "token_column")
+                _check_column_index(path, number, width, tag_column, "tag_column")
+            elif len(columns) != width:
+                raise DataError(path, f"{len(columns)} columns, expected {width} as on line "
+                                f"{width_line}", line=number,
+                                hint="columns are separated by spaces or tabs, so a token cannot "
+                                     "contain one; sentences end with an empty line")
+            tokens.append(columns[token_column])
+            tags.append(columns[tag_column])
+            lines.append(number)
+    end_sentence()
+    if not data.tokens:
+        raise DataError(path, "no sentences found",
+                        hint="expected one 'TOKEN ... TAG' line per token, an empty line between "
+                             "sentences")
+    return data
+
+
+def _check_column_index(path: Path, line: int, width: int, index: int, option: str) -> None:
+    if not -width <= index < width:
+        raise DataError(path, f"{width} columns, so there is no column {index}", line=line,
+                        hint=f"set {option}= to a column from 0 to {width - 1} (or -1 for the last)")
