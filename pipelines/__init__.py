@@ -5,7 +5,9 @@
 
 import importlib
 
-TASK_MODULES = {"sentiment": "pipelines.sentiment"}
+TASK_MODULES = {"sentiment": "pipelines.sentiment", "ner": "pipelines.ner",
+                "lm": "pipelines.language_model", "translate": "pipelines.translation",
+                "autoencoder": "pipelines.autoencoder"}
 
 
 def task_module(task: str):

@@ -24,6 +24,7 @@ from seqtasks import config as config_lib
 from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, option
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
 from seqtasks.data.pipeline import sequence_dataset
+from seqtasks.distributed import join_cluster
 from seqtasks.errors import DataError
 from seqtasks.export import export_savedmodel
 from seqtasks.layers.pooling import AttentionPooling, MaskedMaxPooling
@@ -172,8 +173,10 @@ def train(config: SentimentConfig, train_path, valid_path, out_dir, verbose="aut
     """Fit on ``train_path``, early-stop on ``valid_path`` accuracy, export under ``out_dir``.
 
     Returns the new version directory. An interrupted run resumes when called again with the
-    same arguments.
+    same arguments. With a multi-worker ``TF_CONFIG`` every worker runs this with the same
+    arguments; the chief exports to ``out_dir``, the others to a private subdirectory.
     """
+    out_dir = join_cluster(out_dir)
     run = RunDir(out_dir)
     resumed = run.start(config)
     keras.utils.set_random_seed(config.seed)

@@ -10,9 +10,18 @@ import json
 import os
 import sys
 
-TASKS = ("sentiment",)
+TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder")
 
 EPILOG = "Run 'seqtasks COMMAND --help' for the options of each command."
+
+
+class _OneOrTwoFiles(argparse.Action):
+    """``FILE`` (stored as a str) or ``SOURCE_FILE TARGET_FILE`` of parallel data (a tuple)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if len(values) > 2:
+            parser.error(f"{option_string} takes one file, or two aligned files (source target)")
+        setattr(namespace, self.dest, values[0] if len(values) == 1 else tuple(values))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,12 +38,17 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Config keys (--set key=value, or a YAML/JSON file with --config):\n"
                "run 'seqtasks config TASK' to list them with defaults.")
     train.add_argument("task", choices=TASKS, help="which pipeline to train")
-    train.add_argument("--train", required=True, metavar="FILE", help="training data")
-    train.add_argument("--valid", required=True, metavar="FILE", help="validation data")
+    train.add_argument("--train", required=True, nargs="+", action=_OneOrTwoFiles,
+                       metavar="FILE", help="training data (translate: a TSV, or SOURCE TARGET)")
+    train.add_argument("--valid", required=True, nargs="+", action=_OneOrTwoFiles,
+                       metavar="FILE", help="validation data (as --train)")
     train.add_argument("--out", required=True, metavar="DIR", help="export root (TF Serving layout)")
     train.add_argument("--epochs", type=int, help="maximum epochs (same as --set epochs=N)")
     train.add_argument("--time-budget", type=float, metavar="MIN",
                        help="stop training after MIN minutes (same as --set time_budget=MIN)")
+    train.add_argument("--level", choices=("word", "char", "wordpiece"),
+                       help="tokens are words, characters or WordPiece subwords (translate, "
+                            "autoencoder); same as --set level=...")
     train.add_argument("--config", metavar="FILE.yaml", help="YAML or JSON config file")
     train.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                        help="override config keys, e.g. --set cell=gru units=64")
@@ -44,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
         "evaluate", help="score an exported model on labelled data",
         description="Evaluate the newest (or --version) export in DIR on --data.")
     evaluate.add_argument("model_dir", metavar="DIR", help="export root or version directory")
-    evaluate.add_argument("--data", required=True, metavar="FILE", help="labelled data")
+    evaluate.add_argument("--data", required=True, nargs="+", action=_OneOrTwoFiles,
+                          metavar="FILE", help="labelled data (translate: a TSV, or SOURCE TARGET)")
     evaluate.add_argument("--version", type=int, help="export version (default: newest)")
     evaluate.add_argument("--json", action="store_true",
                           help="print metrics as one JSON object on the last line")
@@ -61,11 +76,65 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--text-column", default="text", help="column to predict (default: text)")
     predict.add_argument("--version", type=int, help="export version (default: newest)")
     predict.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk")
+    predict.add_argument("--restart", action="store_true",
+                         help="discard the committed chunks of an interrupted run; by default "
+                              "rerunning an interrupted command resumes it")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    generate = commands.add_parser(
+        "generate", help="sample text from a language model",
+        description="Sample continuations of --prompt (default: none, sample from scratch) from "
+                    "the newest (or --version) language-model export in DIR. Each sample ends "
+                    "at end of line ([EOS]) or after --max-length tokens.")
+    generate.add_argument("model_dir", metavar="DIR", help="export root or version directory")
+    generate.add_argument("--prompt", metavar="TEXT", help="text to continue")
+    generate.add_argument("--max-length", type=int, metavar="N",
+                          help="tokens per sample at most (default: the model's max_length)")
+    generate.add_argument("--temperature", type=float, default=1.0, metavar="T",
+                          help="< 1 safer, > 1 more varied, 0 greedy (default: 1)")
+    generate.add_argument("--top-k", type=int, default=0, metavar="K",
+                          help="sample among the K most likely tokens (default: 0, off)")
+    generate.add_argument("--top-p", type=float, default=1.0, metavar="P",
+                          help="sample from the smallest set with probability P (default: 1, off)")
+    generate.add_argument("--num-samples", type=int, default=1, metavar="N", help="default: 1")
+    generate.add_argument("--seed", type=int, default=0, metavar="S",
+                          help="same seed, same samples (default: 0)")
+    generate.add_argument("--allow-unk", action="store_true", help="let [UNK] be sampled")
+    generate.add_argument("--version", type=int, help="export version (default: newest)")
+
+    attention = commands.add_parser(
+        "attention", help="plot a translation model's attention for one sentence",
+        description="Translate --text with the newest (or --version) export in DIR and write "
+                    "the decoder's attention weights as a heatmap PNG (rows: output tokens).")
+    attention.add_argument("model_dir", metavar="DIR", help="export root or version directory")
+    attention.add_argument("--text", required=True, help="sentence to translate")
+    attention.add_argument("--out", required=True, metavar="PNG", help="where to write the plot")
+    attention.add_argument("--beam-size", type=int, default=1, metavar="K",
+                           help="beam search width (default: 1, greedy)")
+    attention.add_argument("--version", type=int, help="export version (default: newest)")
 
     show = commands.add_parser("config", help="list a task's config keys and defaults",
                                description="Print the config keys of TASK with defaults.")
     show.add_argument("task", choices=TASKS)
     show.add_argument("--yaml", action="store_true", help="print a full YAML config instead")
+    serve = commands.add_parser(
+        "serve", help="serve exported models over TensorFlow Serving's REST API",
+        description="Serve the newest version of each export root over TF Serving's REST API: "
+                    "GET /v1/models/NAME[/metadata], POST /v1/models/NAME[/versions/N]:predict. "
+                    "Concurrent requests are micro-batched into one model call.")
+    serve.add_argument("model_dirs", nargs="+", metavar="[NAME=]DIR",
+                       help="export root or version directory (NAME: its directory name)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8501, help="REST port (default: 8501)")
+    serve.add_argument("--max-batch-size", type=int, default=128, metavar="N",
+                       help="examples per model call and per request (default: 128)")
+    serve.add_argument("--batch-timeout-ms", type=float, default=2.0, metavar="MS",
+                       help="how long a batch waits for more requests (default: 2)")
+    serve.add_argument("--max-body-mb", type=float, default=16.0, metavar="MB",
+                       help="largest request body accepted (default: 16)")
+    serve.add_argument("--all-versions", action="store_true",
+                       help="also serve older versions (at /versions/N); default: newest only")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
     smcli = commands.add_parser(
         "saved-model-cli", help="TensorFlow's saved_model_cli with the tokenizer ops registered",
         description="Runs tensorflow's saved_model_cli (show, run, ...) after importing "
@@ -110,6 +179,8 @@ def _train(args) -> None:
         overrides.append(f"epochs={args.epochs}")
     if args.time_budget is not None:
         overrides.append(f"time_budget={args.time_budget}")
+    if args.level is not None:
+        overrides.append(f"level={args.level}")
     config = config_lib.resolve(module.CONFIG, args.config, overrides)
     export_dir = module.train(config, args.train, args.valid, args.out,
                               verbose=0 if args.quiet else "auto")
@@ -132,12 +203,39 @@ def _evaluate(args) -> None:
 def _predict(args) -> None:
     from seqtasks import load
     from seqtasks.batch import predict_file
+    from seqtasks.progress import ProgressBar
 
     predictor = load(args.model_dir, args.version)
-    rows = predict_file(predictor, args.input, args.output, args.text_column, args.chunk_size,
-                        progress=lambda n: print(f"\r{n} rows", end="", file=sys.stderr))
-    print(file=sys.stderr)
+    progress = None if args.quiet else ProgressBar(sys.stderr)
+    try:
+        rows = predict_file(predictor, args.input, args.output, args.text_column,
+                            args.chunk_size, progress=progress, restart=args.restart)
+    finally:
+        if progress:
+            progress.close()
     print(f"wrote {rows} rows to {args.output}")
+
+
+def _generate(args) -> None:
+    from seqtasks import load
+    from seqtasks.errors import ModelError
+
+    predictor = load(args.model_dir, args.version)
+    if not hasattr(predictor, "generate"):
+        raise ModelError(f"{predictor.export_dir} is a {predictor.task} model; "
+                         "generate needs a language model (seqtasks train lm)")
+    prompts = None if args.prompt is None else [args.prompt]
+    samples = predictor.generate(prompts, args.max_length, args.temperature, args.top_k,
+                                 args.top_p, args.num_samples, args.seed, args.allow_unk)
+    print("\n\n".join(samples[0]))
+
+
+def _attention(args) -> None:
+    from pipelines.translation import attention_plot
+    from seqtasks import load
+
+    path = attention_plot(load(args.model_dir, args.version), args.text, args.out, args.beam_size)
+    print(f"wrote {path}")
 
 
 def _config(args) -> None:
@@ -153,6 +251,20 @@ def _config(args) -> None:
         print(config_lib.describe(module.CONFIG))
 
 
+def _serve(args) -> None:
+    from seqtasks.errors import ConfigError
+    from seqtasks.serving.app import ServerConfig
+    from seqtasks.serving.server import serve
+
+    if args.max_batch_size < 1 or args.batch_timeout_ms < 0 or args.max_body_mb <= 0:
+        raise ConfigError("--max-batch-size must be >= 1, --batch-timeout-ms >= 0 and "
+                          "--max-body-mb > 0")
+    config = ServerConfig(max_batch_size=args.max_batch_size,
+                          batch_timeout_ms=args.batch_timeout_ms,
+                          max_body_bytes=int(args.max_body_mb * 2**20))
+    serve(args.model_dirs, args.host, args.port, config, args.all_versions, args.access_log)
+
+
 def _saved_model_cli(args) -> None:
     from tensorflow.python.tools import saved_model_cli
 
@@ -160,7 +272,7 @@ def _saved_model_cli(args) -> None:
     saved_model_cli.main()
 
 
-COMMANDS = {"saved-model-cli": _saved_model_cli, "train": _train, "evaluate": _evaluate, "predict": _predict, "config": _config}
+COMMANDS = {"saved-model-cli": _saved_model_cli, "train": _train, "evaluate": _evaluate, "predict": _predict, "config": _config, "serve": _serve, "generate": _generate, "attention": _attention}
 
 
 def main(argv: list[str] | None = None) -> int:

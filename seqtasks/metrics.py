@@ -1,7 +1,9 @@
-"""Task metrics as thin wrappers over the field's standard libraries (scikit-learn, seqeval)."""
+"""Task metrics as thin wrappers over the field's standard libraries (scikit-learn, seqeval,
+sacrebleu), and the language-model scores derived from a total log-probability."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Sequence
 
@@ -54,4 +56,41 @@ def entity_metrics(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[s
         "n_sentences": len(gold),
         "n_tokens": tokens,
         "n_entities": int(overall["support"]),
+    }
+
+
+def language_model_metrics(log_prob: float, n_tokens: int, level: str) -> dict:
+    """Perplexity exp(-log_prob / n_tokens), nats per token and, for character models, bits per
+    character, from the natural-log probability of ``n_tokens`` predicted tokens."""
+    if n_tokens <= 0:
+        raise ValueError("language_model_metrics needs at least one scored token")
+    nats = -log_prob / n_tokens
+    metrics = {"perplexity": math.exp(nats), "nats_per_token": nats}
+    if level == "char":
+        metrics["bits_per_char"] = nats / math.log(2)
+    metrics["n_tokens"] = int(n_tokens)
+    return metrics
+
+
+def translation_metrics(references: Sequence[str], hypotheses: Sequence[str],
+                        lowercase: bool = False) -> dict:
+    """Corpus BLEU and chrF of detokenized hypotheses against one reference each (sacrebleu's
+    defaults: 13a tokenization, case-sensitive unless ``lowercase``), with sacrebleu's signatures
+    and the share of exact matches."""
+    import sacrebleu
+
+    references, hypotheses = list(references), list(hypotheses)
+    bleu = sacrebleu.metrics.BLEU(lowercase=lowercase)
+    chrf = sacrebleu.metrics.CHRF(lowercase=lowercase)
+    bleu_score = bleu.corpus_score(hypotheses, [references])
+    chrf_score = chrf.corpus_score(hypotheses, [references])
+    fold = str.lower if lowercase else str
+    exact = sum(fold(h.strip()) == fold(r.strip()) for h, r in zip(hypotheses, references))
+    return {
+        "bleu": round(bleu_score.score, 2),
+        "chrf": round(chrf_score.score, 2),
+        "n": len(references),
+        "exact_match": exact / max(len(references), 1),
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf_signature": str(chrf.get_signature()),
     }

@@ -1,4 +1,5 @@
-"""Matplotlib figures written as PNG files (headless backend, atomic writes)."""
+"""Matplotlib figures written as PNG files (headless backend, atomic writes): confusion matrix,
+learning curves, attention heatmap."""
 
 from __future__ import annotations
 
@@ -60,3 +61,21 @@ def _save(fig, plt, path) -> Path:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
     return path
+
+
+def attention_png(weights, source_tokens: list[str], output_tokens: list[str], path: str | Path,
+                  title: str = "Attention") -> Path:
+    """Heatmap of attention weights [output tokens, source tokens] (rows: output steps)."""
+    plt = _pyplot()
+    width = max(4.0, 0.45 * len(source_tokens) + 2)
+    height = max(3.0, 0.35 * len(output_tokens) + 1.5)
+    fig, ax = plt.subplots(figsize=(width, height))
+    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
+    ax.set_yticks(range(len(output_tokens)), output_tokens)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return _save(fig, plt, path)

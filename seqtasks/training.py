@@ -11,6 +11,7 @@ from typing import Callable
 
 import keras
 
+from seqtasks import distributed
 from seqtasks.config import TrainConfig
 from seqtasks.errors import ConfigError, TrainingError
 
@@ -29,6 +30,35 @@ def make_optimizer(name: str, learning_rate, clipnorm: float | None) -> keras.op
     if clipnorm is not None and clipnorm <= 0:
         raise ConfigError(f"clipnorm must be > 0 or none, got {clipnorm}")
     return OPTIMIZERS[name](learning_rate=learning_rate, global_clipnorm=clipnorm)
+
+
+def per_epoch_decay(learning_rate: float, decay: float, steps_per_epoch: int):
+    """``learning_rate`` multiplied by ``decay`` after every epoch (1.0: constant), as a schedule
+    for ``make_optimizer``."""
+    if not 0 < decay <= 1:
+        raise ConfigError(f"lr_decay must be in (0, 1], got {decay}")
+    if decay == 1:
+        return learning_rate
+    return keras.optimizers.schedules.ExponentialDecay(
+        learning_rate, decay_steps=max(steps_per_epoch, 1), decay_rate=decay, staircase=True)
+
+
+class Throughput(keras.callbacks.Callback):
+    """Counts training batches and the seconds spent in them (validation and callbacks between
+    epochs excluded), for tokens-per-second figures."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+        self.seconds = 0.0
+        self._batch_start = 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds += time.monotonic() - self._batch_start
+        self.batches += 1
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -98,7 +128,8 @@ def fit(
     ``resume_dir/backup`` holds the state of the last finished epoch (removed when training
     completes): running ``fit`` again with the same ``resume_dir`` after an interruption continues
     from there. ``log_dir`` receives TensorBoard event files. ``callbacks`` run before early
-    stopping, so a score they add to the logs (``EpochScore``) can be the ``monitor``.
+    stopping, so a score they add to the logs (``EpochScore``) can be the ``monitor``. With a
+    multi-worker ``TF_CONFIG``, training runs on every worker (``seqtasks.distributed``).
     """
     backup_dir = Path(resume_dir) / "backup"
     resumed = backup_dir.exists() and any(backup_dir.iterdir())
@@ -121,8 +152,12 @@ def fit(
         # warns about both on every run, which users can do nothing about.
         warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*ran out of data.*", category=UserWarning)
-        history = model.fit(train_data, validation_data=valid_data, epochs=config.epochs,
-                            callbacks=all_callbacks, verbose=verbose)
+        if distributed.is_multi_worker():  # TF_CONFIG names several workers
+            history = distributed.fit_multi_worker(model, train_data, valid_data, config.epochs,
+                                                   all_callbacks, verbose)
+        else:
+            history = model.fit(train_data, validation_data=valid_data, epochs=config.epochs,
+                                callbacks=all_callbacks, verbose=verbose)
     seconds = time.monotonic() - start
     curves = {k: [float(v) for v in values] for k, values in history.history.items()}
     summary = {

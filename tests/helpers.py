@@ -76,3 +76,36 @@ def assert_layer_roundtrip(layer, inputs, tmp_path) -> None:
     model.save(path)
     reloaded = keras.saving.load_model(path)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(inputs)), expected, atol=1e-6)
+
+
+
+def run_signatures_in_fresh_process(calls: list[tuple]) -> list[dict[str, np.ndarray]]:
+    """Call SavedModel signatures in one new process (plain TensorFlow + tensorflow_text ops).
+    Each call is ``(export_dir, signature, inputs)``; ``inputs`` maps an input name to
+    ``(value, dtype name)``, e.g. ``{"prompt": (["a"], "string"), "max_length": (20, "int32")}``.
+    Returns each call's outputs, in order."""
+    out = run_fresh_python(f"""
+        import json
+        import tensorflow as tf
+        import tensorflow_text  # registers tokenizer ops
+        results = []
+        for export_dir, signature, inputs in {[(str(d), s, i) for d, s, i in calls]!r}:
+            function = tf.saved_model.load(export_dir).signatures[signature]
+            result = function(**{{name: tf.constant(value, getattr(tf, dtype))
+                                  for name, (value, dtype) in inputs.items()}})
+            results.append({{k: v.numpy().tolist() for k, v in result.items()}})
+        print(json.dumps(results, default=lambda b: b.decode("utf-8")))
+    """)
+    return [{k: np.array(v) for k, v in result.items()}
+            for result in json.loads(out.strip().splitlines()[-1])]
+
+
+def tiny_translation_config(config_class=None, **overrides):
+    """A translation (or autoencoder) config small enough to train in seconds."""
+    from pipelines.translation import TranslationConfig
+    from seqtasks import config as config_lib
+
+    base = (config_class or TranslationConfig)(
+        embedding_dim=16, units=16, attention_units=8, max_vocab_size=300, epochs=1,
+        batch_size=32, max_length=24, early_stopping_patience=1, seed=7)
+    return config_lib.replace(base, **overrides)

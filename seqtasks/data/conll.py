@@ -70,6 +70,26 @@ def read_conll(path: str | Path, token_column: int = 0, tag_column: int = -1,
     return data
 
 
+def tag_set(data: TaggedSentences) -> list[str]:
+    """A model's tags: O, then every prefix of ``data.scheme`` for each entity type in ``data``
+    (all of them, so that a type seen only as S- in training may still be decoded as B- E-)."""
+    types = sorted({tag_schemes.split_tag(tag)[1] for tags in data.tags for tag in tags} - {""})
+    return [tag_schemes.OUTSIDE] + [f"{prefix}-{name}" for name in types
+                                    for prefix in tag_schemes.PREFIXES[data.scheme]]
+
+
+def check_known_tags(data: TaggedSentences, tags: list[str]) -> None:
+    """Raise on the first tag of ``data`` outside ``tags`` (an entity type training never saw)."""
+    known = set(tags)
+    for sentence, lines in zip(data.tags, data.lines):
+        for tag, line in zip(sentence, lines):
+            if tag not in known:
+                types = sorted({tag_schemes.split_tag(t)[1] for t in tags} - {""})
+                raise DataError(data.path, f"entity type '{tag_schemes.split_tag(tag)[1]}' never "
+                                "occurs in the training data", line=line,
+                                hint=f"known types: {', '.join(types) or 'none'}")
+
+
 def _read_columns(path: Path, token_column: int, tag_column: int) -> TaggedSentences:
     """Split the file into sentences of (token, tag, line); checks encoding and column counts."""
     if not path.is_file():

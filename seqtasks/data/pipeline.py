@@ -1,4 +1,5 @@
-"""tf.data input: in-graph encoding, seeded shuffling, length-bucketed padded batches."""
+"""tf.data input: in-graph encoding, seeded shuffling, length-bucketed padded batches (single
+sequences, tagged sentences, translation pairs)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Callable, Sequence
 import tensorflow as tf
 
 from seqtasks.text.encoder import pad_dense
+from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID
 
 BUCKET_EDGES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
@@ -100,3 +102,55 @@ def tagged_dataset(
 
     dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def parallel_dataset(
+    sources: Sequence[str],
+    targets: Sequence[str],
+    encode_source: Callable[[tf.Tensor], tf.RaggedTensor],
+    encode_target: Callable[[tf.Tensor], tf.RaggedTensor],
+    batch_size: int,
+    max_length: int,
+    shuffle: bool,
+    seed: int,
+    bucket_by_length: bool = True,
+) -> tf.data.Dataset:
+    """((source ids [batch, S], decoder input ids [batch, T]), target ids [batch, T], weights
+    [batch, T]) batches for teacher-forced sequence-to-sequence training.
+
+    The decoder reads ``[BOS] y1 .. yn`` and learns to emit ``y1 .. yn [EOS]``; weights are 1 on
+    real target positions and 0 on padding. Pairs are bucketed by their longer side.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
+
+    def encode_batch(source, target):
+        source_ids = tf.cast(encode_source(source), tf.int32)
+        target_ids = tf.cast(encode_target(target), tf.int32)
+        edge = tf.ones([target_ids.nrows(), 1], tf.int32)
+        decoder_in = tf.concat([edge * BOS_ID, target_ids], axis=1)
+        decoder_out = tf.concat([target_ids, edge * EOS_ID], axis=1)
+        return (source_ids.to_tensor(), source_ids.row_lengths(), decoder_in.to_tensor(),
+                decoder_out.to_tensor(), decoder_out.row_lengths())
+
+    dataset = dataset.batch(1024).map(encode_batch).unbatch()
+    dataset = dataset.map(lambda source, source_length, decoder_in, decoder_out, target_length: (
+        source[:source_length], decoder_in[:target_length], decoder_out[:target_length]))
+    dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(max(len(sources), 1), seed=seed, reshuffle_each_iteration=True)
+    boundaries = bucket_boundaries(max_length + 1)
+    if bucket_by_length and boundaries:
+        dataset = dataset.bucket_by_sequence_length(
+            element_length_func=lambda source, decoder_in, _: tf.maximum(
+                tf.shape(source)[0], tf.shape(decoder_in)[0]),
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        )
+    else:
+        dataset = dataset.padded_batch(batch_size)
+
+    def to_model_inputs(source, decoder_in, decoder_out):
+        weights = tf.cast(tf.not_equal(decoder_out, PAD_ID), tf.float32)
+        return (pad_dense(source), decoder_in), decoder_out, weights
+
+    return dataset.map(to_model_inputs).prefetch(tf.data.AUTOTUNE)

@@ -111,26 +111,29 @@ class CRF(keras.layers.Layer):
     def decode(self, potentials, mask):
         """Viterbi: the highest-scoring tag path [batch, time] (int32); padding repeats a tag."""
         start, transitions, end = self._scores()
+        n = self.num_tags
         time_major = ops.transpose(potentials, (1, 0, 2))
-        valid = ops.expand_dims(ops.transpose(ops.cast(mask, "bool"), (1, 0)), -1)
-        steps = ops.arange(ops.shape(time_major)[0], dtype="int32")
-        keep = ops.broadcast_to(ops.arange(self.num_tags, dtype="int32"),
+        valid = ops.expand_dims(ops.transpose(ops.cast(mask, potentials.dtype), (1, 0)), -1)
+        first = ops.zeros_like(valid)
+        first = ops.concatenate([ops.ones_like(first[:1]), first[1:]], axis=0)
+        # One tensor to scan over: Keras' TF scan cannot check the length of nested inputs.
+        steps = ops.concatenate([time_major, valid, first], axis=-1)
+        keep = ops.broadcast_to(ops.arange(n, dtype="int32"),
                                 ops.shape(time_major)[1:])  # backpointer "stay on this tag"
 
-        def forward(carry, inputs):
+        def forward(carry, step):
             delta, _ = carry
-            unary, is_valid, t = inputs
+            unary, is_valid, is_first = step[:, :n], step[:, n:n + 1] > 0, step[:, n + 1:] > 0
             candidates = ops.expand_dims(delta, 2) + transitions  # [batch, from, to]
             best = ops.max(candidates, axis=1) + unary
             best_previous = ops.cast(ops.argmax(candidates, axis=1), "int32")
-            first = ops.equal(t, 0)
-            delta = ops.where(first, start + unary, ops.where(is_valid, best, delta))
-            backpointers = ops.where(ops.logical_or(first, ops.logical_not(is_valid)), keep,
+            delta = ops.where(is_first, start + unary, ops.where(is_valid, best, delta))
+            backpointers = ops.where(ops.logical_or(is_first, ops.logical_not(is_valid)), keep,
                                      best_previous)
             return (delta, backpointers), (delta, backpointers)
 
         (delta, _), (_, backpointers) = ops.scan(
-            forward, (ops.zeros_like(time_major[0]), keep), (time_major, valid, steps))
+            forward, (ops.zeros_like(time_major[0]), keep), steps)
         last = ops.cast(ops.argmax(delta + end, axis=-1), "int32")
 
         def backward(tag, step_backpointers):

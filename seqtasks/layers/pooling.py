@@ -54,3 +54,33 @@ class AttentionPooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="seqtasks")
+class FinalStatePooling(keras.layers.Layer):
+    """The final state of a recurrent layer's output sequence: the output at the last unmasked
+    step; for bidirectional outputs the forward half there and the backward half at step 0 (where
+    the backward pass ends). An all-masked row pools to zeros."""
+
+    def __init__(self, bidirectional: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.bidirectional = bidirectional
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
+        valid = ops.cast(mask, "int32")
+        last = ops.maximum(ops.sum(valid, axis=1) - 1, 0)
+        forward = ops.take_along_axis(inputs, ops.reshape(last, (-1, 1, 1)), axis=1)[:, 0]
+        if self.bidirectional:
+            half = ops.shape(inputs)[-1] // 2
+            forward = ops.concatenate([forward[:, :half], inputs[:, 0, half:]], axis=-1)
+        any_valid = ops.any(ops.cast(mask, "bool"), axis=1, keepdims=True)
+        return ops.where(any_valid, forward, ops.zeros_like(forward))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "bidirectional": self.bidirectional}

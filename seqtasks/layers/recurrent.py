@@ -3,6 +3,8 @@
 cell: rnn | lstm | peephole_lstm | gru; optional bidirectional wrapping; ``num_layers`` deep with
 dropout between layers; ``return_sequences`` picks many-to-one (final state) or many-to-many.
 cuDNN kernels are disabled so the exported graph is a plain While loop that serves on CPU.
+Unidirectional stacks can also start from given states and return their final states (language
+models carry them across windows and decode step by step).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def _peephole_lstm(units, recurrent_dropout=0.0, **kwargs):
 
 
 CELLS = {"rnn": _simple_rnn, "lstm": _lstm, "peephole_lstm": _peephole_lstm, "gru": _gru}
+STATES_PER_LAYER = {"rnn": 1, "lstm": 2, "peephole_lstm": 2, "gru": 1}  # [h] or [h, c]
 
 
 def recurrent_layer(cell: str, units: int, return_sequences: bool, return_state: bool = False,
@@ -45,26 +48,51 @@ def recurrent_layer(cell: str, units: int, return_sequences: bool, return_state:
                        recurrent_dropout=recurrent_dropout, name=name)
 
 
-def recurrent_stack(x, config: RecurrentConfig, return_sequences: bool, name: str = "encoder"):
+def state_sizes(config: RecurrentConfig) -> list[int]:
+    """Sizes of the flat state list of a unidirectional stack: per layer [h] or [h, c]."""
+    return [config.units] * (STATES_PER_LAYER[config.cell] * config.num_layers)
+
+
+def recurrent_stack(x, config: RecurrentConfig, return_sequences: bool, name: str = "encoder",
+                    initial_state: list | None = None, return_state: bool = False, mask=None):
     """Apply ``config.num_layers`` (bi)directional layers to ``x`` [batch, time, features].
 
     Returns [batch, time, units * directions] if ``return_sequences`` else the final state
     [batch, units * directions]. The mask on ``x`` (from ``Embedding(mask_zero=True)``) is
     respected, so padding never reaches the final state.
+
+    Unidirectional stacks only: ``initial_state`` (a flat list laid out as ``state_sizes``)
+    starts each layer from the given states instead of zeros, and ``return_state`` makes the
+    result ``(outputs, final_states)`` with ``final_states`` in the same layout. Pass the
+    padding ``mask`` [batch, time] explicitly with ``initial_state``: Keras hands a layer the
+    mask of its input only when the input is its one tensor argument.
     """
     if config.num_layers < 1:
         raise ConfigError(f"num_layers must be >= 1, got {config.num_layers}")
+    with_states = return_state or initial_state is not None
+    if with_states and config.bidirectional:
+        raise ConfigError("carrying recurrent state needs a unidirectional stack; "
+                          "set bidirectional=false")
+    per_layer = STATES_PER_LAYER.get(config.cell, 0)
+    final_states = []
     for depth in range(config.num_layers):
         last = depth == config.num_layers - 1
         layer = recurrent_layer(
             config.cell, config.units,
             return_sequences=return_sequences or not last,
+            return_state=with_states,
             recurrent_dropout=config.recurrent_dropout,
             name=f"{name}_{config.cell}_{depth}",
         )
         if config.bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"{name}_bi_{depth}")
-        x = layer(x)
+        if with_states:
+            layer_state = initial_state[depth * per_layer:(depth + 1) * per_layer] \
+                if initial_state is not None else None
+            x, *states = layer(x, initial_state=layer_state, mask=mask)
+            final_states += states
+        else:
+            x = layer(x) if mask is None else layer(x, mask=mask)
         if not last and config.dropout:
             x = keras.layers.Dropout(config.dropout, name=f"{name}_dropout_{depth}")(x)
-    return x
+    return (x, final_states) if return_state else x

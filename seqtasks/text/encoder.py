@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from seqtasks.text.tokenizers import make_tokenizer
-from seqtasks.text.vocab import PAD_ID, Vocabulary, VocabularyLookup
+from seqtasks.text.vocab import PAD_ID, RESERVED, UNK_ID, Vocabulary, VocabularyLookup
 
 
 class TextEncoder:
@@ -13,7 +13,7 @@ class TextEncoder:
 
     def __init__(self, vocabulary: Vocabulary, level: str, lowercase: bool, max_length: int):
         self.vocabulary = vocabulary
-        self.tokenizer = make_tokenizer(level, lowercase)
+        self.tokenizer = make_tokenizer(level, lowercase, vocabulary.tokens)
         self.lookup = VocabularyLookup(vocabulary)
         self.max_length = max_length
 
@@ -31,6 +31,14 @@ class TextEncoder:
     def dense(self, texts: tf.Tensor) -> tf.Tensor:
         """Padded [batch, time] ids with time >= 1, so an all-empty batch still runs."""
         return pad_dense(self(texts))
+
+    def decode(self, ids: tf.RaggedTensor) -> tf.Tensor:
+        """Ragged ids [batch, (time)] -> strings [batch]: the tokens joined as the tokenizer
+        writes text (WordPiece pieces glued back into words); [PAD], [BOS], [EOS] dropped."""
+        ids = tf.cast(ids, tf.int64)
+        kept = tf.ragged.map_flat_values(
+            lambda flat: tf.logical_or(flat >= len(RESERVED), tf.equal(flat, UNK_ID)), ids)
+        return self.tokenizer.join(self.lookup.tokens(tf.ragged.boolean_mask(ids, kept)))
 
 
 def pad_dense(ids) -> tf.Tensor:

@@ -16,8 +16,6 @@ from seqtasks.text.casing import casing_ids
 from seqtasks.text.tokenizers import CharTokenizer, normalize, tokenize_to_python
 from seqtasks.text.vocab import Vocabulary, VocabularyLookup
 
-FEATURE_NAMES = ("word_ids", "char_ids", "casing_ids")
-
 
 def word_forms(tokens, lowercase: bool, digits_to_zero: bool):
     """The form a word embedding is looked up by (string tensor or ragged tensor)."""

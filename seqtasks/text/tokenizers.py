@@ -1,4 +1,4 @@
-"""In-graph normalisation and tokenization (tensorflow-text), word- and character-level.
+"""In-graph normalisation and tokenization (tensorflow-text): word, character and WordPiece.
 
 The same objects tokenize the training data (through tf.data) and the raw strings that reach an
 exported SavedModel, so training and serving can never disagree about what a token is.
@@ -7,8 +7,12 @@ Every tokenizer maps a string tensor of shape [batch] to a RaggedTensor [batch, 
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import tensorflow as tf
 import tensorflow_text as tf_text
+
+from seqtasks.text.vocab import RESERVED, UNK
 
 # Letters, digits and connector punctuation form words; every other visible character is a
 # token of its own ("it's" -> it ' s). Spaces, separators and control characters only separate.
@@ -17,6 +21,8 @@ WORD_CHAR = r"\p{L}\p{M}\p{N}_"
 SPACE = r"\s\p{Z}\p{Cc}"
 DELIMITER = rf"[{SPACE}]+|[^{WORD_CHAR}{SPACE}]"
 KEPT_DELIMITER = rf"[^{WORD_CHAR}{SPACE}]"
+WORDPIECE_SUFFIX = "##"  # marks a WordPiece that continues the word before it
+WORD_START = "\u2581"  # marks a word that follows whitespace (WordPiece level)
 
 
 def sanitize(text: tf.Tensor) -> tf.Tensor:
@@ -62,6 +68,14 @@ class WordTokenizer:
         return tf.strings.reduce_join(tokens, axis=-1, separator=" ")
 
 
+class WhitespaceTokenizer(WordTokenizer):
+    """Whitespace splitting only, for corpora that come tokenized (PTB, WikiText): ``<unk>`` and
+    ``mr.`` stay one token each. Then NFKC normalisation and case folding, like WordTokenizer."""
+
+    def split_with_offsets(self, text: tf.Tensor):
+        return tf_text.regex_split_with_offsets(sanitize(text), f"[{SPACE}]+")
+
+
 class CharTokenizer:
     """Unicode code points after normalisation; spaces and newlines are tokens too."""
 
@@ -78,12 +92,55 @@ class CharTokenizer:
         return tf.strings.reduce_join(tokens, axis=-1)
 
 
-TOKENIZERS = {"word": WordTokenizer, "char": CharTokenizer}
+class WordPieceTokenizer:
+    """Words and punctuation (split as by WordTokenizer) cut into the WordPiece subwords of a
+    vocabulary (tf-text's FastWordpieceTokenizer): a word's first piece as is, the others
+    prefixed with ``##``. A word that follows whitespace is marked with a leading ``▁`` (as in
+    SentencePiece) and punctuation glued to a word is not ("bushes." -> ▁bush ##es .), so ``join``
+    restores the text exactly, up to normalisation and runs of whitespace. A word that cannot be
+    cut into known pieces becomes one [UNK]; U+2581 (▁) in the input reads as a space."""
+
+    level = "wordpiece"
+
+    def __init__(self, vocabulary: Sequence[str], lowercase: bool = False):
+        self.lowercase = lowercase
+        self.splitter = WordTokenizer(lowercase)
+        self.pieces = tf_text.FastWordpieceTokenizer(
+            list(vocabulary), suffix_indicator=WORDPIECE_SUFFIX, max_bytes_per_word=100,
+            token_out_type=tf.string, unknown_token=UNK, no_pretokenization=True)
+
+    def words(self, text: tf.Tensor) -> tf.RaggedTensor:
+        """[batch] -> [batch, (words)]: normalised words, ``▁`` before those after a space."""
+        text = tf.strings.regex_replace(text, WORD_START, " ")
+        tokens = self.splitter(text)
+        _, starts, ends = self.splitter.split_with_offsets(text)
+        previous_end = tf.concat([[-1], ends.flat_values[:-1]], axis=0)
+        first_in_row = tf.equal(tf.range(tf.shape(starts.flat_values, out_type=tf.int64)[0]),
+                                tf.gather(starts.row_starts(), starts.value_rowids()))
+        glued = tf.logical_and(tf.equal(starts.flat_values, previous_end),
+                               tf.logical_not(first_in_row))
+        flat = tokens.flat_values
+        return tokens.with_flat_values(tf.where(glued, flat, WORD_START + flat))
+
+    def __call__(self, text: tf.Tensor) -> tf.RaggedTensor:
+        words = self.words(text)
+        return words.with_flat_values(self.pieces.tokenize(words.flat_values)).merge_dims(1, 2)
+
+    def join(self, tokens: tf.RaggedTensor) -> tf.Tensor:
+        text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
+        text = tf.strings.regex_replace(text, f" ?{WORDPIECE_SUFFIX}| ", "")
+        return tf.strings.strip(tf.strings.regex_replace(text, WORD_START, " "))
 
 
-def make_tokenizer(level: str, lowercase: bool):
+TOKENIZERS = {"word": WordTokenizer, "char": CharTokenizer, "wordpiece": WordPieceTokenizer}
+
+
+def make_tokenizer(level: str, lowercase: bool, vocabulary: Sequence[str] = RESERVED):
+    """The tokenizer of a level; ``wordpiece`` splits into the pieces of ``vocabulary``."""
     if level not in TOKENIZERS:
         raise ValueError(f"Unknown level '{level}'. Expected one of: {', '.join(TOKENIZERS)}")
+    if level == "wordpiece":
+        return WordPieceTokenizer(vocabulary, lowercase=lowercase)
     return TOKENIZERS[level](lowercase=lowercase)
 
 

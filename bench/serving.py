@@ -1,0 +1,242 @@
+"""Serving and batch-prediction benchmark on localhost. Prints one JSON object (last stdout line).
+
+    python bench/serving.py                          # default-config sentiment model, 1M rows
+    python bench/serving.py --model saved_models/sst2 --rows 200000 --duration 10
+
+1. Load test: ``seqtasks serve`` in its own process on 127.0.0.1; single-sentence requests
+   (real sentences from data/sentiment) at fixed rates (open loop: request i is due at i/rate and
+   its latency counts from then, so a server falling behind shows up) and at the maximum rate
+   (closed loop: every client sends its next request when the last one answers), each with 8 and
+   64 concurrent clients for ``--duration`` seconds: p50/p99/max latency, throughput, errors.
+   The client (asyncio, keep-alive connections) runs in this process and shares the CPUs with
+   the server; the server's log line "N requests in M batches" is added as ``batching``.
+2. Batch prediction: ``seqtasks predict`` on a generated TSV of ``--rows`` rows (id, text):
+   rows/s end to end, rows/s after start-up (a 1,000-row run gives the start-up time), and the
+   peak RSS of the process for a small and the large file (constant memory: about equal).
+
+Without ``--model`` a sentiment model with the default config (BiLSTM 128) is trained for two
+epochs on the bundled sample into bench/results/serving/ (accuracy is irrelevant here, shapes are).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "serving"
+SAMPLE = REPO / "data" / "sentiment"
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+
+
+def sentences() -> list[str]:
+    lines = []
+    for name in ("train.tsv", "valid.tsv"):
+        rows = (SAMPLE / name).read_text(encoding="utf-8").splitlines()[1:]
+        lines += [row.split("\t", 1)[1] for row in rows]
+    return lines
+
+
+def default_model() -> Path:
+    root = RESULTS / "sentiment"
+    if not (root / "1").exists():
+        subprocess.run([sys.executable, "-m", "seqtasks", "train", "sentiment", "--train",
+                        str(SAMPLE / "train.tsv"), "--valid", str(SAMPLE / "valid.tsv"), "--out",
+                        str(root), "--epochs", "2", "--quiet"], env=ENV, check=True, cwd=REPO)
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(model: Path, port: int, args) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "seqtasks", "serve", f"sentiment={model}", "--port", str(port),
+         "--max-batch-size", str(args.max_batch_size), "--batch-timeout-ms",
+         str(args.batch_timeout_ms)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/sentiment"):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"the server did not start: {server.communicate()[1][-2000:]}")
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 client connection: a lean load generator (httpx's per-request cost
+    would make the client, not the server, the bottleneck on 2 CPUs). httptools parses replies."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+        self.complete = False
+
+    async def post(self, path: str, body: bytes) -> int:
+        import httptools
+
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: %d\r\n\r\n%s" % (path.encode(), self.host.encode(),
+                                                              len(body), body))
+        self.complete = False
+        parser = httptools.HttpResponseParser(self)
+        while not self.complete:
+            data = await self.reader.read(65536)
+            if not data:
+                self.writer = None
+                raise ConnectionError("server closed the connection")
+            parser.feed_data(data)
+        return parser.get_status_code()
+
+    def on_message_complete(self) -> None:  # httptools callback
+        self.complete = True
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def load(port: int, texts: list[str], rate: float | None, clients: int, duration: float,
+               max_requests: int) -> dict:
+    total = max_requests if rate is None else min(max_requests, int(rate * duration))
+    latencies, errors, next_index = [], 0, 0
+    path = "/v1/models/sentiment:predict"
+    start = time.perf_counter()
+
+    async def client():
+        nonlocal next_index, errors
+        connection = Connection("127.0.0.1", port)
+        try:
+            while next_index < total and time.perf_counter() - start < duration:
+                index, next_index = next_index, next_index + 1
+                due = start + index / rate if rate else time.perf_counter()
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                body = json.dumps({"instances": [texts[index % len(texts)]]}).encode()
+                try:
+                    ok = await connection.post(path, body) == 200
+                except OSError:
+                    ok = False
+                latencies.append(time.perf_counter() - due)
+                errors += not ok
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+
+    def percentile(q: float) -> float:
+        return round(1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
+
+    return {"target_rps": rate or "max", "clients": clients, "requests": len(latencies),
+            "errors": errors, "seconds": round(elapsed, 2),
+            "throughput_rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": percentile(0.50), "p99_ms": percentile(0.99), "max_ms": percentile(1.0),
+            "mean_ms": round(1000 * statistics.fmean(latencies), 2)}
+
+
+def load_test(model: Path, args) -> list[dict]:
+    port = free_port()
+    server = start_server(model, port, args)
+    texts, results = sentences(), []
+    try:
+        asyncio.run(load(port, texts, 20, 4, 2, 40))  # warm-up
+        for rate in args.rates:
+            for clients in args.clients:
+                result = asyncio.run(load(port, texts, rate, clients, args.duration,
+                                          args.max_requests))
+                print(json.dumps(result), file=sys.stderr, flush=True)
+                results.append(result)
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=60)
+    batching = [line.split(": ", 2)[-1] for line in log.splitlines() if " batches" in line]
+    return results, batching[-1] if batching else None
+
+
+def write_rows(path: Path, rows: int) -> None:
+    texts, rng = sentences(), random.Random(0)
+    with path.open("w", encoding="utf-8") as out:
+        out.write("id\ttext\n")
+        for i in range(rows):
+            out.write(f"r{i}\t{texts[rng.randrange(len(texts))]}\n")
+
+
+def timed_predict(model: Path, source: Path, output: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one ``seqtasks predict`` process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqtasks", "predict", str(model), "--input", str(source),
+         "--output", str(output), "--quiet"], env=ENV, stdout=subprocess.DEVNULL, cwd=REPO)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"seqtasks predict failed on {source}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def batch_test(model: Path, rows: int) -> dict:
+    work = RESULTS / "batch"
+    work.mkdir(parents=True, exist_ok=True)
+    small, large = work / "small.tsv", work / "large.tsv"
+    write_rows(small, 1000)
+    write_rows(large, rows)
+    small_seconds, small_rss = timed_predict(model, small, work / "small.out.tsv")
+    seconds, rss = timed_predict(model, large, work / "large.out.tsv")
+    for path in (small, large, work / "small.out.tsv", work / "large.out.tsv"):
+        path.unlink()
+    return {"rows": rows, "seconds": round(seconds, 1),
+            "rows_per_second": round(rows / seconds, 1),
+            "rows_per_second_after_startup": round((rows - 1000) / (seconds - small_seconds), 1),
+            "startup_and_1000_rows_seconds": round(small_seconds, 1),
+            "peak_rss_mib": round(rss, 1), "peak_rss_mib_1000_rows": round(small_rss, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="sentiment export root (default: train one)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the batch file")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per load level")
+    parser.add_argument("--max-requests", type=int, default=20_000, help="per load level")
+    parser.add_argument("--rates", type=lambda s: [None if r == "max" else float(r)
+                                                   for r in s.split(",")],
+                        default=[50.0, 200.0, None], help="comma-separated req/s or 'max'")
+    parser.add_argument("--clients", type=lambda s: [int(c) for c in s.split(",")],
+                        default=[8, 64])
+    parser.add_argument("--max-batch-size", type=int, default=128)
+    parser.add_argument("--batch-timeout-ms", type=float, default=2.0)
+    parser.add_argument("--skip-batch", action="store_true")
+    args = parser.parse_args()
+    model = args.model or default_model()
+    result = {"model": str(model), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+              "server": {"max_batch_size": args.max_batch_size,
+                         "batch_timeout_ms": args.batch_timeout_ms},
+              }
+    result["load_test"], result["batching"] = load_test(model, args)
+    if not args.skip_batch:
+        result["batch_prediction"] = batch_test(model, args.rows)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""Language models (word or character level): next-token prediction trained with truncated
+BPTT, exported with sampling and scoring inside the graph.
+
+Setup -> Config -> Data -> Build -> Train -> Export -> Evaluate, top to bottom.
+
+    import seqtasks
+    from pipelines import language_model as lm
+    config = lm.LanguageModelConfig(level="char", eos_at_line_end=False, epochs=5)
+    export_dir = lm.train(config, "data/lm/shakespeare_train.txt",
+                          "data/lm/shakespeare_valid.txt", "saved_models/lm")
+    print(seqtasks.load(export_dir).generate(["ROMEO:"], max_length=200, top_k=10))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqtasks import config as config_lib
+from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, option
+from seqtasks.data.corpus import (StreamLayout, build_vocabulary, encode_corpus,
+                                  iter_line_chunks, tbptt_dataset)
+from seqtasks.decoding import RuntimeSampler, sample_loop
+from seqtasks.decoding.scoring import sequence_log_probs
+from seqtasks.errors import ConfigError, DataError
+from seqtasks.export import export_savedmodel
+from seqtasks.layers.embedding import TiedEmbedding
+from seqtasks.layers.recurrent import recurrent_stack, state_sizes
+from seqtasks.metrics import language_model_metrics
+from seqtasks.plots import learning_curves_png
+from seqtasks.run_dir import RunDir
+from seqtasks.tbptt import ResetCarriedState, TruncatedBPTT
+from seqtasks.text import Vocabulary
+from seqtasks.text.encoder import pad_dense
+from seqtasks.text.lines import LineEncoder
+from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
+from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from seqtasks.training import Throughput, fit, make_optimizer, per_epoch_decay
+
+TASK = "lm"
+WORD_SPLITS = {"whitespace": WhitespaceTokenizer, "punctuation": WordTokenizer}
+SCORE_WINDOW = 128  # positions of logits in memory at once while scoring
+LINES_PER_DOCUMENT = 100  # evaluation scores a file as documents of this many lines
+
+
+# --- Config ------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class LanguageModelConfig(TrainConfig, RecurrentConfig, TextConfig):
+    lowercase: bool = option(False, "case-fold before tokenizing")
+    max_length: int = option(200, "tokens a sample generates at most, unless asked otherwise")
+    bidirectional: bool = option(False, "must stay false: a language model reads left to right")
+    embedding_dim: int = option(256, "size of the token embeddings")
+    units: int = option(256, "hidden units per layer")
+    num_layers: int = option(2, "stacked recurrent layers")
+    dropout: float = option(0.3, "dropout on embeddings, between layers and before the output")
+    word_split: str = choice("whitespace", WORD_SPLITS, "word level: split at whitespace only "
+                             "(tokenized corpora such as PTB) or at punctuation too")
+    unknown_word: str = option("<unk>", "word level: the data's unknown-word marker, read as "
+                               "[UNK] (empty: none)")
+    eos_at_line_end: bool = option(True, "each line is [BOS] tokens [EOS] and generation stops "
+                                   "at [EOS]; false: running text (characters keep newlines)")
+    bptt_steps: int = option(35, "k2: window length, the positions gradients flow back over")
+    bptt_stride: int | None = option(None, "k1: positions a window advances, <= bptt_steps "
+                                     "(none: bptt_steps, windows do not overlap)")
+    tie_embeddings: bool = option(True, "output projection = input embedding matrix (a linear "
+                                  "projection bridges units != embedding_dim)")
+    lr_decay: float = option(1.0, "multiply the learning rate by this after every epoch")
+
+    @property
+    def stride(self) -> int:
+        return self.bptt_steps if self.bptt_stride is None else self.bptt_stride
+
+
+CONFIG = LanguageModelConfig
+
+
+def format_metrics(metrics: dict) -> str:
+    """Human-readable evaluation summary for the CLI."""
+    line = f"perplexity {metrics['perplexity']:.2f}  nats/token {metrics['nats_per_token']:.4f}"
+    if "bits_per_char" in metrics:
+        line += f"  bits/char {metrics['bits_per_char']:.4f}"
+    return line + f"  tokens {metrics['n_tokens']}"
+
+
+# --- Data --------------------------------------------------------------------------------------
+
+def make_encoder(config: LanguageModelConfig, vocabulary: Vocabulary) -> LineEncoder:
+    tokenizer = CharTokenizer(config.lowercase) if config.level == "char" \
+        else WORD_SPLITS[config.word_split](config.lowercase)
+    unknown_word = config.unknown_word if config.level == "word" else None
+    return LineEncoder(vocabulary, tokenizer, config.eos_at_line_end, unknown_word or None)
+
+
+@dataclasses.dataclass
+class TaskData:
+    encoder: LineEncoder
+    train_ids: np.ndarray
+    valid_ids: np.ndarray
+
+
+def load_data(config: LanguageModelConfig, train_path, valid_path, run: RunDir,
+              resumed: bool = False) -> TaskData:
+    """Build (or, when resuming, reload) the vocabulary; encode both corpora to id files."""
+    if resumed:
+        vocabulary = Vocabulary.load(run.path("vocab.txt"))
+    else:
+        counting = make_encoder(config, Vocabulary([]))
+        vocabulary = build_vocabulary(train_path, counting.tokens, config.min_count,
+                                      config.max_vocab_size)
+        vocabulary.save(run.path("vocab.txt"))
+    encoder = make_encoder(config, vocabulary)
+    return TaskData(encoder, encode_corpus(train_path, encoder.encode, run.path("train.ids")),
+                    encode_corpus(valid_path, encoder.encode, run.path("valid.ids")))
+
+
+def windows(config: LanguageModelConfig, ids: np.ndarray) -> tf.data.Dataset:
+    """TBPTT windows; [BOS] is given at line starts, never a target."""
+    layout = StreamLayout(len(ids), config.batch_size, config.bptt_steps, config.stride)
+    return tbptt_dataset(ids, layout, ignored_targets=(BOS_ID,))
+
+
+# --- Build -------------------------------------------------------------------------------------
+
+def check_config(config: LanguageModelConfig) -> None:
+    """Configuration errors, before any data is read."""
+    if config.bidirectional:
+        raise ConfigError("a language model reads left to right; set bidirectional=false")
+    if not 1 <= config.stride <= config.bptt_steps:
+        raise ConfigError(f"need 1 <= bptt_stride (k1) <= bptt_steps (k2), got "
+                          f"k1={config.stride}, k2={config.bptt_steps}")
+
+
+def build(config: LanguageModelConfig, vocab_size: int) -> keras.Model:
+    """[token ids [batch, time], *states] -> [logits [batch, time, vocab], *final states].
+
+    States (``state_sizes(config)``, zeros for a new text) carry a text across calls: the
+    TBPTT windows of training, the windows of scoring and the single steps of sampling.
+    """
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    states = [keras.Input(shape=(size,), name=f"state_{i}")
+              for i, size in enumerate(state_sizes(config))]
+    if config.tie_embeddings:
+        embedding = TiedEmbedding(vocab_size, config.embedding_dim, name="embedding")
+    else:
+        embedding = keras.layers.Embedding(vocab_size, config.embedding_dim, name="embedding")
+    x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(embedding(token_ids))
+    x, final_states = recurrent_stack(x, config, return_sequences=True, name="decoder",
+                                      initial_state=states, return_state=True,
+                                      mask=keras.ops.not_equal(token_ids, PAD_ID))
+    x = keras.layers.Dropout(config.dropout, name="output_dropout")(x)
+    if not config.tie_embeddings:
+        logits = keras.layers.Dense(vocab_size, name="output")(x)
+    else:
+        if config.units != config.embedding_dim:
+            x = keras.layers.Dense(config.embedding_dim, name="tied_projection")(x)
+        logits = embedding(x, reverse=True)
+    return keras.Model([token_ids, *states], [logits, *final_states], name="language_model")
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+def serving_functions(model: keras.Model, encoder: LineEncoder, config: LanguageModelConfig
+                      ) -> dict:
+    """``generate`` (also ``serving_default``) and ``score``, strings in, the loops in-graph."""
+    sizes = state_sizes(config)
+
+    def zero_state(batch_size):
+        return [tf.zeros([batch_size, size]) for size in sizes]
+
+    def window_step(ids, state):  # ids [batch, time]
+        logits, *state = model([ids, *state], training=False)
+        return logits, state
+
+    def token_step(ids, state):  # ids [batch]
+        logits, state = window_step(ids[:, tf.newaxis], state)
+        return logits[:, 0], state
+
+    @tf.function(autograph=False, input_signature=[
+        tf.TensorSpec([None], tf.string, name="prompt"),
+        tf.TensorSpec([], tf.int32, name="max_length"),
+        tf.TensorSpec([], tf.float32, name="temperature"),
+        tf.TensorSpec([], tf.int32, name="top_k"),
+        tf.TensorSpec([], tf.float32, name="top_p"),
+        tf.TensorSpec([], tf.int32, name="num_samples"),
+        tf.TensorSpec([], tf.int32, name="seed"),
+        tf.TensorSpec([], tf.bool, name="allow_unk")])
+    def generate(prompt, max_length, temperature, top_k, top_p, num_samples, seed, allow_unk):
+        prompts = encoder.prompt_ids(tf.repeat(prompt, num_samples))
+        ids, lengths = pad_dense(prompts), tf.cast(prompts.row_lengths(), tf.int32)
+        last = tf.gather(ids, lengths - 1, batch_dims=1)
+        before_last = tf.range(tf.shape(ids)[1])[tf.newaxis, :] < lengths[:, tf.newaxis] - 1
+        _, state = window_step(tf.where(before_last, ids, PAD_ID), zero_state(tf.shape(ids)[0]))
+        banned = tf.boolean_mask([PAD_ID, BOS_ID, UNK_ID],
+                                 tf.stack([True, True, tf.logical_not(allow_unk)]))
+        new_ids, new_lengths = sample_loop(
+            token_step, state, last, max_length, RuntimeSampler(temperature, top_k, top_p),
+            EOS_ID, tf.stack([seed, 0]), banned)
+        continuation = tf.RaggedTensor.from_tensor(new_ids, lengths=new_lengths)
+        return {"text": encoder.detokenize(tf.concat([prompts, continuation], axis=1)),
+                "continuation": encoder.detokenize(continuation), "length": new_lengths}
+
+    @tf.function(autograph=False,
+                 input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def score(text):
+        ids = encoder.encode(text)
+        log_prob, n_tokens = sequence_log_probs(
+            window_step, zero_state(tf.shape(text)[0]), pad_dense(ids), ids.row_lengths(),
+            SCORE_WINDOW, ignored_targets=(BOS_ID,))
+        return {"log_prob": log_prob, "n_tokens": n_tokens,
+                "perplexity": tf.exp(-log_prob / tf.cast(n_tokens, tf.float32))}
+
+    return {"generate": generate, "score": score}
+
+
+def export(model, encoder: LineEncoder, config: LanguageModelConfig, out_dir, metrics: dict,
+           training: dict, work_dir: Path) -> Path:
+    vocab_path = work_dir / "vocab.txt"
+    encoder.vocabulary.save(vocab_path)
+    metadata = {"task": TASK, "config": config_lib.to_dict(config),
+                "vocab_size": len(encoder.vocabulary), "metrics": metrics, "training": training}
+    return export_savedmodel(out_dir, model, encoder.resources,
+                             serving_functions(model, encoder, config), metadata,
+                             asset_files={"vocab.txt": vocab_path})
+
+
+# --- Train -------------------------------------------------------------------------------------
+
+def train(config: LanguageModelConfig, train_path, valid_path, out_dir, verbose="auto") -> Path:
+    """Fit on ``train_path`` with TBPTT, early-stop on ``valid_path`` loss, export under
+    ``out_dir``; returns the new version directory. Rerunning an interrupted call resumes it."""
+    check_config(config)
+    run = RunDir(out_dir)
+    resumed = run.start(config)
+    keras.utils.set_random_seed(config.seed)
+    data = load_data(config, train_path, valid_path, run, resumed)
+    train_windows = windows(config, data.train_ids)
+    step_model = build(config, len(data.encoder.vocabulary))
+    model = TruncatedBPTT(step_model, config.batch_size, config.bptt_steps, config.stride)
+    learning_rate = per_epoch_decay(config.learning_rate, config.lr_decay,
+                                    int(train_windows.cardinality()))
+    model.compile(optimizer=make_optimizer(config.optimizer, learning_rate, config.clipnorm),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True, reduction="mean_with_sample_weight"))
+    throughput = Throughput()
+    summary = fit(model, train_windows, windows(config, data.valid_ids), config, run.resume,
+                  run.logs, callbacks=[ResetCarriedState(), throughput], verbose=verbose)
+    tokens = throughput.batches * config.batch_size * config.stride
+    summary["train_tokens_per_second"] = round(tokens / max(throughput.seconds, 1e-9), 1)
+
+    score = serving_functions(step_model, data.encoder, config)["score"]
+    metrics = score_file(lambda texts: score(tf.constant(texts)), valid_path, config.level)
+    metrics["data"] = str(valid_path)
+    export_dir = export(step_model, data.encoder, config, out_dir, metrics, summary, run.resume)
+    learning_curves_png(summary["history"], export_dir / "learning_curves.png")
+    run.finish()
+    return export_dir
+
+
+# --- Evaluate ----------------------------------------------------------------------------------
+
+def score_file(score: Callable[[list[str]], dict], path, level: str, batch_size: int = 32
+               ) -> dict:
+    """Metrics of a text file, scored as documents of ``LINES_PER_DOCUMENT`` lines (the state
+    flows through each document, as through the training streams). ``score``: texts -> arrays
+    ``log_prob`` and ``n_tokens``, the ``score`` signature's outputs."""
+    log_prob, n_tokens = 0.0, 0
+    documents = iter_line_chunks(path, LINES_PER_DOCUMENT)
+    while batch := [text for _, text in zip(range(batch_size), documents)]:
+        out = score(batch)
+        log_prob += float(np.sum(np.asarray(out["log_prob"]), dtype=np.float64))
+        n_tokens += int(np.sum(np.asarray(out["n_tokens"])))
+    if n_tokens == 0:
+        raise DataError(path, "no tokens to score", hint="the file has no text")
+    return language_model_metrics(log_prob, n_tokens, level)
+
+
+def evaluate(export_dir, data_path, version: int | None = None, plot: str | Path | None = None
+             ) -> dict:
+    """Perplexity, nats per token, (char level) bits per character of an export on a text file."""
+    from seqtasks.api import load
+
+    if plot:
+        raise ConfigError("--plot draws a confusion matrix; language models have none")
+    predictor = load(export_dir, version)
+    return score_file(predictor.score_outputs, data_path, predictor.metadata["config"]["level"])

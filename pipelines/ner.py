@@ -1,0 +1,301 @@
+"""Named-entity recognition (many-to-many): CoNLL columns in, tags and entity spans out.
+
+Setup -> Config -> Data -> Build -> Train -> Export -> Evaluate, top to bottom. The model is the
+BiLSTM-CRF of Lample et al. (2016) / Ma & Hovy (2016): word embeddings + character features of
+each word (CNN or BiLSTM) + casing classes -> stacked BiLSTM -> softmax or linear-chain CRF.
+
+    from pipelines import ner
+    config = ner.NerConfig(epochs=5)
+    export_dir = ner.train(config, "data/ner/train.txt", "data/ner/valid.txt", "saved_models/ner")
+    print(ner.evaluate(export_dir, "data/ner/valid.txt"))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from seqtasks import config as config_lib
+from seqtasks.api import load, tag_sentences
+from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, option
+from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
+                                  read_conll, tag_set)
+from seqtasks.data.pipeline import tagged_dataset
+from seqtasks.errors import ConfigError
+from seqtasks.export import export_savedmodel
+from seqtasks.io import atomic_write_text
+from seqtasks.layers.char_features import CHAR_ENCODERS, CharFeatures
+from seqtasks.layers.crf import CRF
+from seqtasks.layers.recurrent import recurrent_stack
+from seqtasks.layers.word_dropout import WordDropout
+from seqtasks.metrics import classification_metrics, entity_metrics
+from seqtasks.plots import confusion_matrix_png, learning_curves_png
+from seqtasks.run_dir import RunDir
+from seqtasks.tag_schemes import OUTSIDE, allowed_transitions, split_tag
+from seqtasks.text import Vocabulary, WordTokenizer
+from seqtasks.text.casing import CASING_CLASSES
+from seqtasks.text.spans import EntityDecoder, entities_in_text
+from seqtasks.text.token_features import TokenFeatures, build_vocabularies
+from seqtasks.text.tokenizers import sanitize
+from seqtasks.training import EpochScore, fit, make_optimizer
+
+TASK = "ner"
+MONITOR = "val_entity_f1"
+
+
+# --- Config ------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class NerConfig(TrainConfig, RecurrentConfig, TextConfig):
+    # Shared keys, with defaults that suit NER (bench/ner.py on CoNLL-2003):
+    dropout: float = option(0.5, "dropout on the token features and between layers")
+    epochs: int = option(50, "maximum passes over the training data")
+    early_stopping_patience: int = option(5, "epochs without a better validation entity F1 "
+                                             "before stopping")
+    max_length: int = option(128, "training sentences are cut to this many tokens "
+                                  "(prediction tags every token)")
+    # NER knobs:
+    output: str = choice("crf", ("crf", "softmax"), "linear-chain CRF (Viterbi) or per-token softmax")
+    char_features: str = choice("cnn", (*CHAR_ENCODERS, "none"), "character features of each word")
+    char_embedding_dim: int = option(25, "size of the character embeddings")
+    char_units: int = option(50, "character CNN filters, or LSTM units per direction")
+    casing_dim: int = option(8, "size of the casing-class embedding (0: no casing features)")
+    word_dropout: float = option(0.05, "training replaces this share of words by [UNK]")
+    digits_to_zero: bool = option(True, "word embeddings read every digit as 0")
+    max_word_length: int = option(25, "characters of a word seen by the character features")
+    scheme: str = choice("iobes", ("iob2", "iobes"), "tag scheme the model predicts")
+    file_scheme: str = choice("auto", ("auto", "iob1", "iob2", "iobes"), "tag scheme of the files")
+    invalid_tags: str = choice("repair", INVALID_TAG_POLICIES,
+                               "tags breaking the file's scheme: repair them, or stop with an error")
+    token_column: int = option(0, "column holding the token (0-based)")
+    tag_column: int = option(-1, "column holding the tag (-1: the last)")
+
+CONFIG = NerConfig
+
+
+def format_metrics(metrics: dict) -> str:
+    """Human-readable evaluation summary for the CLI."""
+    lines = [f"entity F1 {metrics['f1']:.4f}  precision {metrics['precision']:.4f}  recall "
+             f"{metrics['recall']:.4f}  token accuracy {metrics['token_accuracy']:.4f}  "
+             f"sentences {metrics['n_sentences']}", "",
+             f"{'type':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    for name, row in metrics["per_type"].items():
+        lines.append(f"{name:<16}{row['precision']:>10.4f}{row['recall']:>10.4f}"
+                     f"{row['f1']:>10.4f}{row['support']:>10}")
+    return "\n".join(lines)
+
+
+# --- Data --------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class TaskData:
+    train: TaggedSentences
+    valid: TaggedSentences
+    tags: list[str]
+    features: TokenFeatures
+
+
+def read(config: NerConfig, path) -> TaggedSentences:
+    """A CoNLL file with the config's columns, tags converted to the model's scheme."""
+    return read_conll(path, config.token_column, config.tag_column, config.file_scheme,
+                      config.scheme, config.invalid_tags)
+
+
+def load_data(config: NerConfig, train_path, valid_path, run: RunDir | None = None,
+              resumed: bool = False) -> TaskData:
+    """Read both splits; build (or, when resuming, reload) vocabularies and tag set."""
+    if config.level != "word":
+        raise ConfigError(f"ner tags words: level must be 'word', got '{config.level}'")
+    train, valid = read(config, train_path), read(config, valid_path)
+    if resumed and run is not None:
+        words, chars = Vocabulary.load(run.path("words.txt")), Vocabulary.load(run.path("chars.txt"))
+        tags = json.loads(run.path("tags.json").read_text(encoding="utf-8"))
+    else:
+        tags = tag_set(train)
+        words, chars = build_vocabularies(train.tokens, config.lowercase, config.digits_to_zero,
+                                          config.min_count, config.max_vocab_size)
+        if run is not None:
+            words.save(run.path("words.txt"))
+            chars.save(run.path("chars.txt"))
+            atomic_write_text(run.path("tags.json"), json.dumps(tags))
+    check_known_tags(valid, tags)
+    features = TokenFeatures(words, chars, config.lowercase, config.digits_to_zero,
+                             config.max_word_length)
+    return TaskData(train=train, valid=valid, tags=tags, features=features)
+
+
+def datasets(config: NerConfig, data: TaskData):
+    index = {tag: i for i, tag in enumerate(data.tags)}
+
+    def make(split: TaggedSentences, shuffle: bool):
+        tag_ids = [[index[tag] for tag in tags] for tags in split.tags]
+        return tagged_dataset(split.tokens, tag_ids, data.features, config.batch_size,
+                              config.max_length, shuffle, config.seed,
+                              config.bucket_by_length and shuffle)
+
+    return make(data.train, shuffle=True), make(data.valid, shuffle=False)
+
+
+# --- Build -------------------------------------------------------------------------------------
+
+def build(config: NerConfig, n_words: int, n_chars: int, tags: list[str]) -> keras.Model:
+    """Word, char and casing ids -> tag probabilities (softmax) or CRF potentials, per token."""
+    inputs = {"char_ids": keras.Input(shape=(None, None), dtype="int32", name="char_ids"),
+              "casing_ids": keras.Input(shape=(None,), dtype="int32", name="casing_ids"),
+              "word_ids": keras.Input(shape=(None,), dtype="int32", name="word_ids")}
+    word_ids = WordDropout(config.word_dropout, seed=config.seed,
+                           name="word_dropout")(inputs["word_ids"])
+    parts = [keras.layers.Embedding(n_words, config.embedding_dim, mask_zero=True,
+                                    name="word_embedding")(word_ids)]
+    if config.char_features != "none":
+        parts.append(CharFeatures(n_chars, config.char_embedding_dim, config.char_units,
+                                  config.char_features, name="char_features")(inputs["char_ids"]))
+    if config.casing_dim:
+        parts.append(keras.layers.Embedding(len(CASING_CLASSES), config.casing_dim,
+                                            name="casing_embedding")(inputs["casing_ids"]))
+    x = keras.layers.Concatenate(name="token_features")(parts) if len(parts) > 1 else parts[0]
+    x = keras.layers.Dropout(config.dropout, name="feature_dropout")(x)
+    x = recurrent_stack(x, config, return_sequences=True)
+    x = keras.layers.Dropout(config.dropout, name="output_dropout")(x)
+    if config.output == "crf":
+        outputs = CRF(len(tags), *allowed_transitions(tags, config.scheme), name="crf")(x)
+    else:
+        outputs = keras.layers.Dense(len(tags), activation="softmax", name="tag_probabilities")(x)
+    return keras.Model(inputs, outputs, name="ner_tagger")
+
+
+def tag_loss(model: keras.Model, config: NerConfig):
+    """Loss over tag ids padded with -1: the CRF's negative log-likelihood, or cross-entropy."""
+    if config.output == "crf":
+        return model.get_layer("crf").loss
+    return keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
+
+
+def decode(model: keras.Model, config: NerConfig, features: dict, mask) -> tf.Tensor:
+    """Best tag ids [batch, time]: Viterbi through the CRF, or the most probable tag per token."""
+    outputs = model(features, training=False)
+    if config.output == "crf":
+        return model.get_layer("crf").decode(outputs, mask)
+    return keras.ops.cast(keras.ops.argmax(outputs, axis=-1), "int32")
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+def serving_functions(model: keras.Model, features: TokenFeatures, tags: list[str],
+                      config: NerConfig) -> dict:
+    """``serving_default``: text [None] -> tokens, tags (padded with "") and lengths; entities
+    (entity_text, entity_type, entity_start, entity_end as character offsets [start, end) into
+    the text, padded with "" / -1) and entity_count. ``tag_tokens``: tokens [None, None] (rows
+    padded with "") -> tags, lengths."""
+    tag_names = tf.constant(tags)
+    entity_decoder = EntityDecoder(tags)
+    tokenizer = WordTokenizer(lowercase=False)
+
+    def tag_ids(tokens: tf.RaggedTensor) -> tf.RaggedTensor:
+        inputs = features(tokens)
+        mask = tf.sequence_mask(tokens.row_lengths(), tf.shape(inputs["word_ids"])[1])
+        return tf.RaggedTensor.from_tensor(decode(model, config, inputs, mask),
+                                           lengths=tokens.row_lengths())
+
+    # autograph=False: no Python control flow on tensors here, and tracing then never re-reads
+    # source files (as autograph does).
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
+    def tag_text(text):
+        text = sanitize(text)
+        tokens, starts, ends = tokenizer.split_with_offsets(text)
+        ids = tag_ids(tokens)
+        entities = entities_in_text(text, starts, ends, entity_decoder(ids))
+        return {"tokens": tokens.to_tensor(""), "tags": tf.gather(tag_names, ids).to_tensor(""),
+                "lengths": tf.cast(tokens.row_lengths(), tf.int32),
+                "entity_text": entities["text"].to_tensor(""),
+                "entity_type": entities["type"].to_tensor(""),
+                "entity_start": tf.cast(entities["start"].to_tensor(-1), tf.int32),
+                "entity_end": tf.cast(entities["end"].to_tensor(-1), tf.int32),
+                "entity_count": tf.cast(entities["type"].row_lengths(), tf.int32)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")],
+                 autograph=False)
+    def tag_tokens(tokens):
+        tokens = tf.RaggedTensor.from_tensor(tokens, padding="")
+        return {"tags": tf.gather(tag_names, tag_ids(tokens)).to_tensor(""),
+                "lengths": tf.cast(tokens.row_lengths(), tf.int32)}
+
+    return {"serving_default": tag_text, "tag_tokens": tag_tokens}
+
+
+def export(model, data: TaskData, config: NerConfig, out_dir, metrics: dict, training: dict,
+           work_dir: Path) -> Path:
+    assets = {"words.txt": work_dir / "words.txt", "chars.txt": work_dir / "chars.txt",
+              "tags.txt": work_dir / "tags.txt"}
+    data.features.words.save(assets["words.txt"])
+    data.features.chars.save(assets["chars.txt"])
+    atomic_write_text(assets["tags.txt"], "".join(f"{tag}\n" for tag in data.tags))
+    metadata = {"task": TASK, "config": config_lib.to_dict(config), "tags": data.tags,
+                "types": EntityDecoder(data.tags).types, "word_vocab_size": len(data.features.words),
+                "char_vocab_size": len(data.features.chars), "metrics": metrics,
+                "training": training, "data": {"file_scheme": data.train.file_scheme,
+                                               "repaired_sentences": data.train.repaired}}
+    return export_savedmodel(out_dir, model, data.features.resources,
+                             serving_functions(model, data.features, data.tags, config), metadata,
+                             asset_files=assets)
+
+
+# --- Train -------------------------------------------------------------------------------------
+
+def train(config: NerConfig, train_path, valid_path, out_dir, verbose="auto") -> Path:
+    """Fit on ``train_path``, early-stop on ``valid_path`` entity F1, export under ``out_dir``.
+
+    Returns the new version directory. An interrupted run resumes when called again with the
+    same arguments.
+    """
+    run = RunDir(out_dir)
+    resumed = run.start(config)
+    keras.utils.set_random_seed(config.seed)
+    data = load_data(config, train_path, valid_path, run, resumed)
+    train_ds, valid_ds = datasets(config, data)
+    model = build(config, len(data.features.words), len(data.features.chars), data.tags)
+    model.compile(optimizer=make_optimizer(config.optimizer, config.learning_rate, config.clipnorm),
+                  loss=tag_loss(model, config))
+    functions = serving_functions(model, data.features, data.tags, config)
+
+    def valid_metrics() -> dict:
+        predicted = tag_sentences(functions["tag_tokens"], data.valid.tokens)
+        return entity_metrics(data.valid.tags, predicted, config.scheme)
+
+    summary = fit(model, train_ds, valid_ds, config, run.resume, run.logs, monitor=MONITOR,
+                  mode="max", callbacks=[EpochScore(MONITOR, lambda: valid_metrics()["f1"])],
+                  verbose=verbose)
+    n_tokens = sum(min(len(tokens), config.max_length) for tokens in data.train.tokens)
+    summary["train_tokens_per_second"] = round(
+        n_tokens * summary["epochs_run"] / max(summary["train_seconds"], 1e-9), 1)
+    metrics = {**valid_metrics(), "data": str(valid_path)}
+    export_dir = export(model, data, config, out_dir, metrics, summary, run.resume)
+    learning_curves_png(summary["history"], export_dir / "learning_curves.png")
+    run.finish()
+    return export_dir
+
+
+# --- Evaluate ----------------------------------------------------------------------------------
+
+def evaluate(export_dir, data_path, version: int | None = None, plot: str | Path | None = None
+             ) -> dict:
+    """Entity P/R/F1 (seqeval, strict), per type, and token accuracy of an export on a CoNLL file.
+    ``plot``: a PNG of the token-level confusion between entity types."""
+    predictor = load(export_dir, version)
+    config = config_lib.from_dict(NerConfig, predictor.metadata["config"])
+    data = read(config, data_path)
+    predicted = predictor.tag_tokens(data.tokens)
+    metrics = entity_metrics(data.tags, predicted, config.scheme)
+    if plot:
+        def types(sentences):
+            return [split_tag(tag)[1] or OUTSIDE for tags in sentences for tag in tags]
+
+        labels = [OUTSIDE, *predictor.metadata["types"]]
+        matrix = classification_metrics(types(data.tags), types(predicted), labels)
+        confusion_matrix_png(matrix["confusion_matrix"]["matrix"], labels, plot,
+                             title=f"{TASK} token types: {data_path}")
+    return metrics

@@ -1,0 +1,176 @@
+"""Micro-batching: concurrent requests for one signature share one model call.
+
+A batch closes when it holds ``max_batch_size`` examples or ``timeout_s`` after its first request
+arrived, whichever comes first; requests are never split. Only requests whose inputs can be
+concatenated share a call (same trailing shapes, equal unbatched inputs), and only for signatures
+whose outputs all have the batch dimension. A request is validated before it joins a batch, and
+when a shared call fails, each of its requests is run alone so that only the culprit gets the
+error: one bad request never fails the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from concurrent.futures import Executor
+
+import numpy as np
+
+from seqtasks.serving.codec import DecodedInputs
+from seqtasks.serving.models import Signature
+
+log = logging.getLogger("seqtasks.serving")
+
+
+@dataclasses.dataclass
+class _Pending:
+    inputs: DecodedInputs
+    future: asyncio.Future
+
+
+def _group_key(inputs: DecodedInputs) -> tuple:
+    """Requests with equal keys can be concatenated along dimension 0."""
+    trailing = tuple((name, array.shape[1:]) for name, array in sorted(inputs.batched.items()))
+    fixed = tuple((name, array.shape, tuple(array.ravel().tolist()))
+                  for name, array in sorted(inputs.unbatched.items()))
+    return trailing, fixed
+
+
+class MicroBatcher:
+    """Queues requests for one signature and runs them in batches on ``executor``."""
+
+    def __init__(self, signature: Signature, executor: Executor, max_batch_size: int,
+                 timeout_s: float):
+        self.signature = signature
+        self.executor = executor
+        self.max_batch_size = max_batch_size
+        self.timeout_s = timeout_s
+        self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._carried: _Pending | None = None
+        self._busy = False  # a batch is being collected or run
+        self._task: asyncio.Task | None = None
+        self.batches = 0  # batches formed so far (requests / batches = mean requests per batch)
+        self.requests = 0
+
+    async def predict(self, inputs: DecodedInputs) -> dict[str, np.ndarray]:
+        """The signature's outputs for this request's examples."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._serve_batches())
+        future = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait(_Pending(inputs, future))
+        return await future
+
+    async def close(self) -> None:
+        """Stop after the requests already queued have been answered."""
+        if self._task is None:
+            return
+        log.info("signature '%s': %d requests in %d batches", self.signature.name,
+                 self.requests, self.batches)
+        while self._busy or self._carried is not None or not self.queue.empty():
+            await asyncio.sleep(0.001)
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+    async def _serve_batches(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._collect()
+            await self._run_batch(loop, batch)
+            self._busy = False
+
+    async def _run_batch(self, loop, batch: list[_Pending]) -> None:
+        self.batches += 1
+        self.requests += len(batch)
+        groups: dict[tuple, list[_Pending]] = {}
+        for pending in batch:
+            groups.setdefault(_group_key(pending.inputs), []).append(pending)
+        for group in groups.values():
+            group = [pending for pending in group if not pending.future.done()]
+            if not group:  # every client of this group went away
+                continue
+            try:
+                results = await loop.run_in_executor(self.executor, self._run_group, group)
+            except Exception as error:  # noqa: BLE001  top-level guard: the loop must live
+                log.exception("model call failed unexpectedly")
+                results = [error] * len(group)
+            for pending, result in zip(group, results):
+                if pending.future.done():
+                    continue
+                if isinstance(result, Exception):
+                    pending.future.set_exception(result)
+                else:
+                    pending.future.set_result(result)
+
+    async def _collect(self) -> list[_Pending]:
+        first = self._carried or await self.queue.get()
+        self._carried, self._busy = None, True
+        batch, rows = [first], first.inputs.rows
+        deadline = time.monotonic() + self.timeout_s
+        while rows < self.max_batch_size:
+            if self.queue.empty():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    pending = await asyncio.wait_for(self.queue.get(), remaining)
+                except asyncio.TimeoutError:
+                    break
+            else:
+                pending = self.queue.get_nowait()
+            if rows + pending.inputs.rows > self.max_batch_size:
+                self._carried = pending
+                break
+            batch.append(pending)
+            rows += pending.inputs.rows
+        return batch
+
+    def _run_group(self, group: list[_Pending]) -> list:
+        """Runs in the executor: one call for the group, or one per request if that fails."""
+        import tensorflow as tf
+
+        if len(group) > 1 and self.signature.batchable:
+            try:
+                return self._split(self._call_concatenated(group), group)
+            except (tf.errors.OpError, _OutputNotBatched) as error:
+                log.info("a shared batch of %d requests failed (%s); running them one by one",
+                         len(group), str(error).splitlines()[0])
+        results: list = []
+        for pending in group:
+            try:
+                results.append(self._call_concatenated([pending]))
+            except tf.errors.OpError as error:
+                results.append(error)
+        return results
+
+    def _call_concatenated(self, group: list[_Pending]) -> dict[str, np.ndarray]:
+        arrays = {name: np.concatenate([pending.inputs.batched[name] for pending in group])
+                  for name in group[0].inputs.batched}
+        arrays.update(group[0].inputs.unbatched)
+        return self.signature(arrays)
+
+    @staticmethod
+    def _split(outputs: dict[str, np.ndarray], group: list[_Pending]) -> list[dict]:
+        total = sum(pending.inputs.rows for pending in group)
+        misaligned = [name for name, array in outputs.items()
+                      if array.ndim == 0 or array.shape[0] != total]
+        if misaligned:
+            raise _OutputNotBatched(misaligned[0], total)
+        results, start = [], 0
+        for pending in group:
+            end = start + pending.inputs.rows
+            results.append({name: array[start:end] for name, array in outputs.items()})
+            start = end
+        return results
+
+
+class _OutputNotBatched(Exception):
+    """Raised when a shared call's output lacks the batch dimension (a signature whose output
+    spec promised it); the group is then run request by request."""
+
+    def __init__(self, name: str, rows: int):
+        super().__init__(f"output '{name}' does not have {rows} rows")

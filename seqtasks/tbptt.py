@@ -1,0 +1,59 @@
+"""Truncated backpropagation through time: a trainable wrapper that carries recurrent state from
+one window to the next, and the callback that resets it when the streams restart.
+
+Pair with ``seqtasks.data.corpus.StreamLayout``: row ``b`` of every batch continues stream ``b``,
+so the state a row ends one window with is where the same row's next window begins.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+class TruncatedBPTT(keras.Model):
+    """Trains ``step_model`` ([ids [batch, time], *states] -> [logits, *final states], any batch
+    size) on fixed-size windows of ``steps`` (k2) positions that advance by ``stride`` (k1).
+
+    The carried states are non-trainable variables of ``batch_size`` rows. Each call runs the
+    window's first ``stride`` positions from them, keeps the state reached there for the next
+    window, and runs the remaining ``steps - stride`` positions on from it, so gradients flow
+    back over all ``steps`` positions while every position is read once per stream. Only
+    ``step_model`` is exported; this wrapper exists for ``fit``.
+    """
+
+    def __init__(self, step_model: keras.Model, batch_size: int, steps: int, stride: int,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.step_model = step_model
+        self.steps, self.stride = steps, stride
+        self.carried = [
+            self.add_weight(shape=(batch_size, int(state.shape[-1])), initializer="zeros",
+                            trainable=False, name=f"carried_state_{i}")
+            for i, state in enumerate(step_model.inputs[1:])]
+        self.built = True  # every weight exists: the step model's and the carried state
+
+    def call(self, ids, training=False):
+        states = [ops.convert_to_tensor(variable) for variable in self.carried]
+        logits, *states = self.step_model([ids[:, : self.stride], *states], training=training)
+        for variable, state in zip(self.carried, states):
+            variable.assign(ops.stop_gradient(state))
+        if self.stride == self.steps:
+            return logits
+        rest, *_ = self.step_model([ids[:, self.stride :], *states], training=training)
+        return ops.concatenate([logits, rest], axis=1)
+
+    def reset_carried_state(self) -> None:
+        for variable in self.carried:
+            variable.assign(ops.zeros(variable.shape, variable.dtype))
+
+
+class ResetCarriedState(keras.callbacks.Callback):
+    """Zero the carried state when an epoch starts and when an evaluation starts: both read
+    their streams from the beginning."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.reset_carried_state()
+
+    def on_test_begin(self, logs=None):
+        self.model.reset_carried_state()

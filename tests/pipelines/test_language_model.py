@@ -1,0 +1,183 @@
+"""Language model end to end: export parity in a fresh process, perplexity checked by hand,
+training with overlapping TBPTT windows, API, CLI."""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+import seqtasks
+from helpers import DATA, run_cli, run_signatures_in_fresh_process
+from pipelines import language_model as lm
+from seqtasks import config as config_lib
+from seqtasks.errors import ConfigError, DataError
+from seqtasks.layers.recurrent import state_sizes
+from seqtasks.text import Vocabulary
+from seqtasks.text.vocab import BOS_ID
+
+TRAIN, VALID = DATA / "lm" / "shakespeare_train.txt", DATA / "lm" / "shakespeare_valid.txt"
+GENERATE = {"prompt": (["ROMEO:", ""], "string"), "max_length": (25, "int32"),
+            "temperature": (0.9, "float32"), "top_k": (8, "int32"), "top_p": (0.95, "float32"),
+            "num_samples": (2, "int32"), "seed": (11, "int32"), "allow_unk": (False, "bool")}
+TEXTS = ["First Citizen:\nWe are accounted poor citizens", "", "zzq unseen\n\nMENENIUS:"]
+
+
+def tiny_config(**overrides) -> lm.LanguageModelConfig:
+    base = lm.LanguageModelConfig(level="char", embedding_dim=12, units=16, num_layers=1,
+                                  epochs=2, batch_size=8, bptt_steps=16, bptt_stride=12,
+                                  dropout=0.1, max_length=40, seed=3)
+    return config_lib.replace(base, **overrides)
+
+
+def untrained(config: lm.LanguageModelConfig, texts=TEXTS):
+    keras.utils.set_random_seed(config.seed)
+    counting = lm.make_encoder(config, Vocabulary([]))
+    vocabulary = Vocabulary.build([[token.decode() for token in row]
+                                   for row in counting.tokens(tf.constant(texts)).to_list()])
+    encoder = lm.make_encoder(config, vocabulary)
+    return lm.build(config, len(vocabulary)), encoder
+
+
+@pytest.fixture(scope="module")
+def char_export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lm") / "model"
+    return lm.train(tiny_config(), TRAIN, VALID, out, verbose=0)
+
+
+CONFIGS = [
+    {},  # characters, a line per [BOS] ... [EOS], tied embeddings through a projection
+    {"level": "word", "word_split": "punctuation", "eos_at_line_end": False, "cell": "gru",
+     "tie_embeddings": False, "num_layers": 2}]
+
+
+def test_exports_reloaded_in_a_fresh_process_sample_and_score_as_in_memory(tmp_path):
+    calls, expected = [], []
+    for i, overrides in enumerate(CONFIGS):
+        config = tiny_config(**overrides)
+        model, encoder = untrained(config)
+        functions = lm.serving_functions(model, encoder, config)
+        generated = functions["generate"](**{k: tf.constant(v, getattr(tf, t))
+                                             for k, (v, t) in GENERATE.items()})
+        expected.append((generated, functions["score"](tf.constant(TEXTS))))
+        export_dir = lm.export(model, encoder, config, tmp_path / f"m{i}", {}, {}, tmp_path)
+        calls += [(export_dir, "generate", GENERATE), (export_dir, "serving_default", GENERATE),
+                  (export_dir, "score", {"text": (TEXTS, "string")})]
+    served = run_signatures_in_fresh_process(calls)
+    for i, (generated, scores) in enumerate(expected):
+        by_generate, by_default, by_score = served[3 * i: 3 * i + 3]
+        assert by_generate["text"].tolist() == [t.decode() for t in generated["text"].numpy()]
+        assert by_generate["length"].tolist() == generated["length"].numpy().tolist()
+        assert by_default["text"].tolist() == by_generate["text"].tolist()
+        np.testing.assert_allclose(by_score["log_prob"], scores["log_prob"], rtol=1e-5)
+        assert by_score["n_tokens"].tolist() == scores["n_tokens"].numpy().tolist()
+
+
+@pytest.mark.parametrize("overrides", [{}, {"eos_at_line_end": False, "cell": "gru"}])
+def test_perplexity_is_exp_of_the_mean_nll_computed_independently(overrides):
+    config = tiny_config(**overrides)
+    model, encoder = untrained(config)
+    scored = lm.serving_functions(model, encoder, config)["score"](tf.constant(TEXTS))
+    total, count = 0.0, 0
+    for i, ids in enumerate(encoder.encode(tf.constant(TEXTS)).to_list()):
+        zeros = [np.zeros((1, size), np.float32) for size in state_sizes(config)]
+        logits = model.predict_on_batch([np.array([ids[:-1]], np.int32), *zeros])[0][0]
+        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        nll = [-log_probs[t, target] for t, target in enumerate(ids[1:]) if target != BOS_ID]
+        assert scored["n_tokens"][i] == len(nll)
+        np.testing.assert_allclose(scored["log_prob"][i], -sum(nll), rtol=1e-4)
+        expected = np.exp(np.mean(nll)) if nll else np.nan  # running text "": nothing to score
+        np.testing.assert_allclose(scored["perplexity"][i], expected, rtol=1e-4)
+        total, count = total + sum(nll), count + len(nll)
+    metrics = lm.language_model_metrics(-total, count, "char")
+    assert metrics["perplexity"] == pytest.approx(math.exp(total / count))
+    assert metrics["bits_per_char"] == pytest.approx(total / count / math.log(2))
+
+
+def test_word_level_reads_the_data_unk_marker_as_unk():
+    config = tiny_config(level="word")
+    model, encoder = untrained(config, ["the cat sat", "the dog"])
+    assert "<unk>" not in encoder.vocabulary
+    score = lm.serving_functions(model, encoder, config)["score"]
+    out = score(tf.constant(["the <unk> sat", "the [UNK] sat", "the zebra sat", "the cat sat"]))
+    log_prob = out["log_prob"].numpy()
+    assert log_prob[0] == log_prob[1] == log_prob[2] != log_prob[3]
+
+
+def test_training_exports_metrics_that_evaluate_reproduces(char_export):
+    meta = json.loads((char_export / "seqtasks.json").read_text())
+    assert meta["task"] == "lm" and sorted(meta["signatures"]) == ["generate", "score"]
+    metrics = meta["metrics"]
+    assert list(metrics)[:4] == ["perplexity", "nats_per_token", "bits_per_char", "n_tokens"]
+    assert metrics["n_tokens"] == len(VALID.read_text())  # every character, "\n" as [EOS]
+    assert metrics["perplexity"] == pytest.approx(math.exp(metrics["nats_per_token"]))
+    assert 1 < metrics["perplexity"] < len(Vocabulary.load(char_export / "assets" / "vocab.txt"))
+    assert meta["training"]["epochs_run"] == 2 and meta["training"]["train_tokens_per_second"] > 0
+    assert (char_export / "learning_curves.png").exists()
+    assert not (char_export.parent / ".resume").exists()
+    evaluated = lm.evaluate(char_export.parent, VALID)
+    assert evaluated["perplexity"] == pytest.approx(metrics["perplexity"], rel=1e-6)
+
+
+def test_api_generate_is_seeded_and_respects_every_limit(char_export):
+    model = seqtasks.load(char_export)
+    samples = model.generate(["ROMEO:", "a"], max_length=30, top_k=5, num_samples=3, seed=4)
+    assert [len(s) for s in samples] == [3, 3]
+    assert all(s.startswith("ROMEO:") for s in samples[0])
+    assert all(len(s) <= len("ROMEO:") + 30 and "\n" not in s for row in samples for s in row)
+    assert samples == model.generate(["ROMEO:", "a"], max_length=30, top_k=5, num_samples=3,
+                                     seed=4)
+    assert samples != model.generate(["ROMEO:", "a"], max_length=30, top_k=5, num_samples=3,
+                                     seed=5)
+    greedy = model.generate(None, max_length=20, temperature=0, num_samples=3)[0]
+    assert len(set(greedy)) == 1
+    assert all("[UNK]" not in s for s in model.generate(None, max_length=50, num_samples=8)[0])
+    for bad in ({"temperature": -1}, {"top_p": 0}, {"num_samples": 0}, {"max_length": 0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            model.generate(["x"], **bad)
+
+
+def test_api_scores_texts_and_frames(char_export):
+    model = seqtasks.load(char_export)
+    rows = model.score(TEXTS)
+    assert [r["n_tokens"] for r in rows] == [len(TEXTS[0]) + 1, 1, len(TEXTS[2]) + 1]
+    assert all(r["log_prob"] < 0 and r["perplexity"] > 1 for r in rows)
+    frame = model.predict_frame(pd.DataFrame({"id": [1, 2, 3], "text": TEXTS}))
+    assert list(frame.columns) == ["id", "text", "log_prob", "n_tokens", "perplexity"]
+    np.testing.assert_allclose(frame.log_prob, [r["log_prob"] for r in rows])
+    with pytest.raises(DataError, match="single string"):
+        model.score("one text")
+    with pytest.raises(DataError, match="file not found"):
+        lm.evaluate(char_export, DATA / "lm" / "missing.txt")
+
+
+def test_cli_evaluate_json_and_generate(char_export):
+    result = run_cli("evaluate", char_export.parent, "--data", VALID, "--json")
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert list(metrics) == ["perplexity", "nats_per_token", "bits_per_char", "n_tokens"]
+    meta = json.loads((char_export / "seqtasks.json").read_text())
+    assert metrics["perplexity"] == pytest.approx(meta["metrics"]["perplexity"])
+    assert result.stderr.strip() == ""
+    assert "bits/char" in lm.format_metrics(metrics)
+    generated = run_cli("generate", char_export.parent, "--prompt", "ROMEO:", "--max-length", "20",
+                        "--top-p", "0.9", "--num-samples", "2", "--seed", "7").stdout
+    expected = seqtasks.load(char_export).generate(["ROMEO:"], max_length=20, top_p=0.9,
+                                                   num_samples=2, seed=7)[0]
+    assert generated == "\n\n".join(expected) + "\n"
+
+
+@pytest.mark.slow
+def test_cli_trains_a_word_level_model(tmp_path):
+    out = tmp_path / "word_lm"
+    result = run_cli("train", "lm", "--level", "word", "--train", TRAIN, "--valid", VALID,
+                     "--out", out, "--epochs", "1", "--quiet", "--set", "units=8",
+                     "embedding_dim=8", "num_layers=1", "batch_size=4", "bptt_steps=8",
+                     "word_split=punctuation", "lowercase=true")
+    assert f"exported lm model to {out / '1'}" in result.stdout
+    meta = json.loads((out / "1" / "seqtasks.json").read_text())
+    assert meta["config"]["level"] == "word" and "bits_per_char" not in meta["metrics"]
+    samples = run_cli("generate", out, "--num-samples", "2", "--max-length", "5").stdout
+    assert samples.count("\n\n") == 1

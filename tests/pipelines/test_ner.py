@@ -1,0 +1,191 @@
+"""NER pipeline end to end on the bundled sample: train, export, API, fresh-process reload,
+evaluate (Python and CLI), batch prediction, every model option, and input errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import DATA, run_cli, run_fresh_python
+
+TRAIN, VALID = DATA / "ner" / "train.txt", DATA / "ner" / "valid.txt"
+TEXTS = ["U.N. official Ekeus heads for Baghdad .", "Marie Curie was born in Warsaw .",
+         "", "  Toyota  builds cars in Japan,\tsaid Ada Lovelace…"]
+
+
+def tiny_config(**overrides):
+    from pipelines.ner import NerConfig
+    from seqtasks import config as config_lib
+
+    base = NerConfig(embedding_dim=16, units=16, char_embedding_dim=8, char_units=8,
+                     casing_dim=4, epochs=8, batch_size=8, learning_rate=0.03, seed=7,
+                     early_stopping_patience=8)
+    return config_lib.replace(base, **overrides)
+
+
+@pytest.fixture(scope="module")
+def ner_export(tmp_path_factory):
+    from pipelines import ner
+
+    out = tmp_path_factory.mktemp("ner") / "model"
+    return ner.train(tiny_config(), TRAIN, VALID, out, verbose=0)
+
+
+def test_export_is_self_describing(ner_export):
+    metadata = json.loads((ner_export / "seqtasks.json").read_text())
+    assert metadata["task"] == "ner"
+    assert metadata["signatures"] == ["serving_default", "tag_tokens"]
+    assert metadata["types"] == ["LOC", "MISC", "ORG", "PER"]
+    assert metadata["tags"][:5] == ["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    assert {"f1", "precision", "recall", "per_type", "n_sentences"} <= set(metadata["metrics"])
+    assert metadata["data"] == {"file_scheme": "iob2", "repaired_sentences": 0}
+    for asset in ("words.txt", "chars.txt", "tags.txt"):
+        assert (ner_export / "assets" / asset).exists()
+
+
+def test_predict_tokens_tags_and_exact_character_spans(ner_export):
+    import seqtasks
+
+    predictor = seqtasks.load(ner_export.parent)
+    rows = predictor.predict(TEXTS)
+    assert [len(row["tokens"]) for row in rows] == [10, 7, 0, 10]
+    assert rows[0]["tokens"][:5] == ["U", ".", "N", ".", "official"]
+    assert rows[2] == {"tokens": [], "tags": [], "entities": []}
+    for text, row in zip(TEXTS, rows):
+        assert len(row["tags"]) == len(row["tokens"])
+        for entity in row["entities"]:
+            assert entity["text"] == text[entity["start"]:entity["end"]]
+            assert entity["type"] in {"PER", "ORG", "LOC", "MISC"}
+    # A sentence from the training data is learned by heart, offsets included.
+    assert rows[1]["entities"] == [{"text": "Marie Curie", "type": "PER", "start": 0, "end": 11},
+                                   {"text": "Warsaw", "type": "LOC", "start": 24, "end": 30}]
+
+
+def test_fresh_process_reload_gives_the_in_memory_scores_and_the_same_tags(ner_export):
+    """The scores in seqtasks.json came from the in-memory model before export; a new process
+    with plain TensorFlow (+ tensorflow_text ops) must reproduce them and the API's output."""
+    import seqtasks
+    from pipelines import ner
+
+    valid = ner.read(tiny_config(), VALID)
+    out = run_fresh_python(f"""
+        import json
+        import tensorflow as tf
+        import tensorflow_text  # registers the tokenizer ops
+        model = tf.saved_model.load({str(ner_export)!r})
+        tokens = {valid.tokens!r}
+        width = max(map(len, tokens))
+        padded = tf.constant([t + [""] * (width - len(t)) for t in tokens])
+        tagged = model.signatures["tag_tokens"](tokens=padded)
+        served = model.signatures["serving_default"](text=tf.constant({TEXTS!r}))
+        print(json.dumps({{"tag_tokens": {{k: v.numpy().tolist() for k, v in tagged.items()}},
+                           "serving_default": {{k: v.numpy().tolist()
+                                               for k, v in served.items()}}}},
+                         default=lambda b: b.decode("utf-8")))
+    """)
+    result = json.loads(out.strip().splitlines()[-1])
+    tagged = result["tag_tokens"]
+    predicted = [tags[:n] for tags, n in zip(tagged["tags"], tagged["lengths"])]
+    from seqtasks.metrics import entity_metrics
+
+    metadata = json.loads((ner_export / "seqtasks.json").read_text())
+    fresh = entity_metrics(valid.tags, predicted, "iobes")
+    assert fresh["f1"] == pytest.approx(metadata["metrics"]["f1"])
+    assert fresh["token_accuracy"] == pytest.approx(metadata["metrics"]["token_accuracy"])
+    served = result["serving_default"]
+    rows = seqtasks.load(ner_export).predict(TEXTS)
+    for i, row in enumerate(rows):
+        assert served["tags"][i][: served["lengths"][i]] == row["tags"]
+        assert served["entity_start"][i][: served["entity_count"][i]] == [
+            e["start"] for e in row["entities"]]
+
+
+def test_evaluate_in_python_and_from_the_cli(ner_export, tmp_path):
+    from pipelines import ner
+
+    metrics = ner.evaluate(ner_export, VALID, plot=tmp_path / "types.png")
+    assert metrics["n_sentences"] == 16 and metrics["n_entities"] == 36
+    assert set(metrics["per_type"]) == {"PER", "ORG", "LOC", "MISC"}
+    assert (tmp_path / "types.png").stat().st_size > 0
+    assert "entity F1" in ner.format_metrics(metrics)
+    result = run_cli("evaluate", ner_export.parent, "--data", VALID, "--json")
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"f1", "precision", "recall", "per_type", "n_sentences"} <= set(printed)
+    assert printed["f1"] == pytest.approx(metrics["f1"])
+
+
+def test_batch_prediction_nests_entities_in_jsonl_and_encodes_them_in_csv(ner_export, tmp_path):
+    import seqtasks
+    from seqtasks.batch import predict_file
+
+    predictor = seqtasks.load(ner_export)
+    pd.DataFrame({"id": range(4), "text": TEXTS}).to_csv(tmp_path / "in.csv", index=False)
+    for name in ("out.jsonl", "out.csv"):
+        assert predict_file(predictor, tmp_path / "in.csv", tmp_path / name, chunksize=3) == 4
+    expected = [row["entities"] for row in predictor.predict(TEXTS)]
+    lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["entities"] for line in lines] == expected
+    frame = pd.read_csv(tmp_path / "out.csv")
+    assert list(frame["id"]) == [0, 1, 2, 3]
+    assert [json.loads(cell) for cell in frame["entities"]] == expected
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(output="crf", char_features="lstm", cell="lstm", scheme="iobes"),
+    dict(output="softmax", char_features="cnn", cell="gru", num_layers=2),
+    dict(output="crf", char_features="none", cell="peephole_lstm", casing_dim=0, scheme="iob2"),
+    dict(output="softmax", char_features="none", cell="rnn", bidirectional=False,
+         word_dropout=0.0),
+])
+def test_a_training_step_with_every_option(overrides):
+    import keras
+
+    from pipelines import ner
+    from seqtasks.training import make_optimizer
+
+    config = tiny_config(**overrides)
+    keras.utils.set_random_seed(config.seed)
+    data = ner.load_data(config, TRAIN, VALID)
+    train_ds, _ = ner.datasets(config, data)
+    model = ner.build(config, len(data.features.words), len(data.features.chars), data.tags)
+    model.compile(optimizer=make_optimizer("adam", 0.01, 5.0), loss=ner.tag_loss(model, config))
+    features, tags = next(iter(train_ds))
+    losses = [float(model.train_on_batch(features, tags)) for _ in range(3)]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    decoded = ner.decode(model, config, features, tags >= 0)
+    assert keras.ops.shape(decoded) == keras.ops.shape(tags)
+
+
+def test_data_errors_name_file_and_line(tmp_path):
+    from pipelines import ner
+    from seqtasks.errors import ConfigError, DataError
+
+    unseen = tmp_path / "unseen.txt"
+    unseen.write_text("Bonn B-LOC\n\nThe O\nEuro B-CURRENCY\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"unseen.txt:4: entity type 'CURRENCY' never occurs"):
+        ner.load_data(tiny_config(), TRAIN, unseen)
+    with pytest.raises(ConfigError, match="level must be 'word'"):
+        ner.load_data(tiny_config(level="char"), TRAIN, VALID)
+
+
+def test_cli_reports_a_bad_file_with_its_line(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("EU NNP B-ORG\nrejects VBZ O\nGerman B-MISC\n", encoding="utf-8")
+    result = run_cli("train", "ner", "--train", bad, "--valid", VALID, "--out", tmp_path / "m",
+                     check=False)
+    assert result.returncode == 2
+    assert f"error: {bad}:3: 2 columns, expected 3 as on line 1" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_train_then_evaluate(tmp_path):
+    out = tmp_path / "model"
+    result = run_cli("train", "ner", "--train", TRAIN, "--valid", VALID, "--out", out,
+                     "--epochs", "1", "--quiet", "--set", "units=8", "embedding_dim=8",
+                     "char_units=8", "output=softmax")
+    assert f"exported ner model to {out / '1'}" in result.stdout
+    printed = run_cli("evaluate", out, "--data", VALID, "--json").stdout.strip().splitlines()[-1]
+    assert json.loads(printed)["n_sentences"] == 16

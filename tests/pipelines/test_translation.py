@@ -1,0 +1,130 @@
+"""Translation end to end: export parity in a fresh process, metadata, the Python API."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+import seqtasks
+from helpers import DATA, run_signatures_in_fresh_process, tiny_translation_config
+from pipelines import translation
+from seqtasks.data.parallel import read_parallel
+from seqtasks.errors import ConfigError, DataError, ModelError
+from seqtasks.metrics import translation_metrics
+
+TRAIN, VALID = DATA / "translation" / "train.tsv", DATA / "translation" / "valid.tsv"
+TEXTS = ["Der Mann liest ein Buch.", "", "Wie geht es dir?", "Unbekannte Wörter: Ωμέγα ☃!",
+         "Am Abend trinkt die Frau einen Tee im Garten."]
+
+
+CALLS = [("serving_default", {"text": (TEXTS, "string")}),
+         ("attention", {"text": (TEXTS, "string"), "beam_size": (2, "int32")})] + [
+    ("translate", {"text": (TEXTS, "string"), "beam_size": (k, "int32"),
+                   "length_penalty": (0.6, "float32")}) for k in (1, 3)]
+
+
+def export_untrained(config, out_dir, work_dir):
+    """An export of a freshly initialised model, and its in-memory serving functions."""
+    data = translation.task_data(config, read_parallel(TRAIN), read_parallel(VALID))
+    model = translation.build(config, len(data.source.vocabulary), len(data.target.vocabulary))
+    functions = translation.serving_functions(model, data, config)
+    export_dir = translation.export(model, data, config, out_dir, functions,
+                                    {"task": "translate"}, work_dir)
+    return export_dir, functions
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(export dir, in-memory serving functions) of an untrained model; training is covered by
+    tests/test_seq2seq.py, tests/pipelines/test_autoencoder.py and the slow CLI test."""
+    config = tiny_translation_config(attention="luong_general", cell="lstm", beam_size=2,
+                                     max_output_offset=3)
+    work_dir = tmp_path_factory.mktemp("translation")
+    return export_untrained(config, work_dir / "model", work_dir)
+
+
+def test_export_reloaded_in_a_fresh_process_translates_as_in_memory(exported):
+    export_dir, functions = exported
+    in_memory = [{k: v.numpy() for k, v in functions[name](
+        **{key: tf.constant(value, getattr(tf, dtype)) for key, (value, dtype) in inputs.items()}
+    ).items()} for name, inputs in CALLS]
+    served = run_signatures_in_fresh_process([(export_dir, *call) for call in CALLS])
+    for expected, got in zip(in_memory, served):
+        assert set(expected) == set(got)
+        for key, value in expected.items():
+            if value.dtype == object:
+                assert [v.decode() for v in value.ravel()] == list(got[key].ravel())
+            else:
+                np.testing.assert_allclose(got[key], value, atol=1e-5)
+    greedy = [t.decode() for t in in_memory[2]["translation"]]
+    assert greedy != [""] * len(TEXTS)  # an untrained model still emits something
+    meta = json.loads((export_dir / "seqtasks.json").read_text())
+    assert meta["signatures"] == ["attention", "serving_default", "translate"]
+    vocab = (export_dir / "assets" / "target_vocab.txt").read_text().splitlines()
+    assert vocab[:4] == ["[PAD]", "[UNK]", "[BOS]", "[EOS]"] and len(vocab) <= 300
+
+
+def test_api_translates_lists_series_and_frames(exported):
+    predictor = seqtasks.load(exported[0].parent)
+    greedy = predictor.translate(TEXTS, beam_size=1)
+    assert len(greedy) == len(TEXTS) and all(isinstance(t, str) for t in greedy)
+    assert predictor.translate(pd.Series(TEXTS), beam_size=1) == greedy
+    assert predictor.predict(TEXTS) == predictor.translate(TEXTS)  # the model's beam size
+    frame = predictor.predict(pd.DataFrame({"id": [1, 2], "de": TEXTS[:2]}), text_column="de",
+                              beam_size=1)
+    assert list(frame.columns) == ["id", "de", "translation"]
+    assert frame.translation.tolist() == greedy[:2]
+    assert predictor.translate([]) == []
+
+
+def test_api_attention_rows_match_the_tokens(exported):
+    predictor = seqtasks.load(exported[0])
+    rows = predictor.attention(TEXTS[:3], beam_size=2)
+    assert [row["translation"] for row in rows] == predictor.translate(TEXTS[:3], beam_size=2)
+    for row in rows:
+        assert row["weights"].shape == (len(row["output_tokens"]), len(row["source_tokens"]))
+        assert row["output_tokens"][-1] == "[EOS]"
+        if row["source_tokens"]:
+            np.testing.assert_allclose(row["weights"].sum(1), 1.0, rtol=1e-5)
+    assert rows[0]["source_tokens"][:2] == ["▁Der", "▁Mann"]
+
+
+def test_api_rejects_bad_inputs(exported):
+    predictor = seqtasks.load(exported[0])
+    with pytest.raises(DataError, match="single string"):
+        predictor.translate("Der Mann.")
+    with pytest.raises(DataError, match="item 1 is int"):
+        predictor.translate(["ok", 3])
+    with pytest.raises(ConfigError, match="beam_size must be >= 1"):
+        predictor.translate(["ok"], beam_size=0)
+    with pytest.raises(DataError, match="missing column 'text'"):
+        predictor.predict(pd.DataFrame({"de": ["x"]}))
+
+
+def test_evaluate_scores_bleu_and_chrf_and_plots_attention(exported, tmp_path):
+    export_dir, _ = exported
+    metrics = translation.evaluate(export_dir, VALID, plot=tmp_path / "a.png", beam_size=1)
+    assert metrics["n"] == 80 and metrics["beam_size"] == 1
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+    assert "BLEU" in translation.format_metrics(metrics)
+
+
+def test_a_model_without_attention_says_so(tmp_path):
+    export_dir, _ = export_untrained(tiny_translation_config(attention="none"), tmp_path / "m",
+                                     tmp_path)
+    predictor = seqtasks.load(export_dir)
+    assert len(predictor.translate(["Hallo"])) == 1
+    with pytest.raises(ModelError, match="trained with attention=none"):
+        predictor.attention(["Hallo"])
+
+
+def test_translation_metrics_are_sacrebleu_scores():
+    references = ["The man reads a book.", "Where is the station?"]
+    perfect = translation_metrics(references, references)
+    assert perfect["bleu"] == 100.0 and perfect["chrf"] == 100.0 and perfect["exact_match"] == 1
+    shouted = [r.upper() for r in references]
+    assert translation_metrics(references, shouted)["bleu"] < 10
+    folded = translation_metrics(references, shouted, lowercase=True)
+    assert folded["bleu"] == 100.0 and "case:lc" in folded["bleu_signature"]

@@ -1,0 +1,91 @@
+"""Serving fixtures: a real uvicorn server on 127.0.0.1 (free port) in a background thread, and a
+hand-made SavedModel whose signatures exercise what sentiment's does not (several inputs, int and
+float dtypes, an unbatched input, an unbatched output, a signature that can fail at run time)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(app):
+    """Serve ``app`` with uvicorn on 127.0.0.1; yields the base URL; shuts down gracefully."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def sentiment_models(sentiment_export):
+    from seqtasks.serving.models import load_models
+
+    return load_models([f"sentiment={sentiment_export[0].parent}"])
+
+
+@pytest.fixture(scope="session")
+def numbers_export(tmp_path_factory):
+    """``DIR/1``: a SavedModel (not trained by seqtasks) with four signatures."""
+    import tensorflow as tf
+
+    class Numbers(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def parse(self, text):  # fails at run time on text that is not a number
+            return {"value": tf.strings.to_number(text) * 2.0}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32),
+                                      tf.TensorSpec([], tf.float32)])
+        def scale(self, x, factor):
+            return {"scaled": x * factor, "sum": tf.reduce_sum(x, axis=1)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int64),
+                                      tf.TensorSpec([None], tf.string)])
+        def echo(self, ids, raw):
+            return {"next_ids": ids + 1, "raw_bytes": raw, "flag": ids > 0}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def total(self, x):  # no batch dimension in the output
+            return {"total": tf.reduce_sum(x)}
+
+    root = tmp_path_factory.mktemp("numbers") / "numbers"
+    module = Numbers()
+    tf.saved_model.save(module, str(root / "1"), signatures={
+        "serving_default": module.parse, "scale": module.scale, "echo": module.echo,
+        "total": module.total})
+    (root / "1" / "seqtasks.json").write_text(json.dumps({"task": "numbers", "version": 1}))
+    return root
+
+
+@pytest.fixture(scope="session")
+def serve_app():
+    """``with serve_app(app) as url:`` runs ``app`` on a free 127.0.0.1 port."""
+    return running
+
+
+@pytest.fixture
+def port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    return free_port()
