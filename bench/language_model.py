@@ -46,7 +46,7 @@ RECIPES = {
     "shakespeare": {"level": "char", "eos_at_line_end": False, "lowercase": False,
                     "embedding_dim": 64, "units": 256, "num_layers": 2,
                     "tie_embeddings": False, "dropout": 0.1, "batch_size": 32,
-                    "bptt_steps": 64, "optimizer": "adam", "learning_rate": 3e-3,
+                    "bptt_steps": 64, "optimizer": "adam", "learning_rate": 2e-3,
                     "lr_decay": 0.9, "clipnorm": 5.0, "epochs": 40,
                     "early_stopping_patience": 2, "max_length": 300, "seed": 42},
 }
