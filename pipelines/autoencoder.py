@@ -50,7 +50,7 @@ def format_metrics(metrics: dict) -> str:
 def embedding_functions(model: Seq2Seq, data: TaskData) -> dict:
     """``embed`` (also ``serving_default``): text -> the encoder's summary [batch, size]."""
 
-    @tf.function(input_signature=[TEXT])
+    @tf.function(autograph=False, input_signature=[TEXT])
     def embed(text):
         return {"embedding": model.encoder(data.source.dense(text), training=False)["summary"]}
 

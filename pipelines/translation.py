@@ -138,13 +138,14 @@ def serving_functions(model: Seq2Seq, data: TaskData, config: TranslationConfig)
     """``serving_default``: text -> translation (config's beam size and length penalty);
     ``translate``: text, beam_size, length_penalty -> translation; with attention also
     ``attention``: text, beam_size -> translation, tokens and weights [batch, output, source].
-    All three call one traced ``decode`` function, so the decoding loops are built once."""
+    All three call one traced ``decode`` function, so the decoding loops are built once; all are
+    traced with autograph off, as the export traces them."""
     decoder = Seq2SeqDecoder(model, config.max_output_ratio, config.max_output_offset,
                              config.max_length)
     beam_size_spec = tf.TensorSpec([], tf.int32, name="beam_size")
 
-    @tf.function(input_signature=[TEXT, beam_size_spec,
-                                  tf.TensorSpec([], tf.float32, name="length_penalty")])
+    @tf.function(autograph=False, input_signature=[
+        TEXT, beam_size_spec, tf.TensorSpec([], tf.float32, name="length_penalty")])
     def decode(text, beam_size, length_penalty):
         source_ids = data.source.dense(text)
         ids, lengths = decoder(source_ids, beam_size, length_penalty)
@@ -152,16 +153,16 @@ def serving_functions(model: Seq2Seq, data: TaskData, config: TranslationConfig)
         return {"translation": translation, "source_ids": source_ids, "ids": ids,
                 "lengths": lengths}
 
-    @tf.function(input_signature=[TEXT])
+    @tf.function(autograph=False, input_signature=[TEXT])
     def serving_default(text):
         out = decode(text, tf.constant(config.beam_size), tf.constant(config.length_penalty))
         return {"translation": out["translation"]}
 
-    @tf.function(input_signature=decode.input_signature)
+    @tf.function(autograph=False, input_signature=decode.input_signature)
     def translate(text, beam_size, length_penalty):
         return {"translation": decode(text, beam_size, length_penalty)["translation"]}
 
-    @tf.function(input_signature=[TEXT, beam_size_spec])
+    @tf.function(autograph=False, input_signature=[TEXT, beam_size_spec])
     def attention(text, beam_size):
         out = decode(text, beam_size, tf.constant(config.length_penalty))
         eos = tf.fill([tf.shape(out["ids"])[0], 1], EOS_ID)

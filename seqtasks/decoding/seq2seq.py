@@ -1,9 +1,9 @@
 """Decoding an encoder–decoder (``seqtasks.seq2seq.Seq2Seq``) inside the graph.
 
 Greedy decoding runs the shared ``sample_loop`` with ``GreedySampler``; beam search runs
-``beam_search`` over the same step function (the decoder's ``step``, with per-row output limits of
-``ratio x source length + offset`` tokens, at most ``max_length``). Everything is graph ops, so
-the functions trace inside exported signatures (autograph off).
+``beam_search`` over the same step function: the decoder's ``step`` with per-row output limits of
+``ratio x source length + offset`` tokens (at most ``max_length``; none for an empty source).
+Everything is graph ops, so the functions trace inside exported signatures (autograph off).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Seq2SeqDecoder:
         source_lengths = tf.reduce_sum(tf.cast(tf.not_equal(source_ids, PAD_ID), tf.float32), 1)
         limits = tf.cast(tf.math.ceil(self.ratio * source_lengths), tf.int32) + self.offset
         limits = tf.minimum(limits, self.max_length)
+        limits = tf.where(source_lengths > 0, limits, 0)  # nothing to translate: [EOS] at once
         start_ids = tf.fill([tf.shape(source_ids)[0]], BOS_ID)
         steps = tf.reduce_max(tf.concat([limits, [0]], axis=0)) + 1  # room for [EOS]
         return limited_state(state, limits), start_ids, steps

@@ -12,11 +12,15 @@ from seqtasks.text.vocab import EOS_ID
 SOURCES = np.array([[4, 5, 6, 7, 8, 9], [10, 11, 0, 0, 0, 0], [12, 0, 0, 0, 0, 0]], "int32")
 
 
+def build(attention: str):
+    keras.utils.set_random_seed(4)
+    config = Seq2SeqConfig(embedding_dim=8, units=8, cell="gru", attention=attention)
+    return build_seq2seq(config, 20, 9)
+
+
 @pytest.fixture(scope="module", params=["bahdanau", "none"])
 def model(request):
-    keras.utils.set_random_seed(4)
-    config = Seq2SeqConfig(embedding_dim=8, units=8, cell="gru", attention=request.param)
-    return build_seq2seq(config, 20, 9)
+    return build(request.param)
 
 
 def test_beam_size_one_is_greedy_and_a_wider_beam_scores_no_worse(model):
@@ -39,12 +43,13 @@ def test_outputs_stop_at_ratio_times_source_length_plus_offset(model):
             assert np.all(ids[row, n:].numpy() == EOS_ID)
     _, capped = Seq2SeqDecoder(model, 10.0, 10, max_length=3).greedy(SOURCES)
     assert np.all(capped.numpy() <= 3)
+    empty = np.zeros((2, 2), "int32")  # two empty sources: nothing to translate
+    assert decoder.greedy(empty)[1].numpy().tolist() == [0, 0]
+    assert decoder.beam(empty, 3, 0.6)[1].numpy().tolist() == [0, 0]
 
 
-def test_attention_rows_cover_every_output_token_and_the_eos(model):
-    if model.decoder.attention is None:
-        pytest.skip("no attention to return")
-    decoder = Seq2SeqDecoder(model, 2.0, 3, max_length=20)
+def test_attention_rows_cover_every_output_token_and_the_eos():
+    decoder = Seq2SeqDecoder(build("bahdanau"), 2.0, 3, max_length=20)
     ids, lengths = decoder.greedy(SOURCES)
     weights = decoder.attention(SOURCES, ids).numpy()
     assert weights.shape == (3, ids.shape[1] + 1, SOURCES.shape[1])
