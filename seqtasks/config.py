@@ -71,6 +71,9 @@ class TrainConfig:
     time_budget: float | None = option(None, "stop training after this many minutes")
     seed: int = option(42, "seed for initialisation, shuffling and dropout")
     bucket_by_length: bool = option(True, "batch sequences of similar length together")
+    grad_diagnostics: bool = option(False, "log per-step gradient norms (global before clipping, "
+                                    "per layer, clipped or not) to logs/gradients.csv and "
+                                    "TensorBoard; stop at the first NaN/Inf gradient")
 
 
 def to_dict(config) -> dict[str, Any]:

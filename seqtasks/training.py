@@ -13,6 +13,7 @@ import keras
 
 from seqtasks import distributed
 from seqtasks.config import TrainConfig
+from seqtasks.diagnostics.gradients import GradientLog
 from seqtasks.errors import ConfigError, TrainingError
 
 OPTIMIZERS = {
@@ -137,7 +138,14 @@ def fit(
     early_stopping = keras.callbacks.EarlyStopping(
         monitor=monitor, mode=mode, patience=config.early_stopping_patience,
         restore_best_weights=True, verbose=0)
+    diagnostics = []
+    if config.grad_diagnostics:
+        if distributed.is_multi_worker():
+            raise ConfigError("grad_diagnostics runs in single-process training; "
+                              "set grad_diagnostics=false for multi-worker runs")
+        diagnostics = [GradientLog(log_dir, resumed)]  # before NanGuard: it names the layer
     all_callbacks = [
+        *diagnostics,
         NanGuard(),
         keras.callbacks.BackupAndRestore(str(backup_dir)),
         *callbacks,  # before early stopping and TensorBoard, which read the scores they log
@@ -168,5 +176,6 @@ def fit(
         else "early_stopping" if early_stopping.stopped_epoch else "epochs",
         "resumed": resumed,
         "history": curves,
+        **({"gradients_csv": str(Path(log_dir) / "gradients.csv")} if diagnostics else {}),
     }
     return summary
