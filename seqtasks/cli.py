@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder")
+TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder", "caption")
 
 EPILOG = "Run 'seqtasks COMMAND --help' for the options of each command."
 
@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--valid", required=True, nargs="+", action=_OneOrTwoFiles,
                        metavar="FILE", help="validation data (as --train)")
     train.add_argument("--out", required=True, metavar="DIR", help="export root (TF Serving layout)")
+    train.add_argument("--images", metavar="DIR",
+                       help="caption: folder the captions files name images in (default: the "
+                            "captions file's folder)")
     train.add_argument("--epochs", type=int, help="maximum epochs (same as --set epochs=N)")
     train.add_argument("--time-budget", type=float, metavar="MIN",
                        help="stop training after MIN minutes (same as --set time_budget=MIN)")
@@ -60,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model_dir", metavar="DIR", help="export root or version directory")
     evaluate.add_argument("--data", required=True, nargs="+", action=_OneOrTwoFiles,
                           metavar="FILE", help="labelled data (translate: a TSV, or SOURCE TARGET)")
+    evaluate.add_argument("--images", metavar="DIR", help="caption: the images folder")
     evaluate.add_argument("--version", type=int, help="export version (default: newest)")
     evaluate.add_argument("--json", action="store_true",
                           help="print metrics as one JSON object on the last line")
@@ -73,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("model_dir", metavar="DIR", help="export root or version directory")
     predict.add_argument("--input", required=True, metavar="FILE")
     predict.add_argument("--output", required=True, metavar="FILE")
-    predict.add_argument("--text-column", default="text", help="column to predict (default: text)")
+    predict.add_argument("--text-column", help="column to predict (default: text; caption: "
+                                               "image, a column of image paths); --input may "
+                                               "also be a folder of images")
     predict.add_argument("--version", type=int, help="export version (default: newest)")
     predict.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk")
     predict.add_argument("--restart", action="store_true",
@@ -103,15 +109,43 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--version", type=int, help="export version (default: newest)")
 
     attention = commands.add_parser(
-        "attention", help="plot a translation model's attention for one sentence",
-        description="Translate --text with the newest (or --version) export in DIR and write "
-                    "the decoder's attention weights as a heatmap PNG (rows: output tokens).")
+        "attention", help="plot a model's attention for one sentence or image",
+        description="Translate --text (or caption --image) with the newest (or --version) "
+                    "export in DIR and write the decoder's attention as a PNG: a heatmap "
+                    "(rows: output tokens), or one map over the image per generated word.")
     attention.add_argument("model_dir", metavar="DIR", help="export root or version directory")
-    attention.add_argument("--text", required=True, help="sentence to translate")
+    source = attention.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="sentence to translate")
+    source.add_argument("--image", metavar="FILE", help="image to caption")
     attention.add_argument("--out", required=True, metavar="PNG", help="where to write the plot")
     attention.add_argument("--beam-size", type=int, default=1, metavar="K",
                            help="beam search width (default: 1, greedy)")
     attention.add_argument("--version", type=int, help="export version (default: newest)")
+
+    compare = commands.add_parser(
+        "compare", help="train a grid of configurations and report them side by side",
+        description="Train every combination of --grid (or every config of --runs) on the same "
+                    "data, seed and budget; write results.csv, report.md, learning curves (and "
+                    "for translation attention heatmaps) to --out. Rerunning skips finished runs "
+                    "and resumes an interrupted one.")
+    compare.add_argument("task", choices=TASKS, help="which pipeline to train")
+    compare.add_argument("--train", required=True, nargs="+", action=_OneOrTwoFiles,
+                         metavar="FILE", help="training data (as for train)")
+    compare.add_argument("--valid", required=True, nargs="+", action=_OneOrTwoFiles,
+                         metavar="FILE", help="validation data (as for train)")
+    runs = compare.add_mutually_exclusive_group(required=True)
+    runs.add_argument("--grid", nargs="+", metavar="KEY=V1,V2",
+                      help="values to combine, e.g. --grid cell=rnn,lstm,gru bidirectional=false,true")
+    runs.add_argument("--runs", metavar="FILE.yaml",
+                      help="a YAML list of config changes, one mapping per run (optional 'name')")
+    compare.add_argument("--out", required=True, metavar="DIR", help="report directory")
+    compare.add_argument("--time-budget", type=float, metavar="MIN",
+                         help="minutes of training per run (same as --set time_budget=MIN)")
+    compare.add_argument("--epochs", type=int, help="maximum epochs per run")
+    compare.add_argument("--config", metavar="FILE.yaml", help="base config for every run")
+    compare.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                         help="base config overrides, shared by every run")
+    compare.add_argument("--quiet", action="store_true", help="no progress bars")
 
     show = commands.add_parser("config", help="list a task's config keys and defaults",
                                description="Print the config keys of TASK with defaults.")
@@ -182,8 +216,9 @@ def _train(args) -> None:
     if args.level is not None:
         overrides.append(f"level={args.level}")
     config = config_lib.resolve(module.CONFIG, args.config, overrides)
+    images = {"images": args.images} if args.images else {}
     export_dir = module.train(config, args.train, args.valid, args.out,
-                              verbose=0 if args.quiet else "auto")
+                              verbose=0 if args.quiet else "auto", **images)
     print(f"exported {args.task} model to {export_dir}")
 
 
@@ -193,7 +228,8 @@ def _evaluate(args) -> None:
 
     export_dir = resolve_export(args.model_dir, args.version)
     module = task_module(read_metadata(export_dir)["task"])
-    metrics = module.evaluate(export_dir, args.data, plot=args.plot)
+    images = {"images": args.images} if args.images else {}
+    metrics = module.evaluate(export_dir, args.data, plot=args.plot, **images)
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -208,7 +244,8 @@ def _predict(args) -> None:
     predictor = load(args.model_dir, args.version)
     progress = None if args.quiet else ProgressBar(sys.stderr)
     try:
-        rows = predict_file(predictor, args.input, args.output, args.text_column,
+        rows = predict_file(predictor, args.input, args.output,
+                            args.text_column or predictor.input_column,
                             args.chunk_size, progress=progress, restart=args.restart)
     finally:
         if progress:
@@ -230,11 +267,34 @@ def _generate(args) -> None:
     print("\n\n".join(samples[0]))
 
 
+def _compare(args) -> None:
+    from pipelines import task_module
+    from seqtasks import compare, config as config_lib
+
+    module = task_module(args.task)
+    overrides = list(args.set)
+    if args.epochs is not None:
+        overrides.append(f"epochs={args.epochs}")
+    if args.time_budget is not None:
+        overrides.append(f"time_budget={args.time_budget}")
+    base = config_lib.resolve(module.CONFIG, args.config, overrides)
+    runs = compare.file_runs(base, args.runs) if args.runs \
+        else compare.grid_runs(base, compare.parse_grid(args.grid))
+    settings = {"train": args.train, "valid": args.valid, "runs": args.runs or " ".join(args.grid),
+                "base overrides": " ".join(overrides) or "none", "seed": base.seed}
+    report = compare.compare(module, args.task, runs, args.train, args.valid, args.out, settings,
+                             verbose=0 if args.quiet else "auto",
+                             log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(f"wrote {report}")
+
+
 def _attention(args) -> None:
-    from pipelines.translation import attention_plot
+    from pipelines import caption, translation
     from seqtasks import load
 
-    path = attention_plot(load(args.model_dir, args.version), args.text, args.out, args.beam_size)
+    plot, source = (caption.attention_plot, args.image) if args.image \
+        else (translation.attention_plot, args.text)
+    path = plot(load(args.model_dir, args.version), source, args.out, args.beam_size)
     print(f"wrote {path}")
 
 
@@ -272,7 +332,7 @@ def _saved_model_cli(args) -> None:
     saved_model_cli.main()
 
 
-COMMANDS = {"saved-model-cli": _saved_model_cli, "train": _train, "evaluate": _evaluate, "predict": _predict, "config": _config, "serve": _serve, "generate": _generate, "attention": _attention}
+COMMANDS = {"saved-model-cli": _saved_model_cli, "train": _train, "evaluate": _evaluate, "predict": _predict, "config": _config, "serve": _serve, "generate": _generate, "attention": _attention, "compare": _compare}
 
 
 def main(argv: list[str] | None = None) -> int:

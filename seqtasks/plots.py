@@ -1,5 +1,5 @@
 """Matplotlib figures written as PNG files (headless backend, atomic writes): confusion matrix,
-learning curves, attention heatmap."""
+learning curves (one run, or several runs compared), attention heatmaps."""
 
 from __future__ import annotations
 
@@ -66,16 +66,67 @@ def _save(fig, plt, path) -> Path:
 def attention_png(weights, source_tokens: list[str], output_tokens: list[str], path: str | Path,
                   title: str = "Attention") -> Path:
     """Heatmap of attention weights [output tokens, source tokens] (rows: output steps)."""
+    return attention_grid_png([(title, weights, source_tokens, output_tokens)], path)
+
+
+def attention_grid_png(panels: list[tuple], path: str | Path) -> Path:
+    """Attention heatmaps side by side; each panel (title, weights, source tokens, output tokens)."""
     plt = _pyplot()
-    width = max(4.0, 0.45 * len(source_tokens) + 2)
-    height = max(3.0, 0.35 * len(output_tokens) + 1.5)
-    fig, ax = plt.subplots(figsize=(width, height))
-    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
-    ax.set_yticks(range(len(output_tokens)), output_tokens)
-    ax.set_xlabel("source")
-    ax.set_ylabel("output")
-    ax.set_title(title)
-    fig.colorbar(image, ax=ax, fraction=0.046)
+    width = max(4.0, max(0.45 * len(p[2]) + 2 for p in panels))
+    height = max(3.0, max(0.35 * len(p[3]) + 1.5 for p in panels))
+    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), height), squeeze=False)
+    for ax, (title, weights, source_tokens, output_tokens) in zip(axes[0], panels):
+        image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
+        ax.set_yticks(range(len(output_tokens)), output_tokens)
+        ax.set_xlabel("source")
+        ax.set_ylabel("output")
+        ax.set_title(title)
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return _save(fig, plt, path)
+
+
+def comparison_curves_png(histories: dict[str, dict[str, list[float]]], path: str | Path,
+                          title: str = "Learning curves") -> Path:
+    """One panel per metric the runs share (loss, val_loss, ...), one line per run."""
+    plt = _pyplot()
+    shared = set.intersection(*(set(h) for h in histories.values())) if histories else set()
+    metrics = sorted(shared, key=lambda k: (k.removeprefix("val_"), k)) or ["loss"]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], metrics):
+        for run, history in histories.items():
+            values = history.get(name, [])
+            ax.plot(range(1, len(values) + 1), values, marker="." if len(values) < 3 else None,
+                    label=run)
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+    axes[0][-1].legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, plt, path)
+
+
+def attention_maps_png(image, maps, words: list[str], path: str | Path,
+                       title: str = "Attention", columns: int = 4) -> Path:
+    """One panel per word: ``image`` [H, W, 3] with that step's attention ``maps`` [words, grid
+    height, grid width] stretched over it (brighter = more attention)."""
+    import numpy as np
+
+    plt = _pyplot()
+    height, width = image.shape[:2]
+    rows = max(1, -(-len(words) // columns))
+    panel = 3.0 * width / max(height, width)
+    fig, axes = plt.subplots(rows, columns, squeeze=False,
+                             figsize=(panel * columns, 3.0 * height / max(height, width) * rows
+                                      + 0.6))
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, word, weights in zip(axes.ravel(), words, maps):
+        ax.imshow(image, cmap="gray")
+        ax.imshow(np.asarray(weights), cmap="inferno", alpha=0.6, interpolation="bilinear",
+                  extent=(0, width, height, 0), vmin=0.0)
+        ax.set_title(word, fontsize=11)
+    fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, plt, path)

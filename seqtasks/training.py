@@ -175,6 +175,7 @@ def fit(
         "stopped_by": "time_budget" if budget and budget.exhausted
         else "early_stopping" if early_stopping.stopped_epoch else "epochs",
         "resumed": resumed,
+        "parameters": int(sum(math.prod(v.shape) for v in model.trainable_variables)),
         "history": curves,
         **({"gradients_csv": str(Path(log_dir) / "gradients.csv")} if diagnostics else {}),
     }
