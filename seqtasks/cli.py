@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder", "caption")
+TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder")
 
 EPILOG = "Run 'seqtasks COMMAND --help' for the options of each command."
 
@@ -43,9 +43,6 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--valid", required=True, nargs="+", action=_OneOrTwoFiles,
                        metavar="FILE", help="validation data (as --train)")
     train.add_argument("--out", required=True, metavar="DIR", help="export root (TF Serving layout)")
-    train.add_argument("--images", metavar="DIR",
-                       help="caption: folder the captions files name images in (default: the "
-                            "captions file's folder)")
     train.add_argument("--epochs", type=int, help="maximum epochs (same as --set epochs=N)")
     train.add_argument("--time-budget", type=float, metavar="MIN",
                        help="stop training after MIN minutes (same as --set time_budget=MIN)")
@@ -63,7 +60,6 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model_dir", metavar="DIR", help="export root or version directory")
     evaluate.add_argument("--data", required=True, nargs="+", action=_OneOrTwoFiles,
                           metavar="FILE", help="labelled data (translate: a TSV, or SOURCE TARGET)")
-    evaluate.add_argument("--images", metavar="DIR", help="caption: the images folder")
     evaluate.add_argument("--version", type=int, help="export version (default: newest)")
     evaluate.add_argument("--json", action="store_true",
                           help="print metrics as one JSON object on the last line")
@@ -77,9 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("model_dir", metavar="DIR", help="export root or version directory")
     predict.add_argument("--input", required=True, metavar="FILE")
     predict.add_argument("--output", required=True, metavar="FILE")
-    predict.add_argument("--text-column", help="column to predict (default: text; caption: "
-                                               "image, a column of image paths); --input may "
-                                               "also be a folder of images")
+    predict.add_argument("--text-column", default="text", help="column to predict (default: text)")
     predict.add_argument("--version", type=int, help="export version (default: newest)")
     predict.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk")
     predict.add_argument("--restart", action="store_true",
@@ -109,14 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--version", type=int, help="export version (default: newest)")
 
     attention = commands.add_parser(
-        "attention", help="plot a model's attention for one sentence or image",
-        description="Translate --text (or caption --image) with the newest (or --version) "
-                    "export in DIR and write the decoder's attention as a PNG: a heatmap "
-                    "(rows: output tokens), or one map over the image per generated word.")
+        "attention", help="plot a translation model's attention for one sentence",
+        description="Translate --text with the newest (or --version) export in DIR and write "
+                    "the decoder's attention weights as a heatmap PNG (rows: output tokens).")
     attention.add_argument("model_dir", metavar="DIR", help="export root or version directory")
-    source = attention.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text", help="sentence to translate")
-    source.add_argument("--image", metavar="FILE", help="image to caption")
+    attention.add_argument("--text", required=True, help="sentence to translate")
     attention.add_argument("--out", required=True, metavar="PNG", help="where to write the plot")
     attention.add_argument("--beam-size", type=int, default=1, metavar="K",
                            help="beam search width (default: 1, greedy)")
@@ -216,9 +207,8 @@ def _train(args) -> None:
     if args.level is not None:
         overrides.append(f"level={args.level}")
     config = config_lib.resolve(module.CONFIG, args.config, overrides)
-    images = {"images": args.images} if args.images else {}
     export_dir = module.train(config, args.train, args.valid, args.out,
-                              verbose=0 if args.quiet else "auto", **images)
+                              verbose=0 if args.quiet else "auto")
     print(f"exported {args.task} model to {export_dir}")
 
 
@@ -228,8 +218,7 @@ def _evaluate(args) -> None:
 
     export_dir = resolve_export(args.model_dir, args.version)
     module = task_module(read_metadata(export_dir)["task"])
-    images = {"images": args.images} if args.images else {}
-    metrics = module.evaluate(export_dir, args.data, plot=args.plot, **images)
+    metrics = module.evaluate(export_dir, args.data, plot=args.plot)
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -244,8 +233,7 @@ def _predict(args) -> None:
     predictor = load(args.model_dir, args.version)
     progress = None if args.quiet else ProgressBar(sys.stderr)
     try:
-        rows = predict_file(predictor, args.input, args.output,
-                            args.text_column or predictor.input_column,
+        rows = predict_file(predictor, args.input, args.output, args.text_column,
                             args.chunk_size, progress=progress, restart=args.restart)
     finally:
         if progress:
@@ -289,12 +277,10 @@ def _compare(args) -> None:
 
 
 def _attention(args) -> None:
-    from pipelines import caption, translation
+    from pipelines.translation import attention_plot
     from seqtasks import load
 
-    plot, source = (caption.attention_plot, args.image) if args.image \
-        else (translation.attention_plot, args.text)
-    path = plot(load(args.model_dir, args.version), source, args.out, args.beam_size)
+    path = attention_plot(load(args.model_dir, args.version), args.text, args.out, args.beam_size)
     print(f"wrote {path}")
 
 
