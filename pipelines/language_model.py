@@ -289,3 +289,27 @@ def evaluate(export_dir, data_path, version: int | None = None, plot: str | Path
         raise ConfigError("--plot draws a confusion matrix; language models have none")
     predictor = load(export_dir, version)
     return score_file(predictor.score_outputs, data_path, predictor.metadata["config"]["level"])
+
+
+# --- Diagnose ----------------------------------------------------------------------------------
+
+def gradient_probe(export_dir, data_path, batch_size: int = 16):
+    """For ``seqtasks diagnose``: the export's architecture, and ``batch_size`` windows of
+    ``bptt_steps`` tokens from the start of ``data_path``. The loss is the next-token loss at the
+    window's last position only, so the curve shows how far back that one prediction reaches."""
+    from seqtasks.diagnostics.flow import GradientProbe
+    from seqtasks.export import read_metadata
+
+    metadata = read_metadata(export_dir)
+    config = config_lib.from_dict(CONFIG, metadata["config"])
+    encoder = make_encoder(config, Vocabulary.load(Path(export_dir) / "assets" / "vocab.txt"))
+    ids = encoder.encode(tf.constant([next(iter_line_chunks(data_path))])).flat_values.numpy()
+    length = config.bptt_steps + 1
+    rows = min(batch_size, len(ids) // length)
+    if rows < 1:
+        raise DataError(data_path, f"fewer than {length} tokens", hint="use a longer text")
+    windows = ids[: rows * length].reshape(rows, length)
+    inputs = [windows[:, :-1], *[np.zeros((rows, size), "float32") for size in state_sizes(config)]]
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return GradientProbe(lambda: build(config, metadata["vocab_size"]), inputs,
+                         lambda outputs: loss(windows[:, -1], outputs[0][:, -1]))

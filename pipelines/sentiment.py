@@ -223,3 +223,25 @@ def evaluate(export_dir, data_path, version: int | None = None, plot: str | Path
         confusion_matrix_png(metrics["confusion_matrix"]["matrix"], predictor.labels, plot,
                              title=f"{TASK}: {data_path}")
     return metrics
+
+
+# --- Diagnose ----------------------------------------------------------------------------------
+
+def gradient_probe(export_dir, data_path, batch_size: int = 32):
+    """For ``seqtasks diagnose``: the export's architecture, and the first ``batch_size``
+    sentences of ``data_path`` with the classification loss."""
+    from seqtasks.diagnostics.flow import GradientProbe
+    from seqtasks.export import read_metadata
+
+    metadata = read_metadata(export_dir)
+    config = config_lib.from_dict(CONFIG, metadata["config"])
+    data = read_labelled(data_path, config.text_column, config.label_column)
+    check_known_labels(data, metadata["labels"])
+    encoder = TextEncoder(Vocabulary.load(Path(export_dir) / "assets" / "vocab.txt"),
+                          config.level, config.lowercase, config.max_length)
+    ids = encoder.dense(tf.constant(data.texts[:batch_size]))
+    index = {label: i for i, label in enumerate(metadata["labels"])}
+    targets = np.array([index[label] for label in data.labels[:batch_size]], dtype=np.int32)
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    return GradientProbe(lambda: build(config, metadata["vocab_size"], len(metadata["labels"])),
+                         ids, lambda probabilities: loss(targets, probabilities))

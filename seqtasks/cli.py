@@ -138,6 +138,29 @@ def _parser() -> argparse.ArgumentParser:
                          help="base config overrides, shared by every run")
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    diagnose = commands.add_parser(
+        "diagnose", help="gradient flow through time; the adding-problem benchmark",
+        description="With DIR: plot ||dloss/dh_t|| per time step of the export's first "
+                    "recurrent layer, trained and at initialisation, on a batch of --data. With "
+                    "--task adding: train each cell briefly on the adding problem at each length "
+                    "(no data needed) and write adding.png, results.csv and results.md to --out; "
+                    "rerunning reuses finished runs.")
+    diagnose.add_argument("model_dir", nargs="?", metavar="DIR", help="export root or version")
+    diagnose.add_argument("--task", choices=("adding",), help="the built-in benchmark")
+    diagnose.add_argument("--out", required=True, metavar="PNG|DIR",
+                          help="the plot (DIR), or the benchmark's output folder (--task)")
+    diagnose.add_argument("--data", nargs="+", action=_OneOrTwoFiles, metavar="FILE",
+                          help="DIR: data for the batch (default: the export's validation data)")
+    diagnose.add_argument("--batch-size", type=int, default=16, metavar="N", help="default: 16")
+    diagnose.add_argument("--version", type=int, help="export version (default: newest)")
+    diagnose.add_argument("--cells", default="rnn,lstm,peephole_lstm,gru", help="--task: cells")
+    diagnose.add_argument("--length", default="50,100,200", help="--task: sequence lengths")
+    diagnose.add_argument("--steps", type=int, default=3000, help="--task: steps per run at most")
+    diagnose.add_argument("--minutes", type=float, default=1.5,
+                          help="--task: training minutes per run at most (default: 1.5)")
+    diagnose.add_argument("--units", type=int, default=32, help="--task: hidden units")
+    diagnose.add_argument("--seed", type=int, default=0, help="--task: seed (default: 0)")
+
     show = commands.add_parser("config", help="list a task's config keys and defaults",
                                description="Print the config keys of TASK with defaults.")
     show.add_argument("task", choices=TASKS)
@@ -276,6 +299,34 @@ def _compare(args) -> None:
     print(f"wrote {report}")
 
 
+def _diagnose(args) -> None:
+    from seqtasks.errors import ConfigError
+
+    if args.task == "adding":
+        from seqtasks.diagnostics import adding
+
+        try:
+            lengths = tuple(int(n) for n in args.length.split(","))
+        except ValueError:
+            raise ConfigError(f"--length expects numbers like 50,100,200, got {args.length!r}")
+        config = adding.AddingConfig(
+            cells=tuple(c.strip() for c in args.cells.split(",") if c.strip()), lengths=lengths,
+            units=args.units, steps=args.steps, minutes=args.minutes, seed=args.seed)
+        table = adding.main(config, args.out, log=lambda l: print(l, file=sys.stderr, flush=True))
+        print(table.read_text(encoding="utf-8"), end="")
+        print(f"wrote {table.parent / 'adding.png'}")
+        return
+    if args.model_dir is None:
+        raise ConfigError("diagnose needs an export DIR, or --task adding")
+    from pipelines import task_module
+    from seqtasks.diagnostics.flow import diagnose_export
+    from seqtasks.export import read_metadata, resolve_export
+
+    export_dir = resolve_export(args.model_dir, args.version)
+    module = task_module(read_metadata(export_dir)["task"])
+    print(f"wrote {diagnose_export(module, export_dir, args.data, args.out, args.batch_size)}")
+
+
 def _attention(args) -> None:
     from pipelines.translation import attention_plot
     from seqtasks import load
@@ -318,7 +369,7 @@ def _saved_model_cli(args) -> None:
     saved_model_cli.main()
 
 
-COMMANDS = {"saved-model-cli": _saved_model_cli, "train": _train, "evaluate": _evaluate, "predict": _predict, "config": _config, "serve": _serve, "generate": _generate, "attention": _attention, "compare": _compare}
+COMMANDS = {"saved-model-cli": _saved_model_cli, "train": _train, "evaluate": _evaluate, "predict": _predict, "config": _config, "serve": _serve, "generate": _generate, "attention": _attention, "compare": _compare, "diagnose": _diagnose}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@ learning curves (one run, or several runs compared), attention heatmaps."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from seqtasks.io import atomic_path
@@ -105,3 +106,39 @@ def comparison_curves_png(histories: dict[str, dict[str, list[float]]], path: st
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, plt, path)
+
+
+@dataclasses.dataclass
+class Panel:
+    """One line chart: ``lines`` are (label, xs, ys, matplotlib format such as "--")."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    lines: list[tuple]
+    log_y: bool = False
+
+
+def line_panels_png(panels: list[Panel], path: str | Path, title: str = "",
+                    columns: int = 2) -> Path:
+    """Line charts in a grid, ``columns`` wide (gradient norms over time or steps, scores)."""
+    plt = _pyplot()
+    columns = min(columns, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.4 * rows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        for label, xs, ys, style in panel.lines:
+            ax.plot(xs, ys, style, label=label, linewidth=1.2)
+        if panel.log_y:
+            ax.set_yscale("log")
+        ax.set_title(panel.title, fontsize="medium")
+        ax.set_xlabel(panel.xlabel)
+        ax.set_ylabel(panel.ylabel)
+        ax.legend(fontsize="x-small")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, plt, path)
+

@@ -105,6 +105,7 @@ class GradientLog(keras.callbacks.Callback):
         self.layers: list[str] = []
         self.values = None
         self.epoch = 0
+        self.step = None
         self._optimizer = None
 
     # Installing and removing the hook -----------------------------------------------------------
@@ -148,11 +149,17 @@ class GradientLog(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.step is None:  # after BackupAndRestore has restored a resumed run's counter
+            self.step = int(keras.ops.convert_to_numpy(self._optimizer.iterations))
+
     def on_train_batch_end(self, batch, logs=None):
         import tensorflow as tf
 
+        # Our own count: Keras adds a phantom iteration when a dataset of unknown length ends.
+        self.step += 1
+        step = self.step
         values = [float(v) for v in keras.ops.convert_to_numpy(self.values)]
-        step = int(keras.ops.convert_to_numpy(self._optimizer.iterations))
         total, per_layer = values[0], values[1:]
         clipped = bool(self.clipnorm is not None and total > self.clipnorm)
         self.csv.append([step, self.epoch + 1, batch + 1, repr(total), int(clipped),
