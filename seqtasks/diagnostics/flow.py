@@ -50,7 +50,7 @@ def recording_states(layer: keras.layers.RNN, states: list):
     def call(sequences, initial_state=None, mask=None, training=False):
         steps = int(sequences.shape[1])
         if initial_state is None:
-            initial_state = cell.get_initial_state(batch_size=ops.shape(sequences)[0])
+            initial_state = layer.get_initial_state(ops.shape(sequences)[0])
         state = list(initial_state) if isinstance(initial_state, (list, tuple)) \
             else [initial_state]
         order = range(steps - 1, -1, -1) if layer.go_backwards else range(steps)

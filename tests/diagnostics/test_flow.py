@@ -76,3 +76,17 @@ def test_export_diagnosis_restores_the_trained_model(sentiment_export, tmp_path)
     png = tmp_path / "flow.png"
     run_cli("diagnose", export_dir.parent, "--out", png, "--batch-size", "4")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "peephole_lstm", "gru"])
+def test_stepping_every_cell_of_the_builder_gives_the_layer_output(cell):
+    from seqtasks.layers.recurrent import recurrent_layer
+
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((5, 2))
+    model = keras.Model(inputs, recurrent_layer(cell, 3, return_sequences=False)(inputs))
+    x = np.random.default_rng(2).uniform(size=(2, 5, 2)).astype("float32")
+    outputs = []
+    norms = state_gradient_norms(model, x, lambda y: (outputs.append(y), keras.ops.sum(y))[1])
+    np.testing.assert_allclose(outputs[0], model.predict_on_batch(x), rtol=1e-5, atol=1e-6)
+    assert norms[-1] == pytest.approx(np.sqrt(3))  # dsum(h_T)/dh_T = ones(3) per row
