@@ -163,6 +163,18 @@ def build(config: LanguageModelConfig, vocab_size: int) -> keras.Model:
     return keras.Model([token_ids, *states], [logits, *final_states], name="language_model")
 
 
+def build_trainer(config: LanguageModelConfig, vocab_size: int, steps_per_epoch: int
+                  ) -> tuple[keras.Model, TruncatedBPTT]:
+    """The step model (what is exported) and its compiled TBPTT training wrapper."""
+    step_model = build(config, vocab_size)
+    model = TruncatedBPTT(step_model, config.batch_size, config.bptt_steps, config.stride)
+    learning_rate = per_epoch_decay(config.learning_rate, config.lr_decay, steps_per_epoch)
+    model.compile(optimizer=make_optimizer(config.optimizer, learning_rate, config.clipnorm),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True, reduction="mean_with_sample_weight"))
+    return step_model, model
+
+
 # --- Export ------------------------------------------------------------------------------------
 
 def serving_functions(model: keras.Model, encoder: LineEncoder, config: LanguageModelConfig
@@ -240,13 +252,8 @@ def train(config: LanguageModelConfig, train_path, valid_path, out_dir, verbose=
     keras.utils.set_random_seed(config.seed)
     data = load_data(config, train_path, valid_path, run, resumed)
     train_windows = windows(config, data.train_ids)
-    step_model = build(config, len(data.encoder.vocabulary))
-    model = TruncatedBPTT(step_model, config.batch_size, config.bptt_steps, config.stride)
-    learning_rate = per_epoch_decay(config.learning_rate, config.lr_decay,
-                                    int(train_windows.cardinality()))
-    model.compile(optimizer=make_optimizer(config.optimizer, learning_rate, config.clipnorm),
-                  loss=keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=True, reduction="mean_with_sample_weight"))
+    step_model, model = build_trainer(config, len(data.encoder.vocabulary),
+                                      int(train_windows.cardinality()))
     throughput = Throughput()
     summary = fit(model, train_windows, windows(config, data.valid_ids), config, run.resume,
                   run.logs, callbacks=[ResetCarriedState(), throughput], verbose=verbose)

@@ -43,8 +43,12 @@ class PeepholeLSTMCell(keras.layers.Layer):
                                     name="bias")
 
     def call(self, inputs, states, training=False):
+        return self.step_from_projection(ops.matmul(inputs, self.kernel) + self.bias, states)
+
+    def step_from_projection(self, projected, states):
+        """One step given ``inputs @ kernel + bias`` (a layer may compute it for all steps)."""
         h_prev, c_prev = states
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel) + self.bias
+        z = projected + ops.matmul(h_prev, self.recurrent_kernel)
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         p_i, p_f, p_o = self.peephole[0], self.peephole[1], self.peephole[2]
         i = ops.sigmoid(z_i + p_i * c_prev)

@@ -2,7 +2,8 @@
 
 cell: rnn | lstm | peephole_lstm | gru; optional bidirectional wrapping; ``num_layers`` deep with
 dropout between layers; ``return_sequences`` picks many-to-one (final state) or many-to-many.
-cuDNN kernels are disabled so the exported graph is a plain While loop that serves on CPU.
+The layers (``projected_rnn``) multiply the inputs of all steps by the kernel before the loop; cuDNN
+kernels are disabled so the exported graph is a plain While loop that serves on CPU.
 Unidirectional stacks can also start from given states and return their final states (language
 models carry them across windows and decode step by step).
 """
@@ -13,29 +14,19 @@ import keras
 
 from seqtasks.config import RecurrentConfig
 from seqtasks.errors import ConfigError
-from seqtasks.layers.peephole import PeepholeLSTMCell
-
-
-def _simple_rnn(units, **kwargs):
-    return keras.layers.SimpleRNN(units, **kwargs)
-
-
-def _lstm(units, **kwargs):
-    return keras.layers.LSTM(units, use_cudnn=False, **kwargs)
-
-
-def _gru(units, **kwargs):
-    return keras.layers.GRU(units, use_cudnn=False, **kwargs)
+from seqtasks.layers.projected_rnn import (ProjectedGRU, ProjectedLSTM, ProjectedPeepholeLSTM,
+                                           ProjectedSimpleRNN)
 
 
 def _peephole_lstm(units, recurrent_dropout=0.0, **kwargs):
     if recurrent_dropout:
         raise ConfigError("recurrent_dropout is not supported by cell=peephole_lstm; "
                           "use dropout (between layers) or another cell")
-    return keras.layers.RNN(PeepholeLSTMCell(units), **kwargs)
+    return ProjectedPeepholeLSTM(units, **kwargs)
 
 
-CELLS = {"rnn": _simple_rnn, "lstm": _lstm, "peephole_lstm": _peephole_lstm, "gru": _gru}
+CELLS = {"rnn": ProjectedSimpleRNN, "lstm": ProjectedLSTM, "peephole_lstm": _peephole_lstm,
+         "gru": ProjectedGRU}
 STATES_PER_LAYER = {"rnn": 1, "lstm": 2, "peephole_lstm": 2, "gru": 1}  # [h] or [h, c]
 
 
