@@ -200,14 +200,19 @@ def counting_train_tokens():
         sentiment.datasets = original
 
 
-def run_one(config, train_path: Path, valid_path: Path, out_dir: Path, repeats: int,
-            throughput: bool = True, params: bool = False) -> dict:
+def train_counting(config, train_path: Path, valid_path: Path, out_dir: Path,
+                   verbose=0) -> tuple[Path, float, int]:
+    """``sentiment.train`` -> (export dir, wall seconds of the call, training tokens seen)."""
     from pipelines import sentiment
 
     start = time.monotonic()
     with counting_train_tokens() as tokens_seen:
-        export_dir = sentiment.train(config, train_path, valid_path, out_dir, verbose=0)
-    wall = time.monotonic() - start
+        export_dir = sentiment.train(config, train_path, valid_path, out_dir, verbose=verbose)
+    return export_dir, time.monotonic() - start, tokens_seen()
+
+
+def describe(export_dir: Path, wall: float, tokens: int, valid_path: Path, repeats: int,
+             throughput: bool = True, params: bool = False) -> dict:
     meta = json.loads((export_dir / "seqtasks.json").read_text(encoding="utf-8"))
     training, metrics = meta["training"], meta["metrics"]
     history = training.get("history", {})
@@ -221,8 +226,8 @@ def run_one(config, train_path: Path, valid_path: Path, out_dir: Path, repeats: 
         "best_epoch": training["best_epoch"],
         "stopped_by": training["stopped_by"],
         # Tokens the training batches delivered / train_seconds (see counting_train_tokens).
-        "train_tokens_seen": tokens_seen(),
-        "train_tokens_per_second": round(tokens_seen() / max(training["train_seconds"], 1e-9), 1),
+        "train_tokens_seen": tokens,
+        "train_tokens_per_second": round(tokens / max(training["train_seconds"], 1e-9), 1),
         # The pipeline's own figure (counts a time-budget-cut epoch as a full one).
         "train_tokens_per_second_pipeline": training["train_tokens_per_second"],
         "val_accuracy_per_epoch": [round(v, 4) for v in history.get("val_accuracy", [])],
@@ -246,34 +251,52 @@ def main_run(name: str, args, work: Path) -> dict:
     config = config_lib.replace(sentiment.SentimentConfig(), **RECIPE,
                                 time_budget=args.time_budget)
     log(f"{name}: training (time budget {args.time_budget} min)")
-    result = run_one(config, train_path, valid_path, work / name, args.repeats, params=True)
+    trained = train_counting(config, train_path, valid_path, work / name)
+    result = describe(*trained, valid_path, args.repeats, params=True)
     log(f"{name}: val accuracy {result['val_accuracy']:.4f} after {result['epochs_run']} epochs, "
         f"{result['train_wall_seconds']} s")
     return {"data": str(train_path.parent), **result}
 
 
 def cells_run(args, work: Path) -> dict:
+    """The cell comparison, through ``seqtasks compare`` (which also writes its report to
+    WORK/cells/: report.md, results.csv, learning_curves.png). The same table without this
+    script's extra measurements: ``seqtasks compare sentiment --train .../sst2/train.tsv --valid
+    .../sst2/valid.tsv --grid cell=rnn,lstm,peephole_lstm,gru bidirectional=false,true
+    --time-budget 2.5 --set cell=lstm embedding_dim=128 ... (the RECIPE) --out DIR``."""
     from pipelines import sentiment
+    from seqtasks import compare
     from seqtasks import config as config_lib
 
     train_path, valid_path = split_paths(args.data_root, "sst2")
     base = config_lib.replace(sentiment.SentimentConfig(), **RECIPE,
                               time_budget=args.cells_budget)
-    runs = []
+    runs = compare.grid_runs(base, {"cell": list(CELLS), "bidirectional": ["false", "true"]})
+    measured = {}
+
+    def train(config, train_path, valid_path, out_dir, verbose=0):
+        log(f"cells: {out_dir.name} (time budget {args.cells_budget} min)")
+        export_dir, *measured[out_dir.name] = train_counting(config, train_path, valid_path,
+                                                             out_dir, verbose)
+        return export_dir
+
     start = time.monotonic()
-    for cell in CELLS:
-        for bidirectional in (False, True):
-            config = config_lib.replace(base, cell=cell, bidirectional=bidirectional)
-            tag = f"{cell}_{'bi' if bidirectional else 'uni'}"
-            log(f"cells: {tag} (time budget {args.cells_budget} min)")
-            result = run_one(config, train_path, valid_path, work / "cells" / tag, args.repeats,
-                             throughput=False, params=True)
-            log(f"cells: {tag} val accuracy {result['val_accuracy']:.4f}, {result['epochs_run']} "
-                f"epochs ({result['stopped_by']}), "
-                f"{result['train_tokens_per_second']} tokens/s")
-            runs.append({"cell": cell, "bidirectional": bidirectional, **result})
+    rows = compare.run_all(train, runs, train_path, valid_path, work / "cells", log=log)
+    compare.write_report("sentiment", rows, runs, work / "cells",
+                         {"data": str(train_path.parent), "seed": base.seed,
+                          "time budget per run (min)": args.cells_budget})
+    results = []
+    for run, row in zip(runs, rows):
+        result = describe(Path(row["export"]), *measured[run.name], valid_path, args.repeats,
+                          throughput=False, params=True)
+        log(f"cells: {run.name} val accuracy {result['val_accuracy']:.4f}, "
+            f"{result['epochs_run']} epochs ({result['stopped_by']}), "
+            f"{result['train_tokens_per_second']} tokens/s")
+        results.append({"cell": run.config.cell, "bidirectional": run.config.bidirectional,
+                        **result})
     return {"data": str(train_path.parent), "time_budget_minutes": args.cells_budget,
-            "seed": base.seed, "wall_seconds": round(time.monotonic() - start, 1), "runs": runs}
+            "seed": base.seed, "wall_seconds": round(time.monotonic() - start, 1),
+            "report": str(work / "cells" / "report.md"), "runs": results}
 
 
 def environment() -> dict:
