@@ -24,6 +24,29 @@ class _OneOrTwoFiles(argparse.Action):
         setattr(namespace, self.dest, values[0] if len(values) == 1 else tuple(values))
 
 
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", required=True, nargs="+", action=_OneOrTwoFiles,
+                        metavar="FILE", help="training data (translate: a TSV, or SOURCE TARGET)")
+    parser.add_argument("--valid", required=True, nargs="+", action=_OneOrTwoFiles,
+                        metavar="FILE", help="validation data (as --train)")
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE.yaml", help="YAML or JSON config file")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override config keys, e.g. --set cell=gru units=64")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _config_overrides(args) -> list[str]:
+    """``--set`` pairs, then the flags that stand for config keys (--epochs, --time-budget, ...)."""
+    overrides = list(args.set)
+    for key in ("epochs", "time_budget", "level"):
+        if getattr(args, key, None) is not None:
+            overrides.append(f"{key}={getattr(args, key)}")
+    return overrides
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqtasks", epilog=EPILOG,
@@ -38,10 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Config keys (--set key=value, or a YAML/JSON file with --config):\n"
                "run 'seqtasks config TASK' to list them with defaults.")
     train.add_argument("task", choices=TASKS, help="which pipeline to train")
-    train.add_argument("--train", required=True, nargs="+", action=_OneOrTwoFiles,
-                       metavar="FILE", help="training data (translate: a TSV, or SOURCE TARGET)")
-    train.add_argument("--valid", required=True, nargs="+", action=_OneOrTwoFiles,
-                       metavar="FILE", help="validation data (as --train)")
+    _add_data_arguments(train)
     train.add_argument("--out", required=True, metavar="DIR", help="export root (TF Serving layout)")
     train.add_argument("--epochs", type=int, help="maximum epochs (same as --set epochs=N)")
     train.add_argument("--time-budget", type=float, metavar="MIN",
@@ -49,10 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--level", choices=("word", "char", "wordpiece"),
                        help="tokens are words, characters or WordPiece subwords (translate, "
                             "autoencoder); same as --set level=...")
-    train.add_argument("--config", metavar="FILE.yaml", help="YAML or JSON config file")
-    train.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                       help="override config keys, e.g. --set cell=gru units=64")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_config_arguments(train)
 
     evaluate = commands.add_parser(
         "evaluate", help="score an exported model on labelled data",
@@ -120,10 +137,7 @@ def _parser() -> argparse.ArgumentParser:
                     "for translation attention heatmaps) to --out. Rerunning skips finished runs "
                     "and resumes an interrupted one.")
     compare.add_argument("task", choices=TASKS, help="which pipeline to train")
-    compare.add_argument("--train", required=True, nargs="+", action=_OneOrTwoFiles,
-                         metavar="FILE", help="training data (as for train)")
-    compare.add_argument("--valid", required=True, nargs="+", action=_OneOrTwoFiles,
-                         metavar="FILE", help="validation data (as for train)")
+    _add_data_arguments(compare)
     runs = compare.add_mutually_exclusive_group(required=True)
     runs.add_argument("--grid", nargs="+", metavar="KEY=V1,V2",
                       help="values to combine, e.g. --grid cell=rnn,lstm,gru bidirectional=false,true")
@@ -133,10 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--time-budget", type=float, metavar="MIN",
                          help="minutes of training per run (same as --set time_budget=MIN)")
     compare.add_argument("--epochs", type=int, help="maximum epochs per run")
-    compare.add_argument("--config", metavar="FILE.yaml", help="base config for every run")
-    compare.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                         help="base config overrides, shared by every run")
-    compare.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_config_arguments(compare)
 
     diagnose = commands.add_parser(
         "diagnose", help="gradient flow through time; the adding-problem benchmark",
@@ -222,13 +233,7 @@ def _train(args) -> None:
     from seqtasks import config as config_lib
 
     module = task_module(args.task)
-    overrides = list(args.set)
-    if args.epochs is not None:
-        overrides.append(f"epochs={args.epochs}")
-    if args.time_budget is not None:
-        overrides.append(f"time_budget={args.time_budget}")
-    if args.level is not None:
-        overrides.append(f"level={args.level}")
+    overrides = _config_overrides(args)
     config = config_lib.resolve(module.CONFIG, args.config, overrides)
     export_dir = module.train(config, args.train, args.valid, args.out,
                               verbose=0 if args.quiet else "auto")
@@ -283,11 +288,7 @@ def _compare(args) -> None:
     from seqtasks import compare, config as config_lib
 
     module = task_module(args.task)
-    overrides = list(args.set)
-    if args.epochs is not None:
-        overrides.append(f"epochs={args.epochs}")
-    if args.time_budget is not None:
-        overrides.append(f"time_budget={args.time_budget}")
+    overrides = _config_overrides(args)
     base = config_lib.resolve(module.CONFIG, args.config, overrides)
     runs = compare.file_runs(base, args.runs) if args.runs \
         else compare.grid_runs(base, compare.parse_grid(args.grid))
