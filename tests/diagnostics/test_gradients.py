@@ -96,3 +96,19 @@ def test_torn_last_line_is_cut_before_appending(tmp_path):
     log.append([2, 0.25])
     log.close()
     assert path.read_text() == "step,global_norm\n1,0.5\n2,0.25\n"
+
+
+def test_steps_are_counted_per_batch_with_datasets_of_unknown_length(tmp_path):
+    x, y = tiny_data()
+
+    def batches():  # Keras adds a phantom optimizer iteration when such a dataset runs out
+        for start in (0, 8):
+            yield x[start:start + 8], y[start:start + 8]
+
+    spec = (tf.TensorSpec((8, 4), tf.float32), tf.TensorSpec((8, 1), tf.float32))
+    data = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    summary = fit(two_layer_model(1.0), data, data, TrainConfig(epochs=2, grad_diagnostics=True),
+                  tmp_path / "r", tmp_path / "logs", verbose=0)
+    rows = read_rows(summary["gradients_csv"])
+    assert [(r["step"], r["epoch"], r["batch"]) for r in rows] == [
+        ("1", "1", "1"), ("2", "1", "2"), ("3", "2", "1"), ("4", "2", "2")]
