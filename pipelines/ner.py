@@ -25,6 +25,7 @@ from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, op
 from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
                                   read_conll, tag_set)
 from seqtasks.data.pipeline import tagged_dataset
+from seqtasks.distributed import join_cluster
 from seqtasks.errors import ConfigError
 from seqtasks.export import export_savedmodel
 from seqtasks.io import atomic_write_text
@@ -250,8 +251,10 @@ def train(config: NerConfig, train_path, valid_path, out_dir, verbose="auto") ->
     """Fit on ``train_path``, early-stop on ``valid_path`` entity F1, export under ``out_dir``.
 
     Returns the new version directory. An interrupted run resumes when called again with the
-    same arguments.
+    same arguments. With a multi-worker ``TF_CONFIG`` every worker runs this with the same
+    arguments; the chief exports to ``out_dir``, the others to a private subdirectory.
     """
+    out_dir = join_cluster(out_dir)
     run = RunDir(out_dir)
     resumed = run.start(config)
     keras.utils.set_random_seed(config.seed)

@@ -59,6 +59,9 @@ def is_chief() -> bool:
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
+_JOINED: list[bool] = []  # join_cluster ran: the pipeline supports multi-worker training
+
+
 @functools.cache
 def multi_worker_strategy():
     """The process's ``MultiWorkerMirroredStrategy``, created on first use: TensorFlow requires
@@ -84,6 +87,7 @@ def join_cluster(out_dir: str | Path) -> Path:
     if not is_multi_worker():
         return out_dir
     multi_worker_strategy()
+    _JOINED.append(True)
     if is_chief():
         return out_dir
     task = tf_config().get("task", {})
@@ -105,7 +109,9 @@ def _rebind_loss(loss, model: keras.Model, copy: keras.Model):
 
 def _distributed_copy(strategy, model: keras.Model) -> keras.Model:
     with strategy.scope():
-        copy = keras.models.clone_model(model)
+        # Rebuilt from its config, not clone_model: that also recompiles the copy from the
+        # compile config, which cannot hold a loss that is a layer's method (the CRF's).
+        copy = model.__class__.from_config(model.get_config())
         optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
         copy.compile(optimizer=optimizer, loss=_rebind_loss(model.loss, model, copy))
         copy.set_weights(model.get_weights())
@@ -160,6 +166,13 @@ def fit_multi_worker(model: keras.Model, train_data, valid_data, epochs: int,
     """
     import tensorflow as tf
 
+    if not _JOINED:
+        # Pipelines opt in with join_cluster. The others train models Keras cannot copy onto a
+        # cluster as they are (a TBPTT wrapper whose carried state is per stream, a seq2seq
+        # trainer with its own step): better a clear refusal than a silently wrong run.
+        raise ConfigError("TF_CONFIG names several workers, but this pipeline trains in one "
+                          "process only (multi-worker training: the sentiment and ner pipelines); "
+                          "unset TF_CONFIG to train it here")
     strategy = multi_worker_strategy()
     cluster = strategy.cluster_resolver.cluster_spec().as_dict()
     workers = len(cluster.get("worker", [])) + len(cluster.get("chief", []))
