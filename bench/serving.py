@@ -1,21 +1,23 @@
 """Serving and batch-prediction benchmark on localhost. Prints one JSON object (last stdout line).
 
     python bench/serving.py                          # default-config sentiment model, 1M rows
+    python bench/serving.py --task ner --skip-batch  # NER (translate: translation) load test
     python bench/serving.py --model saved_models/sst2 --rows 200000 --duration 10
 
 1. Load test: ``seqtasks serve`` in its own process on 127.0.0.1; single-sentence requests
-   (real sentences from data/sentiment) at fixed rates (open loop: request i is due at i/rate and
-   its latency counts from then, so a server falling behind shows up) and at the maximum rate
-   (closed loop: every client sends its next request when the last one answers), each with 8 and
-   64 concurrent clients for ``--duration`` seconds: p50/p99/max latency, throughput, errors.
-   The client (asyncio, keep-alive connections) runs in this process and shares the CPUs with
-   the server; the server's log line "N requests in M batches" is added as ``batching``.
+   (real sentences from the task's sample in data/) at fixed rates (open loop: request i is due at
+   i/rate and its latency counts from then, so a server falling behind shows up) and at the
+   maximum rate (closed loop: every client sends its next request when the last one answers),
+   each with 8 and 64 concurrent clients for ``--duration`` seconds: p50/p99/max latency,
+   throughput, errors. The client (asyncio, keep-alive connections) runs in this process and
+   shares the CPUs with the server; the server's log line "N requests in M batches" is added as
+   ``batching``.
 2. Batch prediction: ``seqtasks predict`` on a generated TSV of ``--rows`` rows (id, text):
    rows/s end to end, rows/s after start-up (a 1,000-row run gives the start-up time), and the
    peak RSS of the process for a small and the large file (constant memory: about equal).
 
-Without ``--model`` a sentiment model with the default config (BiLSTM 128) is trained for two
-epochs on the bundled sample into bench/results/serving/ (accuracy is irrelevant here, shapes are).
+Without ``--model`` a model of the task with its default config is trained for two epochs on
+the bundled sample into bench/results/serving/<task> (accuracy is irrelevant here, shapes are).
 """
 
 from __future__ import annotations
@@ -36,24 +38,38 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "serving"
-SAMPLE = REPO / "data" / "sentiment"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+SAMPLES = {"sentiment": REPO / "data" / "sentiment", "ner": REPO / "data" / "ner",
+           "translate": REPO / "data" / "translation"}
+TRAIN_FILES = {"sentiment": ("train.tsv", "valid.tsv"), "ner": ("train.txt", "valid.txt"),
+               "translate": ("train.tsv", "valid.tsv")}
 
 
-def sentences() -> list[str]:
+def sentences(task: str) -> list[str]:
+    """Raw sentences of the task's bundled sample: review texts, CoNLL sentences joined with
+    spaces, or translation sources."""
     lines = []
-    for name in ("train.tsv", "valid.tsv"):
-        rows = (SAMPLE / name).read_text(encoding="utf-8").splitlines()[1:]
-        lines += [row.split("\t", 1)[1] for row in rows]
+    for name in TRAIN_FILES[task]:
+        text = (SAMPLES[task] / name).read_text(encoding="utf-8")
+        if task == "sentiment":
+            lines += [row.split("\t", 1)[1] for row in text.splitlines()[1:]]
+        elif task == "translate":
+            lines += [row.split("\t", 1)[0] for row in text.splitlines()]
+        else:
+            for block in text.split("\n\n"):
+                words = [line.split()[0] for line in block.splitlines()
+                         if line.strip() and not line.startswith("-DOCSTART-")]
+                lines += [" ".join(words)] if words else []
     return lines
 
 
-def default_model() -> Path:
-    root = RESULTS / "sentiment"
+def default_model(task: str) -> Path:
+    root = RESULTS / task
     if not (root / "1").exists():
-        subprocess.run([sys.executable, "-m", "seqtasks", "train", "sentiment", "--train",
-                        str(SAMPLE / "train.tsv"), "--valid", str(SAMPLE / "valid.tsv"), "--out",
-                        str(root), "--epochs", "2", "--quiet"], env=ENV, check=True, cwd=REPO)
+        train, valid = (str(SAMPLES[task] / name) for name in TRAIN_FILES[task])
+        subprocess.run([sys.executable, "-m", "seqtasks", "train", task, "--train", train,
+                        "--valid", valid, "--out", str(root), "--epochs", "2", "--quiet"],
+                       env=ENV, check=True, cwd=REPO)
     return root
 
 
@@ -65,14 +81,14 @@ def free_port() -> int:
 
 def start_server(model: Path, port: int, args) -> subprocess.Popen:
     server = subprocess.Popen(
-        [sys.executable, "-m", "seqtasks", "serve", f"sentiment={model}", "--port", str(port),
+        [sys.executable, "-m", "seqtasks", "serve", f"{args.task}={model}", "--port", str(port),
          "--max-batch-size", str(args.max_batch_size), "--batch-timeout-ms",
          str(args.batch_timeout_ms)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/sentiment"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/{args.task}"):
                 return server
         except OSError:
             time.sleep(0.2)
@@ -115,11 +131,11 @@ class Connection:
             self.writer.close()
 
 
-async def load(port: int, texts: list[str], rate: float | None, clients: int, duration: float,
-               max_requests: int) -> dict:
+async def load(port: int, task: str, texts: list[str], rate: float | None, clients: int,
+               duration: float, max_requests: int) -> dict:
     total = max_requests if rate is None else min(max_requests, int(rate * duration))
     latencies, errors, next_index = [], 0, 0
-    path = "/v1/models/sentiment:predict"
+    path = f"/v1/models/{task}:predict"
     start = time.perf_counter()
 
     async def client():
@@ -157,13 +173,13 @@ async def load(port: int, texts: list[str], rate: float | None, clients: int, du
 def load_test(model: Path, args) -> list[dict]:
     port = free_port()
     server = start_server(model, port, args)
-    texts, results = sentences(), []
+    texts, results = sentences(args.task), []
     try:
-        asyncio.run(load(port, texts, 20, 4, 2, 40))  # warm-up
+        asyncio.run(load(port, args.task, texts, 20, 4, 2, 40))  # warm-up
         for rate in args.rates:
             for clients in args.clients:
-                result = asyncio.run(load(port, texts, rate, clients, args.duration,
-                                          args.max_requests))
+                result = asyncio.run(load(port, args.task, texts, rate, clients,
+                                          args.duration, args.max_requests))
                 print(json.dumps(result), file=sys.stderr, flush=True)
                 results.append(result)
     finally:
@@ -173,8 +189,8 @@ def load_test(model: Path, args) -> list[dict]:
     return results, batching[-1] if batching else None
 
 
-def write_rows(path: Path, rows: int) -> None:
-    texts, rng = sentences(), random.Random(0)
+def write_rows(path: Path, task: str, rows: int) -> None:
+    texts, rng = sentences(task), random.Random(0)
     with path.open("w", encoding="utf-8") as out:
         out.write("id\ttext\n")
         for i in range(rows):
@@ -194,12 +210,12 @@ def timed_predict(model: Path, source: Path, output: Path) -> tuple[float, float
     return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
-def batch_test(model: Path, rows: int) -> dict:
+def batch_test(model: Path, task: str, rows: int) -> dict:
     work = RESULTS / "batch"
     work.mkdir(parents=True, exist_ok=True)
     small, large = work / "small.tsv", work / "large.tsv"
-    write_rows(small, 1000)
-    write_rows(large, rows)
+    write_rows(small, task, 1000)
+    write_rows(large, task, rows)
     small_seconds, small_rss = timed_predict(model, small, work / "small.out.tsv")
     seconds, rss = timed_predict(model, large, work / "large.out.tsv")
     for path in (small, large, work / "small.out.tsv", work / "large.out.tsv"):
@@ -214,7 +230,8 @@ def batch_test(model: Path, rows: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, help="sentiment export root (default: train one)")
+    parser.add_argument("--task", choices=tuple(SAMPLES), default="sentiment")
+    parser.add_argument("--model", type=Path, help="export root of --task (default: train one)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the batch file")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per load level")
     parser.add_argument("--max-requests", type=int, default=20_000, help="per load level")
@@ -227,14 +244,14 @@ def main() -> None:
     parser.add_argument("--batch-timeout-ms", type=float, default=2.0)
     parser.add_argument("--skip-batch", action="store_true")
     args = parser.parse_args()
-    model = args.model or default_model()
-    result = {"model": str(model), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+    model = args.model or default_model(args.task)
+    result = {"task": args.task, "model": str(model), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "server": {"max_batch_size": args.max_batch_size,
                          "batch_timeout_ms": args.batch_timeout_ms},
               }
     result["load_test"], result["batching"] = load_test(model, args)
     if not args.skip_batch:
-        result["batch_prediction"] = batch_test(model, args.rows)
+        result["batch_prediction"] = batch_test(model, args.task, args.rows)
     print(json.dumps(result))
 
 
