@@ -250,9 +250,8 @@ def export(model, data: TaskData, config: NerConfig, out_dir, metrics: dict, tra
 def train(config: NerConfig, train_path, valid_path, out_dir, verbose="auto") -> Path:
     """Fit on ``train_path``, early-stop on ``valid_path`` entity F1, export under ``out_dir``.
 
-    Returns the new version directory. An interrupted run resumes when called again with the
-    same arguments. With a multi-worker ``TF_CONFIG`` every worker runs this with the same
-    arguments; the chief exports to ``out_dir``, the others to a private subdirectory.
+    Returns the new version directory; rerunning an interrupted call resumes it. Multi-worker
+    (``TF_CONFIG``) as in ``pipelines.sentiment.train``.
     """
     out_dir = join_cluster(out_dir)
     run = RunDir(out_dir)
