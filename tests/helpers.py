@@ -15,6 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 
 
+def write(path, text: str | bytes):
+    """Write ``text`` (UTF-8) or ``bytes`` to ``path``; returns ``path``."""
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
 def tiny_sentiment_config(**overrides):
     from pipelines.sentiment import SentimentConfig
     from seqtasks import config as config_lib

@@ -1,21 +1,13 @@
 import pytest
 import tensorflow as tf
 
-from helpers import DATA
+from helpers import DATA, write
 from seqtasks.data.parallel import read_lines, read_monolingual, read_parallel
 from seqtasks.data.pipeline import parallel_dataset
 from seqtasks.errors import DataError
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.vocab import BOS_ID, EOS_ID
-
-
-def write(path, text: str | bytes):
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_two_aligned_files_and_a_tsv_give_the_same_pairs(tmp_path):

@@ -5,17 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import write
 from seqtasks.data.labelled import check_known_labels, read_labelled
 from seqtasks.data.tables import iter_table
 from seqtasks.errors import DataError
-
-
-def write(path, text: str | bytes):
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_reads_tsv_csv_jsonl_parquet(tmp_path):
