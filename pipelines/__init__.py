@@ -7,7 +7,7 @@ import importlib
 
 TASK_MODULES = {"sentiment": "pipelines.sentiment", "ner": "pipelines.ner",
                 "lm": "pipelines.language_model", "translate": "pipelines.translation",
-                "autoencoder": "pipelines.autoencoder"}
+                "autoencoder": "pipelines.autoencoder", "caption": "pipelines.caption"}
 
 
 def task_module(task: str):

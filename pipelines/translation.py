@@ -31,17 +31,17 @@ from seqtasks.data.pipeline import parallel_dataset
 from seqtasks.decoding.seq2seq import Seq2SeqDecoder
 from seqtasks.errors import ModelError
 from seqtasks.export import export_savedmodel
-from seqtasks.losses import SmoothedSparseCrossentropy
 from seqtasks.metrics import translation_metrics
 from seqtasks.plots import attention_png, learning_curves_png
 from seqtasks.run_dir import RunDir
-from seqtasks.scheduled_sampling import ScheduledSampling, ScheduledSamplingConfig, make_schedule
-from seqtasks.seq2seq import DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq
+from seqtasks.scheduled_sampling import ScheduledSamplingConfig, sampling_callbacks
+from seqtasks.seq2seq import (DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq,
+                              compile_seq2seq)
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID
-from seqtasks.training import Throughput, fit, make_optimizer
+from seqtasks.training import Throughput, fit
 
 TASK = "translate"
 TEXT = tf.TensorSpec([None], tf.string, name="text")
@@ -121,15 +121,9 @@ def datasets(config: TranslationConfig, data: TaskData):
 
 def build(config: TranslationConfig, source_vocab_size: int, target_vocab_size: int) -> Seq2Seq:
     """(source ids, decoder input ids) -> target logits, compiled with the smoothed loss."""
-    model = build_seq2seq(config, source_vocab_size, target_vocab_size,
-                          scheduled_sampling=config.sampling_schedule != "none",
-                          seed=config.seed, name="translator")
-    model.trainer.compile(
-        optimizer=make_optimizer(config.optimizer, config.learning_rate, config.clipnorm),
-        loss=SmoothedSparseCrossentropy(config.label_smoothing),
-        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")],
-        jit_compile=False)  # XLA is slower for recurrent loops on CPU (TOOLCHAIN.md)
-    return model
+    return compile_seq2seq(build_seq2seq(config, source_vocab_size, target_vocab_size,
+                                         scheduled_sampling=config.sampling_schedule != "none",
+                                         seed=config.seed, name="translator"), config)
 
 
 # --- Export ------------------------------------------------------------------------------------
@@ -220,10 +214,8 @@ def fit_and_export(config: TranslationConfig, data: TaskData, run: RunDir, task:
               file=sys.stderr)
     train_ds, valid_ds = datasets(config, data)
     model = build(config, len(data.source.vocabulary), len(data.target.vocabulary))
-    schedule = make_schedule(config)
     throughput = Throughput()
-    callbacks = [throughput] + (
-        [ScheduledSampling(model.decoder.sampling_probability, schedule)] if schedule else [])
+    callbacks = [throughput] + sampling_callbacks(model.decoder.sampling_probability, config)
     summary = fit(model.trainer, train_ds, valid_ds, config, run.resume, run.logs,
                   callbacks=callbacks, verbose=verbose)
     # Target tokens (with [EOS]) per training second; a time budget may end an epoch early.

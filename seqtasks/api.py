@@ -39,6 +39,8 @@ def _as_strings(inputs, what: str = "input") -> list[str]:
 class Predictor:
     """Base: loads the SavedModel and its ``seqtasks.json``."""
 
+    input_column = "text"  # the input column of a table, unless one is named
+
     def __init__(self, export_dir: Path, metadata: dict):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  registers the tokenizer ops the graph uses
@@ -314,6 +316,95 @@ class TranslationPredictor(Predictor):
         return frame.assign(translation=self.translate(_column(frame, text_column), beam_size))
 
 
+def read_images(inputs) -> list[bytes]:
+    """Image paths (str / Path) and encoded images (bytes) -> encoded images."""
+    if isinstance(inputs, (str, bytes, Path)):
+        raise DataError("input", f"expected a list of images, got a single "
+                        f"{type(inputs).__name__}", hint="wrap it in a list: caption([image])")
+    if isinstance(inputs, pd.Series):
+        inputs = inputs.tolist()
+    images = []
+    for i, item in enumerate(inputs):
+        if isinstance(item, (bytes, bytearray)):
+            images.append(bytes(item))
+        elif isinstance(item, (str, Path)):
+            try:
+                images.append(Path(item).read_bytes())
+            except OSError as e:
+                raise DataError(item, f"cannot read image {i} ({e.strerror})") from None
+        else:
+            raise DataError("input", f"item {i} is {type(item).__name__}, expected an image "
+                            "path (str) or encoded image bytes")
+    return images
+
+
+def caption_images(caption: Callable, images: Sequence[bytes], beam_size: int,
+                   length_penalty: float, batch_size: int = 64) -> list[str]:
+    """Captions through a ``caption`` function (image_bytes, beam_size, length_penalty): an
+    export's signature, or the same function before export."""
+    import tensorflow as tf
+
+    if beam_size < 1:
+        raise ConfigError(f"beam_size must be >= 1 (1: greedy), got {beam_size}")
+    captions: list[str] = []
+    for start in range(0, len(images), batch_size):
+        result = caption(image_bytes=tf.constant(list(images[start : start + batch_size]),
+                                                 tf.string),
+                         beam_size=tf.constant(beam_size, tf.int32),
+                         length_penalty=tf.constant(length_penalty, tf.float32))
+        captions += [_text(text) for text in result["caption"].numpy()]
+    return captions
+
+
+class CaptionPredictor(Predictor):
+    """Image captioning: images (paths or encoded bytes) -> captions, greedy or beam search
+    inside the export."""
+
+    input_column = "image"
+    IMAGE_BATCH = 64
+
+    def caption(self, images, beam_size: int | None = None,
+                length_penalty: float | None = None) -> list[str]:
+        """Captions of a list/Series of image paths or encoded images (PNG, JPEG, ...);
+        ``beam_size`` 1 is greedy (defaults: the model's ``beam_size`` and ``length_penalty``)."""
+        config = self.metadata["config"]
+        return caption_images(
+            self.model.signatures["caption"], read_images(images),
+            config["beam_size"] if beam_size is None else beam_size,
+            config["length_penalty"] if length_penalty is None else length_penalty,
+            self.IMAGE_BATCH)
+
+    def attention(self, images, beam_size: int = 1) -> list[dict]:
+        """Per image ``{"caption", "output_tokens", "attention"}``: attention [output tokens, grid
+        height, grid width], one map per generated word and the final [EOS]."""
+        import tensorflow as tf
+
+        if "attention" not in self.model.signatures:
+            raise ModelError(f"{self.export_dir}: this model was trained with attention=none, "
+                             "so it has no attention maps")
+        encoded, rows = read_images(images), []
+        for start in range(0, len(encoded), self.IMAGE_BATCH):
+            out = {key: value.numpy() for key, value in self.model.signatures["attention"](
+                image_bytes=tf.constant(encoded[start : start + self.IMAGE_BATCH], tf.string),
+                beam_size=tf.constant(beam_size, tf.int32)).items()}
+            for i, n_out in enumerate(out["output_length"]):
+                rows.append({"caption": _text(out["caption"][i]),
+                             "output_tokens": [_text(t) for t in out["output_tokens"][i, :n_out]],
+                             "attention": out["attention"][i, :n_out]})
+        return rows
+
+    def predict(self, inputs, text_column: str = "image", beam_size: int | None = None):
+        """list/Series -> list of captions; DataFrame -> DataFrame with a ``caption`` column
+        (``text_column`` holds image paths)."""
+        if isinstance(inputs, pd.DataFrame):
+            return self.predict_frame(inputs, text_column, beam_size)
+        return self.caption(inputs, beam_size)
+
+    def predict_frame(self, frame: pd.DataFrame, text_column: str = "image",
+                      beam_size: int | None = None) -> pd.DataFrame:
+        return frame.assign(caption=self.caption(_column(frame, text_column), beam_size))
+
+
 class AutoencoderPredictor(TranslationPredictor):
     """Sequence autoencoder: fixed-size sentence embeddings (``embed``, the ``serving_default``
     signature) and reconstructions (``translate``)."""
@@ -339,7 +430,7 @@ class AutoencoderPredictor(TranslationPredictor):
 
 PREDICTORS = {"sentiment": ClassifierPredictor, "ner": TaggerPredictor,
               "lm": LanguageModelPredictor, "translate": TranslationPredictor,
-              "autoencoder": AutoencoderPredictor}
+              "autoencoder": AutoencoderPredictor, "caption": CaptionPredictor}
 
 
 def load(path: str | Path, version: int | None = None) -> Predictor:

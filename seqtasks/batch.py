@@ -14,10 +14,11 @@ import csv
 import json
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pandas as pd
 
+from seqtasks.data.images import IMAGE_EXTENSIONS, list_images
 from seqtasks.data.tables import detect_format, iter_table, require_columns
 from seqtasks.errors import DataError
 from seqtasks.io import atomic_path, atomic_write_text
@@ -165,9 +166,21 @@ def _identity(predictor, input_path: Path, text_column: str, fmt: str) -> dict:
             "text column": text_column, "output format": fmt}
 
 
+def folder_table(folder: Path, column: str, chunksize: int) -> Iterator[pd.DataFrame]:
+    """The image files of ``folder``, sorted by name, as a one-column table of paths."""
+    paths = [str(path) for path in list_images(folder)]
+    if not paths:
+        raise DataError(folder, "no image files in this folder",
+                        hint=f"expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
+    for start in range(0, len(paths), chunksize):
+        yield pd.DataFrame({column: paths[start : start + chunksize]})
+
+
 def count_rows(path: Path) -> int:
     """Rows of a table file, for progress: Parquet metadata, else lines (a CSV field with a
-    line break counts twice)."""
+    line break counts twice); images in a folder."""
+    if path.is_dir():
+        return len(list_images(path))
     fmt = detect_format(path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -187,7 +200,8 @@ def predict_file(predictor, input_path: str | Path, output_path: str | Path,
                  progress: ProgressCallback | None = None, restart: bool = False) -> int:
     """Predict every row of ``input_path`` into ``output_path``; returns the number of rows.
 
-    Formats follow the file extensions (TSV, CSV, JSONL, Parquet). ``progress(done, total)`` is
+    Formats follow the file extensions (TSV, CSV, JSONL, Parquet); the input may also be a folder
+    of images (for a caption model), read as a ``text_column`` of their paths, sorted by name. ``progress(done, total)`` is
     called after each chunk (first with the rows an interrupted run already did). After an
     interruption (KeyboardInterrupt, a killed process) the committed chunks are kept and the same
     call resumes; ``restart=True`` discards them. Any other error discards them and leaves an
@@ -219,7 +233,9 @@ def predict_file(predictor, input_path: str | Path, output_path: str | Path,
 def _predict_chunks(predictor, input_path: Path, text_column: str, chunksize: int,
                     run: _PartialRun, progress: ProgressCallback | None) -> None:
     skip, total = run.rows_done, None
-    for chunk in iter_table(input_path, chunksize=chunksize):
+    chunks = folder_table(input_path, text_column, chunksize) if input_path.is_dir() \
+        else iter_table(input_path, chunksize=chunksize)
+    for chunk in chunks:
         if not len(chunk):
             continue
         require_columns(chunk, input_path, [text_column], option="--text-column")

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder")
+TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder", "caption")
 
 EPILOG = "Run 'seqtasks COMMAND --help' for the options of each command."
 
@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("task", choices=TASKS, help="which pipeline to train")
     _add_data_arguments(train)
     train.add_argument("--out", required=True, metavar="DIR", help="export root (TF Serving layout)")
+    train.add_argument("--images", metavar="DIR",
+                       help="caption: folder the captions files name images in (default: the "
+                            "captions file's folder)")
     train.add_argument("--epochs", type=int, help="maximum epochs (same as --set epochs=N)")
     train.add_argument("--time-budget", type=float, metavar="MIN",
                        help="stop training after MIN minutes (same as --set time_budget=MIN)")
@@ -77,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model_dir", metavar="DIR", help="export root or version directory")
     evaluate.add_argument("--data", required=True, nargs="+", action=_OneOrTwoFiles,
                           metavar="FILE", help="labelled data (translate: a TSV, or SOURCE TARGET)")
+    evaluate.add_argument("--images", metavar="DIR", help="caption: the images folder")
     evaluate.add_argument("--version", type=int, help="export version (default: newest)")
     evaluate.add_argument("--json", action="store_true",
                           help="print metrics as one JSON object on the last line")
@@ -90,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("model_dir", metavar="DIR", help="export root or version directory")
     predict.add_argument("--input", required=True, metavar="FILE")
     predict.add_argument("--output", required=True, metavar="FILE")
-    predict.add_argument("--text-column", default="text", help="column to predict (default: text)")
+    predict.add_argument("--text-column", help="column to predict (default: text; caption: "
+                                               "image, a column of image paths); --input may "
+                                               "also be a folder of images")
     predict.add_argument("--version", type=int, help="export version (default: newest)")
     predict.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk")
     predict.add_argument("--restart", action="store_true",
@@ -120,11 +126,14 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--version", type=int, help="export version (default: newest)")
 
     attention = commands.add_parser(
-        "attention", help="plot a translation model's attention for one sentence",
-        description="Translate --text with the newest (or --version) export in DIR and write "
-                    "the decoder's attention weights as a heatmap PNG (rows: output tokens).")
+        "attention", help="plot a model's attention for one sentence or image",
+        description="Translate --text (or caption --image) with the newest (or --version) "
+                    "export in DIR and write the decoder's attention as a PNG: a heatmap "
+                    "(rows: output tokens), or one map over the image per generated word.")
     attention.add_argument("model_dir", metavar="DIR", help="export root or version directory")
-    attention.add_argument("--text", required=True, help="sentence to translate")
+    source = attention.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="sentence to translate")
+    source.add_argument("--image", metavar="FILE", help="image to caption")
     attention.add_argument("--out", required=True, metavar="PNG", help="where to write the plot")
     attention.add_argument("--beam-size", type=int, default=1, metavar="K",
                            help="beam search width (default: 1, greedy)")
@@ -235,8 +244,9 @@ def _train(args) -> None:
     module = task_module(args.task)
     overrides = _config_overrides(args)
     config = config_lib.resolve(module.CONFIG, args.config, overrides)
+    images = {"images": args.images} if args.images else {}
     export_dir = module.train(config, args.train, args.valid, args.out,
-                              verbose=0 if args.quiet else "auto")
+                              verbose=0 if args.quiet else "auto", **images)
     print(f"exported {args.task} model to {export_dir}")
 
 
@@ -246,7 +256,8 @@ def _evaluate(args) -> None:
 
     export_dir = resolve_export(args.model_dir, args.version)
     module = task_module(read_metadata(export_dir)["task"])
-    metrics = module.evaluate(export_dir, args.data, plot=args.plot)
+    images = {"images": args.images} if args.images else {}
+    metrics = module.evaluate(export_dir, args.data, plot=args.plot, **images)
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -261,7 +272,8 @@ def _predict(args) -> None:
     predictor = load(args.model_dir, args.version)
     progress = None if args.quiet else ProgressBar(sys.stderr)
     try:
-        rows = predict_file(predictor, args.input, args.output, args.text_column,
+        rows = predict_file(predictor, args.input, args.output,
+                            args.text_column or predictor.input_column,
                             args.chunk_size, progress=progress, restart=args.restart)
     finally:
         if progress:
@@ -329,10 +341,12 @@ def _diagnose(args) -> None:
 
 
 def _attention(args) -> None:
-    from pipelines.translation import attention_plot
+    from pipelines import caption, translation
     from seqtasks import load
 
-    path = attention_plot(load(args.model_dir, args.version), args.text, args.out, args.beam_size)
+    plot, source = (caption.attention_plot, args.image) if args.image \
+        else (translation.attention_plot, args.text)
+    path = plot(load(args.model_dir, args.version), source, args.out, args.beam_size)
     print(f"wrote {path}")
 
 

@@ -94,3 +94,23 @@ def translation_metrics(references: Sequence[str], hypotheses: Sequence[str],
         "bleu_signature": str(bleu.get_signature()),
         "chrf_signature": str(chrf.get_signature()),
     }
+
+
+def caption_metrics(references: Sequence[Sequence[str]], hypotheses: Sequence[str]) -> dict:
+    """Corpus BLEU-4 (sacrebleu, 13a tokens, case-insensitive) of one caption per image against
+    all of that image's reference captions (any number each), and the share of images whose
+    caption equals one of its references (case and spacing aside)."""
+    import sacrebleu
+
+    references = [list(refs) for refs in references]
+    width = max((len(refs) for refs in references), default=1)
+    streams = [[refs[i] if i < len(refs) else None for refs in references] for i in range(width)]
+    bleu = sacrebleu.metrics.BLEU(lowercase=True)
+    score = bleu.corpus_score(list(hypotheses), streams)
+
+    def fold(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    exact = sum(fold(h) in {fold(r) for r in refs} for h, refs in zip(hypotheses, references))
+    return {"bleu": round(score.score, 2), "exact_match": exact / max(len(references), 1),
+            "n": len(references), "bleu_signature": str(bleu.get_signature())}

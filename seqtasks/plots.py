@@ -108,6 +108,31 @@ def comparison_curves_png(histories: dict[str, dict[str, list[float]]], path: st
     return _save(fig, plt, path)
 
 
+def attention_maps_png(image, maps, words: list[str], path: str | Path,
+                       title: str = "Attention", columns: int = 4) -> Path:
+    """One panel per word: ``image`` [H, W, 3] with that step's attention ``maps`` [words, grid
+    height, grid width] stretched over it (brighter = more attention)."""
+    import numpy as np
+
+    plt = _pyplot()
+    height, width = image.shape[:2]
+    rows = max(1, -(-len(words) // columns))
+    scale = 3.0 / max(height, width)  # inches per pixel: the longer side of a panel is 3"
+    fig, axes = plt.subplots(rows, columns, squeeze=False,
+                             figsize=(scale * width * columns,
+                                      (scale * height + 0.45) * rows + 0.5))  # + word titles
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, word, weights in zip(axes.ravel(), words, maps):
+        ax.imshow(image, cmap="gray")
+        ax.imshow(np.asarray(weights), cmap="inferno", alpha=0.6, interpolation="bilinear",
+                  extent=(0, width, height, 0), vmin=0.0)
+        ax.set_title(word, fontsize=11)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, plt, path)
+
+
 @dataclasses.dataclass
 class Panel:
     """One line chart: ``lines`` are (label, xs, ys, matplotlib format such as "--")."""

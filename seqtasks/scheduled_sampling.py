@@ -103,3 +103,9 @@ class ScheduledSampling(keras.callbacks.Callback):
         if logs is not None:
             step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             logs["sampling_probability"] = 1.0 - self.schedule(step)
+
+
+def sampling_callbacks(probability: keras.Variable, config: ScheduledSamplingConfig) -> list:
+    """``[ScheduledSampling(...)]`` for a config with a schedule, else ``[]``."""
+    schedule = make_schedule(config)
+    return [ScheduledSampling(probability, schedule)] if schedule else []

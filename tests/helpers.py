@@ -118,3 +118,24 @@ def tiny_translation_config(config_class=None, **overrides):
         embedding_dim=16, units=16, attention_units=8, max_vocab_size=300, epochs=1,
         batch_size=32, max_length=24, early_stopping_patience=1, seed=7)
     return config_lib.replace(base, **overrides)
+
+
+def assert_signatures_match_fresh_process(functions: dict, export_dir, calls: list[tuple]
+                                          ) -> list[dict[str, np.ndarray]]:
+    """Call the in-memory serving ``functions`` and the export's signatures reloaded in a fresh
+    process with the same ``calls`` (``(signature, inputs)`` as ``run_signatures_in_fresh_process``
+    takes them); assert equal strings and numbers. Returns the in-memory outputs."""
+    import tensorflow as tf
+
+    in_memory = [{k: v.numpy() for k, v in functions[name](
+        **{key: tf.constant(value, getattr(tf, dtype)) for key, (value, dtype) in inputs.items()}
+    ).items()} for name, inputs in calls]
+    served = run_signatures_in_fresh_process([(export_dir, *call) for call in calls])
+    for expected, got in zip(in_memory, served):
+        assert set(expected) == set(got)
+        for key, value in expected.items():
+            if value.dtype == object:
+                assert [v.decode() for v in value.ravel()] == list(got[key].ravel())
+            else:
+                np.testing.assert_allclose(got[key], value, atol=1e-5)
+    return in_memory

@@ -1,5 +1,5 @@
 """tf.data input: in-graph encoding, seeded shuffling, length-bucketed padded batches (single
-sequences, tagged sentences, translation pairs)."""
+sequences, tagged sentences, translation pairs, image captions)."""
 
 from __future__ import annotations
 
@@ -125,10 +125,7 @@ def parallel_dataset(
 
     def encode_batch(source, target):
         source_ids = tf.cast(encode_source(source), tf.int32)
-        target_ids = tf.cast(encode_target(target), tf.int32)
-        edge = tf.ones([target_ids.nrows(), 1], tf.int32)
-        decoder_in = tf.concat([edge * BOS_ID, target_ids], axis=1)
-        decoder_out = tf.concat([target_ids, edge * EOS_ID], axis=1)
+        decoder_in, decoder_out = teacher_forcing(encode_target(target))
         return (source_ids.to_tensor(), source_ids.row_lengths(), decoder_in.to_tensor(),
                 decoder_out.to_tensor(), decoder_out.row_lengths())
 
@@ -150,7 +147,51 @@ def parallel_dataset(
         dataset = dataset.padded_batch(batch_size)
 
     def to_model_inputs(source, decoder_in, decoder_out):
-        weights = tf.cast(tf.not_equal(decoder_out, PAD_ID), tf.float32)
-        return (pad_dense(source), decoder_in), decoder_out, weights
+        return (pad_dense(source), decoder_in), decoder_out, target_weights(decoder_out)
 
     return dataset.map(to_model_inputs).prefetch(tf.data.AUTOTUNE)
+
+
+def teacher_forcing(target_ids: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
+    """Ragged target ids -> (decoder inputs ``[BOS] y1 .. yn``, decoder outputs ``y1 .. yn
+    [EOS]``), int32."""
+    target_ids = tf.cast(target_ids, tf.int32)
+    edge = tf.ones([target_ids.nrows(), 1], tf.int32)
+    return (tf.concat([edge * BOS_ID, target_ids], axis=1),
+            tf.concat([target_ids, edge * EOS_ID], axis=1))
+
+
+def target_weights(decoder_out: tf.Tensor) -> tf.Tensor:
+    """1 on real target positions, 0 on padding."""
+    return tf.cast(tf.not_equal(decoder_out, PAD_ID), tf.float32)
+
+
+def image_caption_dataset(
+    image_paths: Sequence[str],
+    captions: Sequence[str],
+    decode_images: Callable[[tf.Tensor], tf.Tensor],
+    encode_caption: Callable[[tf.Tensor], tf.RaggedTensor],
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+) -> tf.data.Dataset:
+    """((images [batch, H, W, 3], decoder input ids [batch, T]), target ids, weights) batches
+    for teacher-forced captioning. Files are read and decoded once, by ``decode_images`` (the
+    exported graph's decoder), and cached in memory."""
+    dataset = tf.data.Dataset.from_tensor_slices((list(image_paths), list(captions)))
+
+    def encode_batch(paths, texts):
+        images = decode_images(tf.map_fn(tf.io.read_file, paths))
+        decoder_in, decoder_out = teacher_forcing(encode_caption(texts))
+        return images, decoder_in.to_tensor(), decoder_out.to_tensor(), decoder_out.row_lengths()
+
+    dataset = dataset.batch(256).map(encode_batch).unbatch()
+    dataset = dataset.map(lambda image, decoder_in, decoder_out, length: (
+        image, decoder_in[:length], decoder_out[:length])).cache()
+    if shuffle:
+        dataset = dataset.shuffle(max(len(captions), 1), seed=seed, reshuffle_each_iteration=True)
+
+    def to_model_inputs(images, decoder_in, decoder_out):
+        return (images, decoder_in), decoder_out, target_weights(decoder_out)
+
+    return dataset.padded_batch(batch_size).map(to_model_inputs).prefetch(tf.data.AUTOTUNE)

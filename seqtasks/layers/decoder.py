@@ -28,6 +28,7 @@ from seqtasks.errors import ConfigError
 from seqtasks.layers.attention import make_attention
 from seqtasks.layers.peephole import PeepholeLSTMCell
 from seqtasks.layers.recurrent import STATES_PER_LAYER
+from seqtasks.text.vocab import PAD_ID
 
 CELL_CLASSES = {"rnn": keras.layers.SimpleRNNCell, "lstm": keras.layers.LSTMCell,
                 "peephole_lstm": PeepholeLSTMCell, "gru": keras.layers.GRUCell}
@@ -42,7 +43,7 @@ class AttentionDecoder(keras.layers.Layer):
     def __init__(self, vocab_size: int, embedding_dim: int = 128, cell: str = "gru",
                  units: int = 256, attention: str = "bahdanau", attention_units: int = 128,
                  dropout: float = 0.0, scheduled_sampling: bool = False, seed: int | None = None,
-                 **kwargs):
+                 attention_penalty: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if cell not in CELL_CLASSES:
             raise ConfigError(f"Unknown cell '{cell}'. Expected one of: "
@@ -50,6 +51,10 @@ class AttentionDecoder(keras.layers.Layer):
         self.vocab_size, self.embedding_dim, self.cell_name = vocab_size, embedding_dim, cell
         self.units, self.attention_name, self.attention_units = units, attention, attention_units
         self.dropout_rate, self.scheduled_sampling, self.seed = dropout, scheduled_sampling, seed
+        if attention_penalty < 0 or (attention_penalty and attention == "none"):
+            raise ConfigError(f"attention_penalty must be >= 0 and needs attention, got "
+                              f"{attention_penalty} with attention={attention}")
+        self.attention_penalty = attention_penalty
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
         self.cell = CELL_CLASSES[cell](units, name=f"{cell}_cell")
         self.attention = make_attention(attention, attention_units)
@@ -128,6 +133,10 @@ class AttentionDecoder(keras.layers.Layer):
     def call(self, target_ids, memory, summary, memory_mask=None, training=False):
         """Decoder inputs [batch, time] (``[BOS] y1 .. yn``) -> logits [batch, time, vocab]."""
         outputs = self.unroll(target_ids, memory, summary, memory_mask, training)
+        if training and self.attention_penalty:
+            self.add_loss(self.attention_penalty * coverage_penalty(
+                outputs["weights"], ops.not_equal(ops.cast(target_ids, "int32"), PAD_ID),
+                memory_mask))
         if "logits" in outputs:
             return outputs["logits"]
         return self.projection(self.dropout(outputs["features"], training=training))
@@ -181,4 +190,16 @@ class AttentionDecoder(keras.layers.Layer):
                 "embedding_dim": self.embedding_dim, "cell": self.cell_name, "units": self.units,
                 "attention": self.attention_name, "attention_units": self.attention_units,
                 "dropout": self.dropout_rate, "scheduled_sampling": self.scheduled_sampling,
-                "seed": self.seed}
+                "seed": self.seed, "attention_penalty": self.attention_penalty}
+
+
+def coverage_penalty(weights, step_mask, memory_mask=None):
+    """The doubly stochastic attention penalty of Xu et al. (2015), ``sum_p (1 - sum_t a_tp)^2``
+    averaged over the batch: attention weights [batch, time, positions] summed over the real
+    steps (``step_mask`` [batch, time]) should give every real position (``memory_mask``) a total
+    of about 1, so that the decoder looks at every part of the input at some step."""
+    totals = ops.sum(weights * ops.cast(ops.expand_dims(step_mask, -1), weights.dtype), axis=1)
+    missing = ops.square(1.0 - totals)
+    if memory_mask is not None:
+        missing = missing * ops.cast(memory_mask, missing.dtype)
+    return ops.mean(ops.sum(missing, axis=-1))

@@ -5,10 +5,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow as tf
 
 import seqtasks
-from helpers import DATA, run_signatures_in_fresh_process, tiny_translation_config
+from helpers import DATA, assert_signatures_match_fresh_process, tiny_translation_config
 from pipelines import translation
 from seqtasks.data.parallel import read_parallel
 from seqtasks.errors import ConfigError, DataError, ModelError
@@ -47,17 +46,7 @@ def exported(tmp_path_factory):
 
 def test_export_reloaded_in_a_fresh_process_translates_as_in_memory(exported):
     export_dir, functions = exported
-    in_memory = [{k: v.numpy() for k, v in functions[name](
-        **{key: tf.constant(value, getattr(tf, dtype)) for key, (value, dtype) in inputs.items()}
-    ).items()} for name, inputs in CALLS]
-    served = run_signatures_in_fresh_process([(export_dir, *call) for call in CALLS])
-    for expected, got in zip(in_memory, served):
-        assert set(expected) == set(got)
-        for key, value in expected.items():
-            if value.dtype == object:
-                assert [v.decode() for v in value.ravel()] == list(got[key].ravel())
-            else:
-                np.testing.assert_allclose(got[key], value, atol=1e-5)
+    in_memory = assert_signatures_match_fresh_process(functions, export_dir, CALLS)
     greedy = [t.decode() for t in in_memory[2]["translation"]]
     assert greedy != [""] * len(TEXTS)  # an untrained model still emits something
     meta = json.loads((export_dir / "seqtasks.json").read_text())
