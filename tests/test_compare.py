@@ -1,6 +1,7 @@
 import csv
 import json
 import shutil
+import types
 
 import pytest
 
@@ -14,6 +15,7 @@ def read_table(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow  # four real trainings and exports, ~30 s
 def test_compare_grid_writes_table_and_skips_finished_runs(tmp_path):
     from pipelines import sentiment
 
@@ -56,6 +58,20 @@ def fake_train(calls):
         return version
 
     return train
+
+
+def test_fast_grid_of_four_runs_report_and_rerun(tmp_path):
+    base = tiny_sentiment_config()
+    runs = compare.grid_runs(base, compare.parse_grid(["units=8,16", "cell=rnn,gru"]))
+    calls = []
+    module = types.SimpleNamespace(train=fake_train(calls))  # a pipeline module's train
+    compare.compare(module, "sentiment", runs, "t", "v", tmp_path, {"seed": 42}, log=print)
+    rows = read_table(tmp_path / "results.csv")
+    assert [(r["units"], r["cell"], r["accuracy"]) for r in rows] == [
+        ("8", "rnn", "0.08"), ("8", "gru", "0.08"), ("16", "rnn", "0.16"), ("16", "gru", "0.16")]
+    assert "best: **units-16_cell-rnn**" in (tmp_path / "report.md").read_text()
+    compare.compare(module, "sentiment", runs, "t", "v", tmp_path, {"seed": 42}, log=print)
+    assert len(calls) == 4 and read_table(tmp_path / "results.csv") == rows
 
 
 def test_interrupted_or_changed_runs_are_trained_again(tmp_path):

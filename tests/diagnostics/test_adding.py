@@ -32,7 +32,7 @@ def test_benchmark_writes_figure_and_tables_and_reuses_runs(tmp_path):
         grads = np.loadtxt(tmp_path / "runs" / f"{r['cell']}-T{r['length']}" / "logs" /
                            "gradients.csv", delimiter=",", skiprows=1, usecols=(3, 4))
         np.testing.assert_array_equal(grads[:, 1], grads[:, 0] > 1.0)
-    assert "| rnn |" in table.read_text()
+    assert "| rnn | " in table.read_text() and "steps)" in table.read_text()
     lines.clear()
     adding.main(config, tmp_path, log=lines.append)
     assert sum("finished earlier" in line for line in lines) == 3
