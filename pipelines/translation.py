@@ -274,3 +274,29 @@ def attention_plot(predictor, text: str, path: str | Path, beam_size: int = 1) -
     row = predictor.attention([text], beam_size=beam_size)[0]
     return attention_png(row["weights"], row["source_tokens"], row["output_tokens"], path,
                          title=f"{row['translation']}")
+
+
+# --- Diagnose ----------------------------------------------------------------------------------
+
+def gradient_probe(export_dir, data_paths: Paths, batch_size: int = 16):
+    """For ``seqtasks diagnose``: the export's encoder–decoder, and the first ``batch_size`` pairs
+    of ``data_paths`` with the training loss (teacher forcing); the states probed are the
+    encoder's, over source positions."""
+    from seqtasks.diagnostics.flow import GradientProbe
+    from seqtasks.export import read_metadata
+    from seqtasks.losses import SmoothedSparseCrossentropy
+
+    metadata = read_metadata(export_dir)
+    config = config_lib.from_dict(CONFIG, metadata["config"])
+    pairs = read_parallel(data_paths)
+    source, target = (TextEncoder(Vocabulary.load(Path(export_dir) / "assets" / name),
+                                  config.level, config.lowercase, config.max_length)
+                      for name in ("source_vocab.txt", "target_vocab.txt"))
+    inputs, targets, weights = next(iter(parallel_dataset(
+        pairs.sources[:batch_size], pairs.targets[:batch_size], source, target, batch_size,
+        config.max_length, shuffle=False, seed=config.seed, bucket_by_length=False)))
+    loss = SmoothedSparseCrossentropy(config.label_smoothing)
+    return GradientProbe(
+        lambda: build(config, metadata["source_vocab_size"], metadata["target_vocab_size"]).trainer,
+        inputs, lambda logits: loss(targets, logits, sample_weight=weights),
+        positions="source position t")

@@ -150,11 +150,11 @@ def diagnose_export(module, export_dir: str | Path, data_path, out: str | Path,
     metadata = read_metadata(export_dir)
     if not hasattr(module, "gradient_probe"):
         raise ModelError(f"{export_dir}: gradient flow is not available for {metadata['task']} "
-                         "models yet (sentiment and lm are)")
+                         "models yet (sentiment, lm and translate are)")
     data_path = data_path or metadata.get("metrics", {}).get("data")
     probe = module.gradient_probe(export_dir, data_path, batch_size)
     curves = flow_before_and_after(probe, export_dir, metadata["config"].get("seed", 0))
     config = metadata["config"]
-    title = (f"{metadata['task']} ({config.get('cell')}, {config.get('num_layers')} layers): "
+    title = (f"{metadata['task']}: {config.get('cell')} x {config.get('num_layers')}, "
              "first recurrent layer")
     return flow_png(curves, out, title, probe.positions)
