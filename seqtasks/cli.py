@@ -38,6 +38,17 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", metavar="DIR", help="export root or version directory")
+    parser.add_argument("--version", type=int, help="export version (default: newest)")
+
+
+def _add_budget_arguments(parser: argparse.ArgumentParser, scope: str = "") -> None:
+    parser.add_argument("--epochs", type=int, help=f"maximum epochs{scope} (same as --set epochs=N)")
+    parser.add_argument("--time-budget", type=float, metavar="MIN",
+                        help=f"minutes of training{scope} at most (same as --set time_budget=MIN)")
+
+
 def _config_overrides(args) -> list[str]:
     """``--set`` pairs, then the flags that stand for config keys (--epochs, --time-budget, ...)."""
     overrides = list(args.set)
@@ -66,9 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--images", metavar="DIR",
                        help="caption: folder the captions files name images in (default: the "
                             "captions file's folder)")
-    train.add_argument("--epochs", type=int, help="maximum epochs (same as --set epochs=N)")
-    train.add_argument("--time-budget", type=float, metavar="MIN",
-                       help="stop training after MIN minutes (same as --set time_budget=MIN)")
+    _add_budget_arguments(train)
     train.add_argument("--level", choices=("word", "char", "wordpiece"),
                        help="tokens are words, characters or WordPiece subwords (translate, "
                             "autoencoder); same as --set level=...")
@@ -77,11 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="score an exported model on labelled data",
         description="Evaluate the newest (or --version) export in DIR on --data.")
-    evaluate.add_argument("model_dir", metavar="DIR", help="export root or version directory")
+    _add_model_arguments(evaluate)
     evaluate.add_argument("--data", required=True, nargs="+", action=_OneOrTwoFiles,
                           metavar="FILE", help="labelled data (translate: a TSV, or SOURCE TARGET)")
     evaluate.add_argument("--images", metavar="DIR", help="caption: the images folder")
-    evaluate.add_argument("--version", type=int, help="export version (default: newest)")
     evaluate.add_argument("--json", action="store_true",
                           help="print metrics as one JSON object on the last line")
     evaluate.add_argument("--plot", metavar="PNG", help="write a confusion-matrix plot here")
@@ -91,13 +99,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Predict every row of --input (TSV, CSV, JSONL or Parquet) and write "
                     "--output in the format of its extension: original columns, in order, plus "
                     "prediction columns. The output appears only when complete.")
-    predict.add_argument("model_dir", metavar="DIR", help="export root or version directory")
+    _add_model_arguments(predict)
     predict.add_argument("--input", required=True, metavar="FILE")
     predict.add_argument("--output", required=True, metavar="FILE")
     predict.add_argument("--text-column", help="column to predict (default: text; caption: "
                                                "image, a column of image paths); --input may "
                                                "also be a folder of images")
-    predict.add_argument("--version", type=int, help="export version (default: newest)")
     predict.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk")
     predict.add_argument("--restart", action="store_true",
                          help="discard the committed chunks of an interrupted run; by default "
@@ -109,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Sample continuations of --prompt (default: none, sample from scratch) from "
                     "the newest (or --version) language-model export in DIR. Each sample ends "
                     "at end of line ([EOS]) or after --max-length tokens.")
-    generate.add_argument("model_dir", metavar="DIR", help="export root or version directory")
+    _add_model_arguments(generate)
     generate.add_argument("--prompt", metavar="TEXT", help="text to continue")
     generate.add_argument("--max-length", type=int, metavar="N",
                           help="tokens per sample at most (default: the model's max_length)")
@@ -123,21 +130,19 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0, metavar="S",
                           help="same seed, same samples (default: 0)")
     generate.add_argument("--allow-unk", action="store_true", help="let [UNK] be sampled")
-    generate.add_argument("--version", type=int, help="export version (default: newest)")
 
     attention = commands.add_parser(
         "attention", help="plot a model's attention for one sentence or image",
         description="Translate --text (or caption --image) with the newest (or --version) "
                     "export in DIR and write the decoder's attention as a PNG: a heatmap "
                     "(rows: output tokens), or one map over the image per generated word.")
-    attention.add_argument("model_dir", metavar="DIR", help="export root or version directory")
+    _add_model_arguments(attention)
     source = attention.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="sentence to translate")
     source.add_argument("--image", metavar="FILE", help="image to caption")
     attention.add_argument("--out", required=True, metavar="PNG", help="where to write the plot")
     attention.add_argument("--beam-size", type=int, default=1, metavar="K",
                            help="beam search width (default: 1, greedy)")
-    attention.add_argument("--version", type=int, help="export version (default: newest)")
 
     compare = commands.add_parser(
         "compare", help="train a grid of configurations and report them side by side",
@@ -153,9 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--runs", metavar="FILE.yaml",
                       help="a YAML list of config changes, one mapping per run (optional 'name')")
     compare.add_argument("--out", required=True, metavar="DIR", help="report directory")
-    compare.add_argument("--time-budget", type=float, metavar="MIN",
-                         help="minutes of training per run (same as --set time_budget=MIN)")
-    compare.add_argument("--epochs", type=int, help="maximum epochs per run")
+    _add_budget_arguments(compare, " per run")
     _add_config_arguments(compare)
 
     diagnose = commands.add_parser(
