@@ -17,6 +17,24 @@ def bucket_boundaries(max_length: int) -> list[int]:
     return [edge for edge in BUCKET_EDGES if edge < max_length]
 
 
+def shuffled_padded_batches(dataset: tf.data.Dataset, size: int, shuffle: bool, seed: int,
+                            batch_size: int, max_length: int, bucket_by_length: bool,
+                            length: Callable, padding_values=None) -> tf.data.Dataset:
+    """Cache the encoded examples, reshuffle them every epoch with a fixed seed (deterministic
+    runs), and pad them into batches; with ``bucket_by_length`` examples of similar ``length``
+    share a batch, so little time is spent on padding."""
+    dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(max(size, 1), seed=seed, reshuffle_each_iteration=True)
+    boundaries = bucket_boundaries(max_length)
+    if bucket_by_length and boundaries:
+        return dataset.bucket_by_sequence_length(
+            element_length_func=length, bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            padding_values=padding_values)
+    return dataset.padded_batch(batch_size, padding_values=padding_values)
+
+
 def sequence_dataset(
     texts: Sequence[str],
     targets,
@@ -29,9 +47,8 @@ def sequence_dataset(
 ) -> tf.data.Dataset:
     """(token ids [batch, time], targets [batch, ...]) batches.
 
-    Encoding runs once, in batches of 1024 through the same in-graph encoder the export uses.
-    With ``bucket_by_length`` sequences of similar length share a batch, so little time is spent
-    on padding; ``shuffle`` reshuffles every epoch with a fixed seed (deterministic runs).
+    Encoding runs once, in batches of 1024 through the same in-graph encoder the export uses;
+    batching as ``shuffled_padded_batches``.
     """
     dataset = tf.data.Dataset.from_tensor_slices((list(texts), targets))
     def encode_batch(text, target):
@@ -40,18 +57,8 @@ def sequence_dataset(
 
     dataset = dataset.batch(1024).map(encode_batch).unbatch()
     dataset = dataset.map(lambda ids, length, target: (ids[:length], target))
-    dataset = dataset.cache()
-    if shuffle:
-        dataset = dataset.shuffle(max(len(texts), 1), seed=seed, reshuffle_each_iteration=True)
-    boundaries = bucket_boundaries(max_length)
-    if bucket_by_length and boundaries:
-        dataset = dataset.bucket_by_sequence_length(
-            element_length_func=lambda ids, _: tf.shape(ids)[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        )
-    else:
-        dataset = dataset.padded_batch(batch_size)
+    dataset = shuffled_padded_batches(dataset, len(texts), shuffle, seed, batch_size, max_length,
+                                      bucket_by_length, lambda ids, _: tf.shape(ids)[0])
     dataset = dataset.map(lambda ids, y: (pad_dense(ids), y))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
@@ -81,20 +88,10 @@ def tagged_dataset(
     ))
     # Rows of a ragged tensor arrive as (uniform) ragged tensors; padding needs plain tensors.
     dataset = dataset.map(lambda words, tags: (tf.convert_to_tensor(words),
-                                               tf.convert_to_tensor(tags))).cache()
-    if shuffle:
-        dataset = dataset.shuffle(max(len(tokens), 1), seed=seed, reshuffle_each_iteration=True)
-    boundaries = bucket_boundaries(max_length)
-    padding = ("", -1)
-    if bucket_by_length and boundaries:
-        dataset = dataset.bucket_by_sequence_length(
-            element_length_func=lambda words, _: tf.shape(words)[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            padding_values=padding,
-        )
-    else:
-        dataset = dataset.padded_batch(batch_size, padding_values=padding)
+                                               tf.convert_to_tensor(tags)))
+    dataset = shuffled_padded_batches(dataset, len(tokens), shuffle, seed, batch_size, max_length,
+                                      bucket_by_length, lambda words, _: tf.shape(words)[0],
+                                      padding_values=("", -1))
 
     def features(words, tags):
         lengths = tf.reduce_sum(tf.cast(tags >= 0, tf.int32), axis=1)
@@ -132,19 +129,9 @@ def parallel_dataset(
     dataset = dataset.batch(1024).map(encode_batch).unbatch()
     dataset = dataset.map(lambda source, source_length, decoder_in, decoder_out, target_length: (
         source[:source_length], decoder_in[:target_length], decoder_out[:target_length]))
-    dataset = dataset.cache()
-    if shuffle:
-        dataset = dataset.shuffle(max(len(sources), 1), seed=seed, reshuffle_each_iteration=True)
-    boundaries = bucket_boundaries(max_length + 1)
-    if bucket_by_length and boundaries:
-        dataset = dataset.bucket_by_sequence_length(
-            element_length_func=lambda source, decoder_in, _: tf.maximum(
-                tf.shape(source)[0], tf.shape(decoder_in)[0]),
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        )
-    else:
-        dataset = dataset.padded_batch(batch_size)
+    dataset = shuffled_padded_batches(
+        dataset, len(sources), shuffle, seed, batch_size, max_length + 1, bucket_by_length,
+        lambda source, decoder_in, _: tf.maximum(tf.shape(source)[0], tf.shape(decoder_in)[0]))
 
     def to_model_inputs(source, decoder_in, decoder_out):
         return (pad_dense(source), decoder_in), decoder_out, target_weights(decoder_out)
@@ -187,11 +174,12 @@ def image_caption_dataset(
 
     dataset = dataset.batch(256).map(encode_batch).unbatch()
     dataset = dataset.map(lambda image, decoder_in, decoder_out, length: (
-        image, decoder_in[:length], decoder_out[:length])).cache()
-    if shuffle:
-        dataset = dataset.shuffle(max(len(captions), 1), seed=seed, reshuffle_each_iteration=True)
+        image, decoder_in[:length], decoder_out[:length]))
+    # Images are all one size and captions short: padded batches, no length buckets.
+    dataset = shuffled_padded_batches(dataset, len(captions), shuffle, seed, batch_size, 0,
+                                      False, None)
 
     def to_model_inputs(images, decoder_in, decoder_out):
         return (images, decoder_in), decoder_out, target_weights(decoder_out)
 
-    return dataset.padded_batch(batch_size).map(to_model_inputs).prefetch(tf.data.AUTOTUNE)
+    return dataset.map(to_model_inputs).prefetch(tf.data.AUTOTUNE)
