@@ -91,7 +91,7 @@ def main() -> None:
         data_dir = RESULTS / "caption-data" / kind
         generator = DigitReading(1, 5) if kind == "digits" else Scenes()
         paths = write_caption_set(data_dir, generator, SIZES[kind], seed=0)
-        results[kind] = {"sizes": SIZES[kind]}
+        results[kind] = {**results.get(kind, {}), "sizes": SIZES[kind]}
         for attention in args.attention:
             out = RESULTS / f"caption-{kind}-{attention}"
             overrides = [f"time_budget={args.time_budget}", "epochs=100",
