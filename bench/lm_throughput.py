@@ -3,7 +3,9 @@
 The PTB-small shape (Zaremba et al. 2014): vocabulary 10,000, 2 x 200 LSTM, untied embeddings,
 batch 20, 35-step truncated BPTT windows, SGD with global-norm clipping 5, no dropout. Ours is
 the language-model pipeline's own trainer (``pipelines.language_model.build_trainer`` fed by the
-pipeline's TBPTT windows through ``fit``); PyTorch is ``nn.Embedding`` -> ``nn.LSTM`` ->
+pipeline's TBPTT windows through ``fit``); ``stock_keras_lstm`` is the same trainer with the
+pipeline's LSTM layer swapped for ``keras.layers.LSTM`` (what seqtasks.layers.projected_rnn
+changes); PyTorch is ``nn.Embedding`` -> ``nn.LSTM`` ->
 ``nn.Linear`` with the usual detach-between-windows loop. Both train on the same PTB training
 ids (or random ids with --synthetic), on the same machine, interleaved in one run (``repeats``
 rounds of both, median reported), so machine load hits both alike.
@@ -32,7 +34,7 @@ sys.path.insert(0, str(REPO))
 PTB_TRAIN = REPO.parent / "shared" / "data" / "ptb" / "ptb.train.txt"
 SHAPE = {"vocab": 10_000, "embedding_dim": 200, "units": 200, "num_layers": 2, "batch": 20,
          "steps": 35, "learning_rate": 1.0, "clipnorm": 5.0}
-FRAMEWORKS = ("seqtasks_keras", "pytorch")
+FRAMEWORKS = ("seqtasks_keras", "stock_keras_lstm", "pytorch")
 
 
 def token_ids(n_windows: int, synthetic: bool) -> np.ndarray:
@@ -46,13 +48,18 @@ def token_ids(n_windows: int, synthetic: bool) -> np.ndarray:
     return ids % SHAPE["vocab"]
 
 
-def keras_trainer(ids: np.ndarray):
+def keras_trainer(ids: np.ndarray, stock_lstm: bool = False):
     """The pipeline's trainer and windows; returns a function timing one pass (tokens/s)."""
     import keras
 
     from pipelines import language_model as lm
     from seqtasks import config as config_lib
+    from seqtasks.layers import recurrent
     from seqtasks.training import Throughput
+
+    if stock_lstm:  # this process only: the builder makes Keras' own LSTM layers
+        recurrent.CELLS["lstm"] = lambda units, **kw: keras.layers.LSTM(units, use_cudnn=False,
+                                                                        **kw)
 
     config = config_lib.replace(
         lm.LanguageModelConfig(), embedding_dim=SHAPE["embedding_dim"], units=SHAPE["units"],
@@ -134,7 +141,7 @@ def measure(framework: str, n_windows: int, threads: int, synthetic: bool) -> fl
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    return keras_trainer(ids)()
+    return keras_trainer(ids, stock_lstm=framework == "stock_keras_lstm")()
 
 
 def main() -> None:
@@ -170,6 +177,8 @@ def main() -> None:
         "data": "random ids" if args.synthetic else "PTB train ids",
         "tokens_per_second": runs, "median_tokens_per_second": median,
         "ratio_seqtasks_over_pytorch": round(median["seqtasks_keras"] / median["pytorch"], 3),
+        "ratio_seqtasks_over_stock_keras": round(
+            median["seqtasks_keras"] / median["stock_keras_lstm"], 3),
         "versions": dict(zip(("tensorflow", "keras", "torch"), versions)),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
