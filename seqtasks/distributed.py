@@ -59,7 +59,7 @@ def is_chief() -> bool:
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
-_JOINED: list[bool] = []  # join_cluster ran: the pipeline supports multi-worker training
+_joined = False  # join_cluster ran: the pipeline supports multi-worker training
 
 
 @functools.cache
@@ -86,8 +86,9 @@ def join_cluster(out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     if not is_multi_worker():
         return out_dir
+    global _joined
     multi_worker_strategy()
-    _JOINED.append(True)
+    _joined = True
     if is_chief():
         return out_dir
     task = tf_config().get("task", {})
@@ -166,7 +167,7 @@ def fit_multi_worker(model: keras.Model, train_data, valid_data, epochs: int,
     """
     import tensorflow as tf
 
-    if not _JOINED:
+    if not _joined:
         # Pipelines opt in with join_cluster. The others train models Keras cannot copy onto a
         # cluster as they are (a TBPTT wrapper whose carried state is per stream, a seq2seq
         # trainer with its own step): better a clear refusal than a silently wrong run.
