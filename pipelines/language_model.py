@@ -40,7 +40,8 @@ from seqtasks.text.encoder import pad_dense
 from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from seqtasks.training import Throughput, fit, make_optimizer, per_epoch_decay
+from seqtasks.training import (LR_SCHEDULES, Throughput, fit, learning_rate_schedule,
+                               make_optimizer)
 
 TASK = "lm"
 WORD_SPLITS = {"whitespace": WhitespaceTokenizer, "punctuation": WordTokenizer}
@@ -70,7 +71,10 @@ class LanguageModelConfig(TrainConfig, RecurrentConfig, TextConfig):
                                      "(none: bptt_steps, windows do not overlap)")
     tie_embeddings: bool = option(True, "output projection = input embedding matrix (a linear "
                                   "projection bridges units != embedding_dim)")
-    lr_decay: float = option(1.0, "multiply the learning rate by this after every epoch")
+    lr_schedule: str = choice("step", LR_SCHEDULES, "step: multiply the learning rate by "
+                              "lr_decay after every epoch; cosine: anneal it to 0 over `epochs`")
+    lr_decay: float = option(1.0, "step schedule: multiply the learning rate by this after "
+                             "every epoch")
 
     @property
     def stride(self) -> int:
@@ -168,7 +172,8 @@ def build_trainer(config: LanguageModelConfig, vocab_size: int, steps_per_epoch:
     """The step model (what is exported) and its compiled TBPTT training wrapper."""
     step_model = build(config, vocab_size)
     model = TruncatedBPTT(step_model, config.batch_size, config.bptt_steps, config.stride)
-    learning_rate = per_epoch_decay(config.learning_rate, config.lr_decay, steps_per_epoch)
+    learning_rate = learning_rate_schedule(config.learning_rate, config.lr_schedule,
+                                           config.lr_decay, steps_per_epoch, config.epochs)
     model.compile(optimizer=make_optimizer(config.optimizer, learning_rate, config.clipnorm),
                   loss=keras.losses.SparseCategoricalCrossentropy(
                       from_logits=True, reduction="mean_with_sample_weight"))

@@ -33,9 +33,23 @@ def make_optimizer(name: str, learning_rate, clipnorm: float | None) -> keras.op
     return OPTIMIZERS[name](learning_rate=learning_rate, global_clipnorm=clipnorm)
 
 
-def per_epoch_decay(learning_rate: float, decay: float, steps_per_epoch: int):
-    """``learning_rate`` multiplied by ``decay`` after every epoch (1.0: constant), as a schedule
-    for ``make_optimizer``."""
+LR_SCHEDULES = ("step", "cosine")
+
+
+def learning_rate_schedule(learning_rate: float, schedule: str, decay: float,
+                           steps_per_epoch: int, epochs: int):
+    """The learning rate over training, for ``make_optimizer``.
+
+    ``step``: multiplied by ``decay`` after every epoch (1.0: constant). ``cosine``: half a cosine
+    from ``learning_rate`` down to 0 at the end of epoch ``epochs``, step by step; with a time
+    budget, set ``epochs`` to what fits in it, so the rate anneals before the budget ends.
+    """
+    if schedule not in LR_SCHEDULES:
+        raise ConfigError(f"Unknown lr_schedule '{schedule}'. Expected one of: "
+                          f"{', '.join(LR_SCHEDULES)}")
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=max(steps_per_epoch * epochs, 1))
     if not 0 < decay <= 1:
         raise ConfigError(f"lr_decay must be in (0, 1], got {decay}")
     if decay == 1:

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from seqtasks.config import TrainConfig
 from seqtasks.errors import ConfigError, TrainingError
-from seqtasks.training import fit, make_optimizer
+from seqtasks.training import fit, learning_rate_schedule, make_optimizer
 
 
 def regression_data(n=64, seed=0):
@@ -43,6 +43,31 @@ def test_optimizer_by_name_clips_by_global_norm():
 def test_optimizer_errors(name, clipnorm, message):
     with pytest.raises(ConfigError, match=message):
         make_optimizer(name, 1e-3, clipnorm)
+
+
+def rate_at(schedule, step):
+    return float(schedule(step)) if callable(schedule) else schedule
+
+
+def test_step_schedule_decays_once_per_epoch():
+    schedule = learning_rate_schedule(1.0, "step", 0.5, steps_per_epoch=10, epochs=5)
+    assert [rate_at(schedule, s) for s in (0, 9, 10, 25)] == pytest.approx([1, 1, 0.5, 0.25])
+    assert learning_rate_schedule(1.0, "step", 1.0, 10, 5) == 1.0  # constant: a plain number
+
+
+def test_cosine_schedule_anneals_to_zero_over_the_epochs():
+    schedule = learning_rate_schedule(20.0, "cosine", 1.0, steps_per_epoch=10, epochs=4)
+    rates = [rate_at(schedule, s) for s in (0, 20, 40, 60)]
+    assert rates == pytest.approx([20.0, 10.0, 0.0, 0.0], abs=1e-5)  # half-way: half the rate
+
+
+@pytest.mark.parametrize("schedule, decay, message", [
+    ("linear", 1.0, "Unknown lr_schedule 'linear'. Expected one of: step, cosine"),
+    ("step", 1.5, r"lr_decay must be in \(0, 1\]"),
+])
+def test_schedule_errors(schedule, decay, message):
+    with pytest.raises(ConfigError, match=message):
+        learning_rate_schedule(1.0, schedule, decay, 10, 2)
 
 
 def test_fit_trains_and_reports(tmp_path):
