@@ -122,7 +122,6 @@ def read_texts(path: Path) -> list[str]:
 
 def export_throughput(export_dir: Path, texts: list[str], repeats: int) -> dict:
     """Sentences/s of the export's ``serving_default`` at batch 1 and 256, median of repeats."""
-    import numpy as np
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  registers the tokenizer ops used by the graph
 

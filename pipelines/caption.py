@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.api import caption_images, read_images
+from seqtasks.seq2seq_predictors import caption_images, read_images
 from seqtasks.config import TrainConfig, choice, option
 from seqtasks.data.captions import Captions, read_captions
 from seqtasks.data.images import decode_images

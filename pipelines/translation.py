@@ -24,7 +24,7 @@ import keras
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.api import translate_texts
+from seqtasks.seq2seq_predictors import translate_texts
 from seqtasks.config import TextConfig, TrainConfig, choice, option
 from seqtasks.data.parallel import ParallelText, Paths, read_parallel
 from seqtasks.data.pipeline import parallel_dataset

@@ -7,8 +7,29 @@ so the state a row ends one window with is where the same row's next window begi
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 from keras import ops
+
+
+@contextlib.contextmanager
+def unrolled(model: keras.Model):
+    """Trace ``model``'s recurrent layers with their loops unrolled, then restore them.
+
+    A window has a fixed length, so its loop can be a straight line of steps: no While loop,
+    and the backward pass reads each step's activations directly instead of from the per-step
+    stacks a While loop's gradient keeps. The exported step model keeps its loops (any length).
+    """
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+    saved = [layer.unroll for layer in layers]
+    for layer in layers:
+        layer.unroll = True
+    try:
+        yield
+    finally:
+        for layer, unroll in zip(layers, saved):
+            layer.unroll = unroll
 
 
 class TruncatedBPTT(keras.Model):
@@ -34,6 +55,10 @@ class TruncatedBPTT(keras.Model):
         self.built = True  # every weight exists: the step model's and the carried state
 
     def call(self, ids, training=False):
+        with unrolled(self.step_model):
+            return self._windows(ids, training)
+
+    def _windows(self, ids, training):
         states = [ops.convert_to_tensor(variable) for variable in self.carried]
         logits, *states = self.step_model([ids[:, : self.stride], *states], training=training)
         for variable, state in zip(self.carried, states):

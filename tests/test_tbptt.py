@@ -62,3 +62,21 @@ def test_training_carries_state_and_the_callback_resets_it():
     callback.set_model(model)
     callback.on_epoch_begin(0)
     assert all(np.abs(keras.ops.convert_to_numpy(v)).sum() == 0 for v in model.carried)
+
+
+def test_windows_run_unrolled_and_the_step_model_keeps_its_loops():
+    inner = step_model("lstm")
+    recurrent = [layer for layer in inner.layers if isinstance(layer, keras.layers.RNN)]
+    seen = []
+    original = type(recurrent[0]).inner_loop
+
+    def spy(layer, *args, **kwargs):
+        seen.append(layer.unroll)
+        return original(layer, *args, **kwargs)
+
+    model = TruncatedBPTT(inner, 2, 4, 4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(recurrent[0]), "inner_loop", spy)
+        model(np.ones((2, 4), np.int32))
+    assert seen == [True, True]  # both layers traced as straight lines of steps
+    assert [layer.unroll for layer in recurrent] == [False, False]  # export: any length

@@ -15,9 +15,9 @@ from helpers import ROOT, run_cli
 
 
 def test_serve_defaults_to_localhost():
-    from seqtasks.cli import _parser
+    from seqtasks.cli_args import build_parser
 
-    args = _parser().parse_args(["serve", "some/dir"])
+    args = build_parser().parse_args(["serve", "some/dir"])
     assert (args.host, args.port, args.max_batch_size) == ("127.0.0.1", 8501, 128)
 
 
