@@ -210,8 +210,11 @@ def test_cli_train_resumes_after_interrupt_and_adds_versions(tmp_path):
     args = ["train", "sentiment", "--train", TRAIN, "--valid", VALID, "--out", out, "--quiet",
             "--set", "embedding_dim=8", "units=8", "epochs=100", "early_stopping_patience=100"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    # As at a terminal: a shell's background job (how CI may run) starts with SIGINT ignored,
+    # and Python keeps an ignored SIGINT ignored.
     process = subprocess.Popen([sys.executable, "-m", "seqtasks", *map(str, args)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     backup = out / ".resume" / "backup"
     deadline = time.monotonic() + 120
     while not (backup.exists() and any(backup.iterdir())):
