@@ -221,7 +221,7 @@ def test_cli_train_resumes_after_interrupt_and_adds_versions(tmp_path):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.05)
     time.sleep(0.2)
-    for _ in range(5):  # Ctrl-C again if Python swallowed it (raised inside a finalizer)
+    for _ in range(5):  # Ctrl-C again if the process is still running 3 s later
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=3)
