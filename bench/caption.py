@@ -32,7 +32,7 @@ CONTEXT = {"none": ["global_context=max"]}
 def caption_speed(predictor, images: list[bytes], beam_size: int) -> float:
     """Images per second through the exported ``caption`` signature, batches of 64, after one
     warm-up batch (the first call optimises the graph)."""
-    from seqtasks.seq2seq_predictors import caption_images
+    from seqtasks.inference.decoding_predictors import caption_images
 
     signature = predictor.model.signatures["caption"]
     caption_images(signature, images[:64], beam_size, 0.0)
@@ -45,7 +45,7 @@ def run(kind: str, attention: str, paths: dict, overrides: list[str], out: Path)
     from pipelines import caption
     from seqtasks import config as config_lib
     from seqtasks import load
-    from seqtasks.seq2seq_predictors import read_images
+    from seqtasks.inference.decoding_predictors import read_images
     from seqtasks.data.captions import read_captions
 
     config = config_lib.resolve(caption.CaptionConfig,

@@ -55,7 +55,7 @@ def keras_trainer(ids: np.ndarray, stock_lstm: bool = False):
     from pipelines import language_model as lm
     from seqtasks import config as config_lib
     from seqtasks.layers import recurrent
-    from seqtasks.training import Throughput
+    from seqtasks.training.fit import Throughput
 
     if stock_lstm:  # this process only: the builder makes Keras' own LSTM layers
         recurrent.CELLS["lstm"] = lambda units, **kw: keras.layers.LSTM(units, use_cudnn=False,

@@ -264,7 +264,7 @@ def cells_run(args, work: Path) -> dict:
     .../sst2/valid.tsv --grid cell=rnn,lstm,peephole_lstm,gru bidirectional=false,true
     --time-budget 2.5 --set cell=lstm embedding_dim=128 ... (the RECIPE) --out DIR``."""
     from pipelines import sentiment
-    from seqtasks import compare
+    from seqtasks.evaluation import compare
     from seqtasks import config as config_lib
 
     train_path, valid_path = split_paths(args.data_root, "sst2")

@@ -67,7 +67,7 @@ def default_model(task: str) -> Path:
     root = RESULTS / task
     if not (root / "1").exists():
         train, valid = (str(SAMPLES[task] / name) for name in TRAIN_FILES[task])
-        subprocess.run([sys.executable, "-m", "seqtasks", "train", task, "--train", train,
+        subprocess.run([sys.executable, "-m", "pipelines.cli", "train", task, "--train", train,
                         "--valid", valid, "--out", str(root), "--epochs", "2", "--quiet"],
                        env=ENV, check=True, cwd=REPO)
     return root
@@ -81,7 +81,7 @@ def free_port() -> int:
 
 def start_server(model: Path, port: int, args) -> subprocess.Popen:
     server = subprocess.Popen(
-        [sys.executable, "-m", "seqtasks", "serve", f"{args.task}={model}", "--port", str(port),
+        [sys.executable, "-m", "pipelines.cli", "serve", f"{args.task}={model}", "--port", str(port),
          "--max-batch-size", str(args.max_batch_size), "--batch-timeout-ms",
          str(args.batch_timeout_ms)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True)
@@ -201,7 +201,7 @@ def timed_predict(model: Path, source: Path, output: Path) -> tuple[float, float
     """Wall seconds and peak RSS (MiB) of one ``seqtasks predict`` process."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "seqtasks", "predict", str(model), "--input", str(source),
+        [sys.executable, "-m", "pipelines.cli", "predict", str(model), "--input", str(source),
          "--output", str(output), "--quiet"], env=ENV, stdout=subprocess.DEVNULL, cwd=REPO)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)

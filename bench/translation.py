@@ -49,7 +49,8 @@ def decode_and_time(predictor, data, beam_size: int) -> dict:
 def comparison(config) -> dict:
     """COMPARISON through seqtasks compare, then greedy and beam-4 scores of every run."""
     from pipelines import translation
-    from seqtasks import compare, load
+    from seqtasks import load
+    from seqtasks.evaluation import compare
     from seqtasks import config as config_lib
     from seqtasks.data.parallel import read_parallel
 

@@ -25,8 +25,8 @@ from pipelines.translation import TEXT, TaskData, TranslationConfig, fit_and_exp
 from seqtasks import config as config_lib
 from seqtasks.config import choice, option
 from seqtasks.data.parallel import Paths, read_monolingual
-from seqtasks.run_dir import RunDir
-from seqtasks.seq2seq import Seq2Seq
+from seqtasks.training.run_dir import RunDir
+from seqtasks.models.encoder_decoder import Seq2Seq
 
 TASK = "autoencoder"
 
@@ -74,6 +74,6 @@ def evaluate(export_dir, data_path: Paths, version: int | None = None,
              plot: str | Path | None = None, beam_size: int | None = None) -> dict:
     """Reconstruction BLEU, chrF and exact matches on the sentences of ``data_path`` (``plot``
     is accepted for the CLI's sake: without attention there is nothing to draw)."""
-    from seqtasks.api import load
+    from seqtasks.inference.load import load
 
     return score(load(export_dir, version), read_monolingual(data_path), beam_size=beam_size)

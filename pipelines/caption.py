@@ -4,7 +4,7 @@ Setup -> Config -> Data -> Build -> Train -> Export -> Evaluate, top to bottom. 
 tell" (Xu et al., 2015) on the translation model's parts: the recurrent text encoder is swapped
 for a small CNN whose H x W feature grid is the memory (``seqtasks.layers.image_encoder``); the
 decoder, its attention over that memory, scheduled sampling and greedy / beam decoding are the
-shared ones (``seqtasks.seq2seq.attach_decoder``, ``seqtasks.decoding.seq2seq``).
+shared ones (``seqtasks.models.encoder_decoder.attach_decoder``, ``seqtasks.decoding.encoder_decoder_loop``).
 ``attention=none`` is the CNN+RNN baseline that only sees the pooled grid (Vinyals et al., 2015).
 Images are decoded and resized inside the graph, so the export takes encoded bytes.
 
@@ -25,26 +25,26 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.seq2seq_predictors import caption_images, read_images
+from seqtasks.inference.decoding_predictors import caption_images, read_images
 from seqtasks.config import TrainConfig, choice, option
 from seqtasks.data.captions import Captions, read_captions
 from seqtasks.data.images import decode_images
 from seqtasks.data.pipeline import image_caption_dataset
-from seqtasks.decoding.seq2seq import Seq2SeqDecoder
+from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
 from seqtasks.errors import ConfigError, ModelError
-from seqtasks.export import export_savedmodel
+from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.layers.attention import ATTENTION_CHOICES
 from seqtasks.layers.image_encoder import grid_size, image_encoder
-from seqtasks.metrics import caption_metrics
-from seqtasks.plots import attention_maps_png, learning_curves_png
-from seqtasks.run_dir import RunDir
-from seqtasks.scheduled_sampling import ScheduledSamplingConfig, sampling_callbacks
-from seqtasks.seq2seq import BeamConfig, Seq2Seq, attach_decoder, compile_seq2seq
+from seqtasks.evaluation.metrics import caption_metrics
+from seqtasks.evaluation.plots import attention_maps_png, learning_curves_png
+from seqtasks.training.run_dir import RunDir
+from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig, sampling_callbacks
+from seqtasks.models.encoder_decoder import BeamConfig, Seq2Seq, attach_decoder, compile_seq2seq
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID
-from seqtasks.training import Throughput, fit
+from seqtasks.training.fit import Throughput, fit
 
 TASK = "caption"
 IMAGE = tf.TensorSpec([None], tf.string, name="image_bytes")
@@ -276,7 +276,7 @@ def evaluate(export_dir, data_path, images: str | Path | None = None, version: i
              plot: str | Path | None = None, beam_size: int | None = None) -> dict:
     """BLEU-4 and exact match of an export's captions of the images in ``data_path`` (each image
     once, against all its captions); ``plot``: the attention maps of its first image."""
-    from seqtasks.api import load
+    from seqtasks.inference.load import load
 
     return score(load(export_dir, version), read_captions(data_path, images), plot, beam_size)
 

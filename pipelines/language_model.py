@@ -28,19 +28,19 @@ from seqtasks.data.corpus import (StreamLayout, build_vocabulary, encode_corpus,
 from seqtasks.decoding import RuntimeSampler, sample_loop
 from seqtasks.decoding.scoring import sequence_log_probs
 from seqtasks.errors import ConfigError, DataError
-from seqtasks.export import export_savedmodel
+from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.layers.embedding import TiedEmbedding
 from seqtasks.layers.recurrent import recurrent_stack, state_sizes
-from seqtasks.metrics import language_model_metrics
-from seqtasks.plots import learning_curves_png
-from seqtasks.run_dir import RunDir
-from seqtasks.tbptt import ResetCarriedState, TruncatedBPTT
+from seqtasks.evaluation.metrics import language_model_metrics
+from seqtasks.evaluation.plots import learning_curves_png
+from seqtasks.training.run_dir import RunDir
+from seqtasks.training.tbptt import ResetCarriedState, TruncatedBPTT
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import pad_dense
 from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from seqtasks.training import (LR_SCHEDULES, Throughput, fit, learning_rate_schedule,
+from seqtasks.training.fit import (LR_SCHEDULES, Throughput, fit, learning_rate_schedule,
                                make_optimizer)
 
 TASK = "lm"
@@ -295,7 +295,7 @@ def score_file(score: Callable[[list[str]], dict], path, level: str, batch_size:
 def evaluate(export_dir, data_path, version: int | None = None, plot: str | Path | None = None
              ) -> dict:
     """Perplexity, nats per token, (char level) bits per character of an export on a text file."""
-    from seqtasks.api import load
+    from seqtasks.inference.load import load
 
     if plot:
         raise ConfigError("--plot draws a confusion matrix; language models have none")
@@ -310,7 +310,7 @@ def gradient_probe(export_dir, data_path, batch_size: int = 16):
     ``bptt_steps`` tokens from the start of ``data_path``. The loss is the next-token loss at the
     window's last position only, so the curve shows how far back that one prediction reaches."""
     from seqtasks.diagnostics.flow import GradientProbe
-    from seqtasks.export import read_metadata
+    from seqtasks.export.layout import read_metadata
 
     metadata = read_metadata(export_dir)
     config = config_lib.from_dict(CONFIG, metadata["config"])

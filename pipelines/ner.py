@@ -20,29 +20,29 @@ import keras
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.api import load, tag_sentences
+from seqtasks.inference.load import load, tag_sentences
 from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, option
 from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
                                   read_conll, tag_set)
 from seqtasks.data.pipeline import tagged_dataset
-from seqtasks.distributed import join_cluster
+from seqtasks.training.distributed import join_cluster
 from seqtasks.errors import ConfigError
-from seqtasks.export import export_savedmodel
+from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.io import atomic_write_text
 from seqtasks.layers.char_features import CHAR_ENCODERS, CharFeatures
 from seqtasks.layers.crf import CRF
 from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.layers.word_dropout import WordDropout
-from seqtasks.metrics import classification_metrics, entity_metrics
-from seqtasks.plots import confusion_matrix_png, learning_curves_png
-from seqtasks.run_dir import RunDir
-from seqtasks.tag_schemes import OUTSIDE, allowed_transitions, split_tag
+from seqtasks.evaluation.metrics import classification_metrics, entity_metrics
+from seqtasks.evaluation.plots import confusion_matrix_png, learning_curves_png
+from seqtasks.training.run_dir import RunDir
+from seqtasks.text.tag_schemes import OUTSIDE, allowed_transitions, split_tag
 from seqtasks.text import Vocabulary, WordTokenizer
 from seqtasks.text.casing import CASING_CLASSES
 from seqtasks.text.spans import EntityDecoder, entities_in_text
 from seqtasks.text.token_features import TokenFeatures, build_vocabularies
 from seqtasks.text.tokenizers import sanitize
-from seqtasks.training import EpochScore, fit, make_optimizer
+from seqtasks.training.fit import EpochScore, fit, make_optimizer
 
 TASK = "ner"
 MONITOR = "val_entity_f1"

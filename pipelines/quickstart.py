@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args(argv)
 
-    from seqtasks.cli import _quiet_tensorflow
+    from pipelines.cli.main import _quiet_tensorflow
 
     _quiet_tensorflow()
     import seqtasks

@@ -24,18 +24,18 @@ from seqtasks import config as config_lib
 from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, option
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
 from seqtasks.data.pipeline import sequence_dataset
-from seqtasks.distributed import join_cluster
+from seqtasks.training.distributed import join_cluster
 from seqtasks.errors import DataError
-from seqtasks.export import export_savedmodel
+from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.layers.pooling import AttentionPooling, MaskedMaxPooling
 from seqtasks.layers.recurrent import recurrent_stack
-from seqtasks.metrics import classification_metrics
-from seqtasks.plots import confusion_matrix_png, learning_curves_png
-from seqtasks.run_dir import RunDir
+from seqtasks.evaluation.metrics import classification_metrics
+from seqtasks.evaluation.plots import confusion_matrix_png, learning_curves_png
+from seqtasks.training.run_dir import RunDir
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.tokenizers import tokenize_to_python
-from seqtasks.training import fit, make_optimizer
+from seqtasks.training.fit import fit, make_optimizer
 
 TASK = "sentiment"
 POOLINGS = ("last", "max", "attention")
@@ -209,7 +209,7 @@ def train(config: SentimentConfig, train_path, valid_path, out_dir, verbose="aut
 def evaluate(export_dir, data_path, version: int | None = None, plot: str | Path | None = None
              ) -> dict:
     """Accuracy, macro-F1, per-class report and confusion matrix of an export on a labelled file."""
-    from seqtasks.api import load
+    from seqtasks.inference.load import load
 
     predictor = load(export_dir, version)
     config = predictor.metadata["config"]
@@ -231,7 +231,7 @@ def gradient_probe(export_dir, data_path, batch_size: int = 32):
     """For ``seqtasks diagnose``: the export's architecture, and the first ``batch_size``
     sentences of ``data_path`` with the classification loss."""
     from seqtasks.diagnostics.flow import GradientProbe
-    from seqtasks.export import read_metadata
+    from seqtasks.export.layout import read_metadata
 
     metadata = read_metadata(export_dir)
     config = config_lib.from_dict(CONFIG, metadata["config"])

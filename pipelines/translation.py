@@ -24,24 +24,24 @@ import keras
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.seq2seq_predictors import translate_texts
+from seqtasks.inference.decoding_predictors import translate_texts
 from seqtasks.config import TextConfig, TrainConfig, choice, option
 from seqtasks.data.parallel import ParallelText, Paths, read_parallel
 from seqtasks.data.pipeline import parallel_dataset
-from seqtasks.decoding.seq2seq import Seq2SeqDecoder
+from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
 from seqtasks.errors import ModelError
-from seqtasks.export import export_savedmodel
-from seqtasks.metrics import translation_metrics
-from seqtasks.plots import attention_png, learning_curves_png
-from seqtasks.run_dir import RunDir
-from seqtasks.scheduled_sampling import ScheduledSamplingConfig, sampling_callbacks
-from seqtasks.seq2seq import (DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq,
+from seqtasks.export.savedmodel import export_savedmodel
+from seqtasks.evaluation.metrics import translation_metrics
+from seqtasks.evaluation.plots import attention_png, learning_curves_png
+from seqtasks.training.run_dir import RunDir
+from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig, sampling_callbacks
+from seqtasks.models.encoder_decoder import (DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq,
                               compile_seq2seq)
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID
-from seqtasks.training import Throughput, fit
+from seqtasks.training.fit import Throughput, fit
 
 TASK = "translate"
 TEXT = tf.TensorSpec([None], tf.string, name="text")
@@ -248,7 +248,7 @@ def evaluate(export_dir, data_paths: Paths, version: int | None = None,
              plot: str | Path | None = None, beam_size: int | None = None) -> dict:
     """BLEU, chrF (sacrebleu) and exact matches of an export's translations of a parallel file;
     ``plot``: the attention heatmap of its first sentence."""
-    from seqtasks.api import load
+    from seqtasks.inference.load import load
 
     return score(load(export_dir, version), read_parallel(data_paths), plot, beam_size)
 
@@ -283,8 +283,8 @@ def gradient_probe(export_dir, data_paths: Paths, batch_size: int = 16):
     of ``data_paths`` with the training loss (teacher forcing); the states probed are the
     encoder's, over source positions."""
     from seqtasks.diagnostics.flow import GradientProbe
-    from seqtasks.export import read_metadata
-    from seqtasks.losses import SmoothedSparseCrossentropy
+    from seqtasks.export.layout import read_metadata
+    from seqtasks.training.losses import SmoothedSparseCrossentropy
 
     metadata = read_metadata(export_dir)
     config = config_lib.from_dict(CONFIG, metadata["config"])

@@ -8,8 +8,8 @@ __version__ = "0.1.0"
 
 
 def load(path, version=None):
-    """Load an exported model for inference (see ``seqtasks.api.load``)."""
-    from seqtasks.api import load as _load
+    """Load an exported model for inference (see ``seqtasks.inference.load.load``)."""
+    from seqtasks.inference.load import load as _load
 
     return _load(path, version)
 

@@ -36,7 +36,7 @@ def tiny_sentiment_config(**overrides):
 def run_cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``seqtasks ARGS`` in a fresh process, as a user would."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "seqtasks", *map(str, args)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "pipelines.cli", *map(str, args)], cwd=ROOT,
                             capture_output=True, text=True, timeout=timeout, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"seqtasks {' '.join(map(str, args))} exited {result.returncode}:\n"

@@ -6,7 +6,7 @@ from pipelines.sentiment import SentimentConfig
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError
 from seqtasks.layers.recurrent import CELLS
-from seqtasks.training import OPTIMIZERS
+from seqtasks.training.fit import OPTIMIZERS
 
 
 def test_choices_in_config_match_the_builders():

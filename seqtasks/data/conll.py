@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from seqtasks import tag_schemes
+from seqtasks.text import tag_schemes
 from seqtasks.errors import DataError
 
 DOCSTART = "-DOCSTART-"

@@ -8,7 +8,7 @@ scoring.
 from __future__ import annotations
 
 from seqtasks.errors import ConfigError
-from seqtasks.decoding.beam import beam_search
+from seqtasks.decoding.beam_search import beam_search
 from seqtasks.decoding.loop import sample_loop
 from seqtasks.decoding.samplers import (GreedySampler, RuntimeSampler, TemperatureSampler,
                                         TopKSampler, TopPSampler)

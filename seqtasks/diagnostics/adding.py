@@ -6,7 +6,7 @@ scores a mean squared error of about 0.167; a prediction within 0.04 of the targ
 correct. To solve it the model must carry the first marked value across about half the sequence,
 which is where plain RNNs' vanishing gradients show.
 
-``run_benchmark`` trains every (cell, length) briefly through ``seqtasks.training.fit`` (seeded,
+``run_benchmark`` trains every (cell, length) briefly through ``seqtasks.training.fit.fit`` (seeded,
 bounded by steps and minutes, gradient diagnostics on), measures ``||dloss/dh_t||`` at
 initialisation and after training, and repeats the shortest length without clipping so the
 per-step gradient norms with and without clipping by global norm can be set side by side.
@@ -26,10 +26,10 @@ import numpy as np
 
 from seqtasks.config import RecurrentConfig, TrainConfig
 from seqtasks.diagnostics.flow import state_gradient_norms
-from seqtasks.diagnostics.gradients import CSV_NAME
+from seqtasks.training.gradient_log import CSV_NAME
 from seqtasks.io import atomic_write_text
 from seqtasks.layers.recurrent import recurrent_stack
-from seqtasks.training import fit, make_optimizer
+from seqtasks.training.fit import fit, make_optimizer
 
 TOLERANCE = 0.04  # a prediction this close to the target is correct
 
@@ -171,7 +171,7 @@ def _smooth(values: list[float], window: int = 25) -> np.ndarray:
 def figure(results: list[dict], path: str | Path) -> Path:
     """(a) accuracy and MSE vs length; (b) ||dloss/dh_t|| at the longest length, initialised
     and trained; (c) global gradient norm per step with and without clipping."""
-    from seqtasks.plots import Panel, line_panels_png
+    from seqtasks.evaluation.plots import Panel, line_panels_png
 
     clipped = [r for r in results if r["clipnorm"]]
     cells = list(dict.fromkeys(r["cell"] for r in results))

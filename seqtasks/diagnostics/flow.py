@@ -132,7 +132,7 @@ def flow_before_and_after(probe: GradientProbe, export_dir: str | Path, seed: in
 
 def flow_png(curves: dict[str, np.ndarray], path: str | Path, title: str,
              xlabel: str = "time step t") -> Path:
-    from seqtasks.plots import Panel, line_panels_png
+    from seqtasks.evaluation.plots import Panel, line_panels_png
 
     lines = [(name, range(1, len(v) + 1), v, "-" if name == "trained" else ":")
              for name, v in curves.items()]
@@ -145,7 +145,7 @@ def diagnose_export(module, export_dir: str | Path, data_path, out: str | Path,
     """``seqtasks diagnose DIR``: the gradient-flow plot of an export, trained vs initialised.
     ``module``: the export's pipeline, which must offer ``gradient_probe``; ``data_path``:
     default the validation data the export was scored on."""
-    from seqtasks.export import read_metadata
+    from seqtasks.export.layout import read_metadata
 
     metadata = read_metadata(export_dir)
     if not hasattr(module, "gradient_probe"):

@@ -22,7 +22,7 @@ class CRF(keras.layers.Layer):
     """Features [batch, time, dim] -> potentials [batch, time, num_tags]; see module docstring.
 
     ``allowed_starts`` [num_tags], ``allowed_transitions`` [from][to] and ``allowed_ends``
-    [num_tags] are booleans (e.g. from ``seqtasks.tag_schemes.allowed_transitions``); None allows
+    [num_tags] are booleans (e.g. from ``seqtasks.text.tag_schemes.allowed_transitions``); None allows
     everything. Compile with ``loss=crf.loss`` and targets padded with -1; decode with ``decode``.
     """
 

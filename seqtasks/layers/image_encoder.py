@@ -46,7 +46,7 @@ def image_encoder(images, filters: tuple[int, ...], dropout: float = 0.0,
                   positions: bool = True, global_context: str = "none",
                   seed: int | None = None) -> dict:
     """Symbolic ``{"memory", "mask", "summary"}`` of ``images`` (a ``keras.Input``), the encoder
-    outputs ``seqtasks.seq2seq.attach_decoder`` expects. ``global_context``: how the grid is pooled
+    outputs ``seqtasks.models.encoder_decoder.attach_decoder`` expects. ``global_context``: how the grid is pooled
     into the summary, ``max`` (small objects on a plain background stand out), ``mean`` (Xu et
     al.) or ``none`` (zeros: the decoder then starts from a learned constant state)."""
     x = images

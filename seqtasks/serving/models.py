@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 
 from seqtasks.errors import ModelError
-from seqtasks.export import METADATA_FILE, read_metadata, versions
+from seqtasks.export.layout import METADATA_FILE, read_metadata, versions
 from seqtasks.serving.errors import NotFound, RequestError
 
 

@@ -1,6 +1,6 @@
 """Entity spans inside the graph: tag ids -> entities, token byte offsets -> character offsets.
 
-``EntityDecoder`` is the in-graph twin of ``seqtasks.tag_schemes.spans`` (same lenient rule: a
+``EntityDecoder`` is the in-graph twin of ``seqtasks.text.tag_schemes.spans`` (same lenient rule: a
 token continues the entity before it when its prefix is I-/E-, the previous one's is B-/I-, and the
 types agree), written with vectorised ops so an exported model needs no Python to find entities.
 """
@@ -11,7 +11,7 @@ from typing import Sequence
 
 import tensorflow as tf
 
-from seqtasks.tag_schemes import OUTSIDE, split_tag
+from seqtasks.text.tag_schemes import OUTSIDE, split_tag
 
 
 class EntityDecoder:

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import assert_layer_roundtrip
-from seqtasks import tag_schemes
+from seqtasks.text import tag_schemes
 from seqtasks.layers.crf import CRF
 
 TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER"]

@@ -13,7 +13,7 @@ import seqtasks
 from helpers import assert_signatures_match_fresh_process, run_cli
 from pipelines import caption
 from seqtasks import config as config_lib
-from seqtasks.batch import predict_file
+from seqtasks.inference.batch import predict_file
 from seqtasks.data.caption_sets import DigitReading, write_caption_set
 from seqtasks.data.captions import read_captions
 from seqtasks.errors import ConfigError, DataError

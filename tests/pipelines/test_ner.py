@@ -89,7 +89,7 @@ def test_fresh_process_reload_gives_the_in_memory_scores_and_the_same_tags(ner_e
     result = json.loads(out.strip().splitlines()[-1])
     tagged = result["tag_tokens"]
     predicted = [tags[:n] for tags, n in zip(tagged["tags"], tagged["lengths"])]
-    from seqtasks.metrics import entity_metrics
+    from seqtasks.evaluation.metrics import entity_metrics
 
     metadata = json.loads((ner_export / "seqtasks.json").read_text())
     fresh = entity_metrics(valid.tags, predicted, "iobes")
@@ -119,7 +119,7 @@ def test_evaluate_in_python_and_from_the_cli(ner_export, tmp_path):
 
 def test_batch_prediction_nests_entities_in_jsonl_and_encodes_them_in_csv(ner_export, tmp_path):
     import seqtasks
-    from seqtasks.batch import predict_file
+    from seqtasks.inference.batch import predict_file
 
     predictor = seqtasks.load(ner_export)
     pd.DataFrame({"id": range(4), "text": TEXTS}).to_csv(tmp_path / "in.csv", index=False)
@@ -144,7 +144,7 @@ def test_a_training_step_with_every_option(overrides):
     import keras
 
     from pipelines import ner
-    from seqtasks.training import make_optimizer
+    from seqtasks.training.fit import make_optimizer
 
     config = tiny_config(**overrides)
     keras.utils.set_random_seed(config.seed)

@@ -183,7 +183,7 @@ def test_unwritable_output_directory(sentiment_export, tmp_path):
 
 
 def test_failed_write_keeps_the_previous_output(sentiment_export, tmp_path, monkeypatch):
-    from seqtasks import batch
+    from seqtasks.inference import batch
 
     out = tmp_path / "out.tsv"
     out.write_text("previous results\n")
@@ -212,7 +212,7 @@ def test_cli_train_resumes_after_interrupt_and_adds_versions(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
     # As at a terminal: a shell's background job (how CI may run) starts with SIGINT ignored,
     # and Python keeps an ignored SIGINT ignored.
-    process = subprocess.Popen([sys.executable, "-m", "seqtasks", *map(str, args)], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *map(str, args)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     backup = out / ".resume" / "backup"

@@ -11,7 +11,7 @@ from helpers import DATA, assert_signatures_match_fresh_process, tiny_translatio
 from pipelines import translation
 from seqtasks.data.parallel import read_parallel
 from seqtasks.errors import ConfigError, DataError, ModelError
-from seqtasks.metrics import translation_metrics
+from seqtasks.evaluation.metrics import translation_metrics
 
 TRAIN, VALID = DATA / "translation" / "train.tsv", DATA / "translation" / "valid.tsv"
 TEXTS = ["Der Mann liest ein Buch.", "", "Wie geht es dir?", "Unbekannte Wörter: Ωμέγα ☃!",

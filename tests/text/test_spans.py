@@ -6,7 +6,7 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqtasks.tag_schemes import spans
+from seqtasks.text.tag_schemes import spans
 from seqtasks.text.spans import EntityDecoder, char_offsets, entities_in_text
 from seqtasks.text.tokenizers import WordTokenizer, sanitize
 

@@ -1,0 +1,204 @@
+"""The grammar of the ``seqtasks`` command line: every command, its arguments and help.
+
+Kept free of TensorFlow so that ``--help`` answers instantly; ``pipelines.cli.main`` dispatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder", "caption")
+
+EPILOG = "Run 'seqtasks COMMAND --help' for the options of each command."
+
+
+class _OneOrTwoFiles(argparse.Action):
+    """``FILE`` (stored as a str) or ``SOURCE_FILE TARGET_FILE`` of parallel data (a tuple)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if len(values) > 2:
+            parser.error(f"{option_string} takes one file, or two aligned files (source target)")
+        setattr(namespace, self.dest, values[0] if len(values) == 1 else tuple(values))
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", required=True, nargs="+", action=_OneOrTwoFiles,
+                        metavar="FILE", help="training data (translate: a TSV, or SOURCE TARGET)")
+    parser.add_argument("--valid", required=True, nargs="+", action=_OneOrTwoFiles,
+                        metavar="FILE", help="validation data (as --train)")
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE.yaml", help="YAML or JSON config file")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override config keys, e.g. --set cell=gru units=64")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", metavar="DIR", help="export root or version directory")
+    parser.add_argument("--version", type=int, help="export version (default: newest)")
+
+
+def _add_budget_arguments(parser: argparse.ArgumentParser, scope: str = "") -> None:
+    parser.add_argument("--epochs", type=int, help=f"maximum epochs{scope} (same as --set epochs=N)")
+    parser.add_argument("--time-budget", type=float, metavar="MIN",
+                        help=f"minutes of training{scope} at most (same as --set time_budget=MIN)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seqtasks", epilog=EPILOG,
+        description="Train, evaluate, export and run recurrent sequence models for NLP tasks.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a model and export it as a SavedModel",
+        description="Train TASK on --train, early-stop on --valid, export to --out/<version>/. "
+                    "Rerunning an interrupted command resumes it.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Config keys (--set key=value, or a YAML/JSON file with --config):\n"
+               "run 'seqtasks config TASK' to list them with defaults.")
+    train.add_argument("task", choices=TASKS, help="which pipeline to train")
+    _add_data_arguments(train)
+    train.add_argument("--out", required=True, metavar="DIR", help="export root (TF Serving layout)")
+    train.add_argument("--images", metavar="DIR",
+                       help="caption: folder the captions files name images in (default: the "
+                            "captions file's folder)")
+    _add_budget_arguments(train)
+    train.add_argument("--level", choices=("word", "char", "wordpiece"),
+                       help="tokens are words, characters or WordPiece subwords (translate, "
+                            "autoencoder); same as --set level=...")
+    _add_config_arguments(train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score an exported model on labelled data",
+        description="Evaluate the newest (or --version) export in DIR on --data.")
+    _add_model_arguments(evaluate)
+    evaluate.add_argument("--data", required=True, nargs="+", action=_OneOrTwoFiles,
+                          metavar="FILE", help="labelled data (translate: a TSV, or SOURCE TARGET)")
+    evaluate.add_argument("--images", metavar="DIR", help="caption: the images folder")
+    evaluate.add_argument("--json", action="store_true",
+                          help="print metrics as one JSON object on the last line")
+    evaluate.add_argument("--plot", metavar="PNG", help="write a confusion-matrix plot here")
+
+    predict = commands.add_parser(
+        "predict", help="batch prediction from a file to a file",
+        description="Predict every row of --input (TSV, CSV, JSONL or Parquet) and write "
+                    "--output in the format of its extension: original columns, in order, plus "
+                    "prediction columns. The output appears only when complete.")
+    _add_model_arguments(predict)
+    predict.add_argument("--input", required=True, metavar="FILE")
+    predict.add_argument("--output", required=True, metavar="FILE")
+    predict.add_argument("--text-column", help="column to predict (default: text; caption: "
+                                               "image, a column of image paths); --input may "
+                                               "also be a folder of images")
+    predict.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk")
+    predict.add_argument("--restart", action="store_true",
+                         help="discard the committed chunks of an interrupted run; by default "
+                              "rerunning an interrupted command resumes it")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    generate = commands.add_parser(
+        "generate", help="sample text from a language model",
+        description="Sample continuations of --prompt (default: none, sample from scratch) from "
+                    "the newest (or --version) language-model export in DIR. Each sample ends "
+                    "at end of line ([EOS]) or after --max-length tokens.")
+    _add_model_arguments(generate)
+    generate.add_argument("--prompt", metavar="TEXT", help="text to continue")
+    generate.add_argument("--max-length", type=int, metavar="N",
+                          help="tokens per sample at most (default: the model's max_length)")
+    generate.add_argument("--temperature", type=float, default=1.0, metavar="T",
+                          help="< 1 safer, > 1 more varied, 0 greedy (default: 1)")
+    generate.add_argument("--top-k", type=int, default=0, metavar="K",
+                          help="sample among the K most likely tokens (default: 0, off)")
+    generate.add_argument("--top-p", type=float, default=1.0, metavar="P",
+                          help="sample from the smallest set with probability P (default: 1, off)")
+    generate.add_argument("--num-samples", type=int, default=1, metavar="N", help="default: 1")
+    generate.add_argument("--seed", type=int, default=0, metavar="S",
+                          help="same seed, same samples (default: 0)")
+    generate.add_argument("--allow-unk", action="store_true", help="let [UNK] be sampled")
+
+    attention = commands.add_parser(
+        "attention", help="plot a model's attention for one sentence or image",
+        description="Translate --text (or caption --image) with the newest (or --version) "
+                    "export in DIR and write the decoder's attention as a PNG: a heatmap "
+                    "(rows: output tokens), or one map over the image per generated word.")
+    _add_model_arguments(attention)
+    source = attention.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="sentence to translate")
+    source.add_argument("--image", metavar="FILE", help="image to caption")
+    attention.add_argument("--out", required=True, metavar="PNG", help="where to write the plot")
+    attention.add_argument("--beam-size", type=int, default=1, metavar="K",
+                           help="beam search width (default: 1, greedy)")
+
+    compare = commands.add_parser(
+        "compare", help="train a grid of configurations and report them side by side",
+        description="Train every combination of --grid (or every config of --runs) on the same "
+                    "data, seed and budget; write results.csv, report.md, learning curves (and "
+                    "for translation attention heatmaps) to --out. Rerunning skips finished runs "
+                    "and resumes an interrupted one.")
+    compare.add_argument("task", choices=TASKS, help="which pipeline to train")
+    _add_data_arguments(compare)
+    runs = compare.add_mutually_exclusive_group(required=True)
+    runs.add_argument("--grid", nargs="+", metavar="KEY=V1,V2",
+                      help="values to combine, e.g. --grid cell=rnn,lstm,gru bidirectional=false,true")
+    runs.add_argument("--runs", metavar="FILE.yaml",
+                      help="a YAML list of config changes, one mapping per run (optional 'name')")
+    compare.add_argument("--out", required=True, metavar="DIR", help="report directory")
+    _add_budget_arguments(compare, " per run")
+    _add_config_arguments(compare)
+
+    diagnose = commands.add_parser(
+        "diagnose", help="gradient flow through time; the adding-problem benchmark",
+        description="With DIR: plot ||dloss/dh_t|| per time step of the export's first "
+                    "recurrent layer, trained and at initialisation, on a batch of --data. With "
+                    "--task adding: train each cell briefly on the adding problem at each length "
+                    "(no data needed) and write adding.png, results.csv and results.md to --out; "
+                    "rerunning reuses finished runs.")
+    diagnose.add_argument("model_dir", nargs="?", metavar="DIR", help="export root or version")
+    diagnose.add_argument("--task", choices=("adding",), help="the built-in benchmark")
+    diagnose.add_argument("--out", required=True, metavar="PNG|DIR",
+                          help="the plot (DIR), or the benchmark's output folder (--task)")
+    diagnose.add_argument("--data", nargs="+", action=_OneOrTwoFiles, metavar="FILE",
+                          help="DIR: data for the batch (default: the export's validation data)")
+    diagnose.add_argument("--batch-size", type=int, default=16, metavar="N", help="default: 16")
+    diagnose.add_argument("--version", type=int, help="export version (default: newest)")
+    diagnose.add_argument("--cells", default="rnn,lstm,peephole_lstm,gru", help="--task: cells")
+    diagnose.add_argument("--length", default="50,100,200", help="--task: sequence lengths")
+    diagnose.add_argument("--steps", type=int, default=3000, help="--task: steps per run at most")
+    diagnose.add_argument("--minutes", type=float, default=1.5,
+                          help="--task: training minutes per run at most (default: 1.5)")
+    diagnose.add_argument("--units", type=int, default=32, help="--task: hidden units")
+    diagnose.add_argument("--seed", type=int, default=0, help="--task: seed (default: 0)")
+
+    show = commands.add_parser("config", help="list a task's config keys and defaults",
+                               description="Print the config keys of TASK with defaults.")
+    show.add_argument("task", choices=TASKS)
+    show.add_argument("--yaml", action="store_true", help="print a full YAML config instead")
+    serve = commands.add_parser(
+        "serve", help="serve exported models over TensorFlow Serving's REST API",
+        description="Serve the newest version of each export root over TF Serving's REST API: "
+                    "GET /v1/models/NAME[/metadata], POST /v1/models/NAME[/versions/N]:predict. "
+                    "Concurrent requests are micro-batched into one model call.")
+    serve.add_argument("model_dirs", nargs="+", metavar="[NAME=]DIR",
+                       help="export root or version directory (NAME: its directory name)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8501, help="REST port (default: 8501)")
+    serve.add_argument("--max-batch-size", type=int, default=128, metavar="N",
+                       help="examples per model call and per request (default: 128)")
+    serve.add_argument("--batch-timeout-ms", type=float, default=2.0, metavar="MS",
+                       help="how long a batch waits for more requests (default: 2)")
+    serve.add_argument("--max-body-mb", type=float, default=16.0, metavar="MB",
+                       help="largest request body accepted (default: 16)")
+    serve.add_argument("--all-versions", action="store_true",
+                       help="also serve older versions (at /versions/N); default: newest only")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    smcli = commands.add_parser(
+        "saved-model-cli", help="TensorFlow's saved_model_cli with the tokenizer ops registered",
+        description="Runs tensorflow's saved_model_cli (show, run, ...) after importing "
+                    "tensorflow_text, whose ops the exported graphs use. Example: seqtasks "
+                    "saved-model-cli run --dir DIR/1 --tag_set serve --signature_def "
+                    "serving_default --input_exprs 'text=[\"great film\"]'")
+    smcli.add_argument("args", nargs=argparse.REMAINDER, help="saved_model_cli arguments")
+    return parser

@@ -1,0 +1,222 @@
+"""The ``seqtasks`` command: parse, dispatch to pipelines / library, print. No logic of its own.
+
+TensorFlow is imported only after argument parsing, so ``--help`` answers instantly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from pipelines.cli.args import build_parser
+
+
+def _config_overrides(args) -> list[str]:
+    """``--set`` pairs, then the flags that stand for config keys (--epochs, --time-budget, ...)."""
+    overrides = list(args.set)
+    for key in ("epochs", "time_budget", "level"):
+        if getattr(args, key, None) is not None:
+            overrides.append(f"{key}={getattr(args, key)}")
+    return overrides
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (CUDA probing, oneDNN notes) silenced.
+
+    Those lines are written to file descriptor 2 before any log level applies, so stderr is
+    pointed at /dev/null for the duration of the import only.
+    """
+    # 3 also hides C++ "E" lines such as oneDNN's DT_BOOL notice; real failures still raise.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow
+        import tensorflow_text  # noqa: F401
+
+        tensorflow.config.list_physical_devices()  # CUDA probing happens here, silenced
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _train(args) -> None:
+    from pipelines import task_module
+    from seqtasks import config as config_lib
+
+    module = task_module(args.task)
+    overrides = _config_overrides(args)
+    config = config_lib.resolve(module.CONFIG, args.config, overrides)
+    images = {"images": args.images} if args.images else {}
+    export_dir = module.train(config, args.train, args.valid, args.out,
+                              verbose=0 if args.quiet else "auto", **images)
+    print(f"exported {args.task} model to {export_dir}")
+
+
+def _evaluate(args) -> None:
+    from pipelines import task_module
+    from seqtasks.export.layout import read_metadata, resolve_export
+
+    export_dir = resolve_export(args.model_dir, args.version)
+    module = task_module(read_metadata(export_dir)["task"])
+    images = {"images": args.images} if args.images else {}
+    metrics = module.evaluate(export_dir, args.data, plot=args.plot, **images)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(module.format_metrics(metrics))
+
+
+def _predict(args) -> None:
+    from seqtasks import load
+    from seqtasks.inference.batch import predict_file
+    from seqtasks.inference.progress import ProgressBar
+
+    predictor = load(args.model_dir, args.version)
+    progress = None if args.quiet else ProgressBar(sys.stderr)
+    try:
+        rows = predict_file(predictor, args.input, args.output,
+                            args.text_column or predictor.input_column,
+                            args.chunk_size, progress=progress, restart=args.restart)
+    finally:
+        if progress:
+            progress.close()
+    print(f"wrote {rows} rows to {args.output}")
+
+
+def _generate(args) -> None:
+    from seqtasks import load
+    from seqtasks.errors import ModelError
+
+    predictor = load(args.model_dir, args.version)
+    if not hasattr(predictor, "generate"):
+        raise ModelError(f"{predictor.export_dir} is a {predictor.task} model; "
+                         "generate needs a language model (seqtasks train lm)")
+    prompts = None if args.prompt is None else [args.prompt]
+    samples = predictor.generate(prompts, args.max_length, args.temperature, args.top_k,
+                                 args.top_p, args.num_samples, args.seed, args.allow_unk)
+    print("\n\n".join(samples[0]))
+
+
+def _compare(args) -> None:
+    from pipelines import task_module
+    from seqtasks import config as config_lib
+    from seqtasks.evaluation import compare
+
+    module = task_module(args.task)
+    overrides = _config_overrides(args)
+    base = config_lib.resolve(module.CONFIG, args.config, overrides)
+    runs = compare.file_runs(base, args.runs) if args.runs \
+        else compare.grid_runs(base, compare.parse_grid(args.grid))
+    settings = {"train": args.train, "valid": args.valid, "runs": args.runs or " ".join(args.grid),
+                "base overrides": " ".join(overrides) or "none", "seed": base.seed}
+    report = compare.compare(module, args.task, runs, args.train, args.valid, args.out, settings,
+                             verbose=0 if args.quiet else "auto",
+                             log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(f"wrote {report}")
+
+
+def _diagnose(args) -> None:
+    from seqtasks.errors import ConfigError
+
+    if args.task == "adding":
+        from seqtasks.diagnostics import adding
+
+        try:
+            lengths = tuple(int(n) for n in args.length.split(","))
+        except ValueError:
+            raise ConfigError(f"--length expects numbers like 50,100,200, got {args.length!r}")
+        config = adding.AddingConfig(
+            cells=tuple(c.strip() for c in args.cells.split(",") if c.strip()), lengths=lengths,
+            units=args.units, steps=args.steps, minutes=args.minutes, seed=args.seed)
+        table = adding.main(config, args.out, log=lambda l: print(l, file=sys.stderr, flush=True))
+        print(table.read_text(encoding="utf-8"), end="")
+        print(f"wrote {table.parent / 'adding.png'}")
+        return
+    if args.model_dir is None:
+        raise ConfigError("diagnose needs an export DIR, or --task adding")
+    from pipelines import task_module
+    from seqtasks.diagnostics.flow import diagnose_export
+    from seqtasks.export.layout import read_metadata, resolve_export
+
+    export_dir = resolve_export(args.model_dir, args.version)
+    module = task_module(read_metadata(export_dir)["task"])
+    print(f"wrote {diagnose_export(module, export_dir, args.data, args.out, args.batch_size)}")
+
+
+def _attention(args) -> None:
+    from pipelines import caption, translation
+    from seqtasks import load
+
+    plot, source = (caption.attention_plot, args.image) if args.image \
+        else (translation.attention_plot, args.text)
+    path = plot(load(args.model_dir, args.version), source, args.out, args.beam_size)
+    print(f"wrote {path}")
+
+
+def _config(args) -> None:
+    import yaml
+
+    from pipelines import task_module
+    from seqtasks import config as config_lib
+
+    module = task_module(args.task)
+    if args.yaml:
+        print(yaml.safe_dump(config_lib.to_dict(module.CONFIG()), sort_keys=False), end="")
+    else:
+        print(config_lib.describe(module.CONFIG))
+
+
+def _serve(args) -> None:
+    from seqtasks.errors import ConfigError
+    from seqtasks.serving.app import ServerConfig
+    from seqtasks.serving.server import serve
+
+    if args.max_batch_size < 1 or args.batch_timeout_ms < 0 or args.max_body_mb <= 0:
+        raise ConfigError("--max-batch-size must be >= 1, --batch-timeout-ms >= 0 and "
+                          "--max-body-mb > 0")
+    config = ServerConfig(max_batch_size=args.max_batch_size,
+                          batch_timeout_ms=args.batch_timeout_ms,
+                          max_body_bytes=int(args.max_body_mb * 2**20))
+    serve(args.model_dirs, args.host, args.port, config, args.all_versions, args.access_log)
+
+
+def _saved_model_cli(args) -> None:
+    from tensorflow.python.tools import saved_model_cli
+
+    sys.argv = ["saved_model_cli", *args.args]
+    saved_model_cli.main()
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
+            "attention": _attention, "compare": _compare, "diagnose": _diagnose,
+            "config": _config, "serve": _serve, "saved-model-cli": _saved_model_cli}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_tensorflow()
+    from seqtasks.errors import SeqtasksError
+
+    try:
+        COMMANDS[args.command](args)
+    except SeqtasksError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from seqtasks.cli import main
-
-sys.exit(main())

@@ -1,0 +1,75 @@
+"""SavedModel export: string signatures, tokenizer + vocabulary inside the graph, versioned
+TF Serving layout (``ROOT/<version>/``), written atomically, self-described by ``seqtasks.json``."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import tensorflow as tf
+
+from seqtasks.errors import ModelError
+from seqtasks.export.layout import METADATA_FILE, versions
+from seqtasks.io import atomic_dir
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import tensorflow_text
+
+    from seqtasks import __version__
+
+    return {"seqtasks": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "tensorflow_text": tensorflow_text.__version__, "python": platform.python_version()}
+
+
+def export_savedmodel(
+    root: str | Path,
+    model,
+    resources: list,
+    signatures: dict,
+    metadata: dict,
+    asset_files: dict[str, Path] = {},
+) -> Path:
+    """Write the next version under ``root`` and return its directory.
+
+    ``signatures`` maps names to ``tf.function``s with input signatures (string tensors in);
+    the first is also ``serving_default`` unless one is named so. ``resources`` are the lookup
+    tables the functions use (they must be tracked explicitly). ``asset_files`` (vocabularies,
+    label lists) are copied into ``assets/`` for people and tools that read the export.
+    The SavedModel and ``seqtasks.json`` are written into a temporary sibling directory that is
+    renamed into place only when complete, so a reader never sees half an export.
+    """
+    import keras
+
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ModelError(f"{root}: cannot create export directory ({e.strerror})") from None
+    version = (versions(root) or [0])[-1] + 1
+    target = root / str(version)
+    with atomic_dir(target) as tmp:
+        # ExportArchive (not tf.saved_model.save on a tf.Module) so that the TF1 loader used by
+        # saved_model_cli and TF Serving finds every variable.
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        for resource in resources:
+            archive.track(resource)
+        for name, fn in signatures.items():
+            archive.add_endpoint(name, fn)
+        archive.write_out(str(tmp), verbose=False)
+        for name, source in asset_files.items():
+            shutil.copyfile(source, tmp / "assets" / name)
+        full = {
+            **metadata,
+            "version": version,
+            "signatures": sorted(signatures),
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "library_versions": library_versions(),
+        }
+        (tmp / METADATA_FILE).write_text(json.dumps(full, indent=2, default=str) + "\n")
+    return target

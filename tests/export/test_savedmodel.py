@@ -1,0 +1,52 @@
+import json
+
+import pytest
+
+from seqtasks.errors import ModelError, TrainingError
+from seqtasks.export.layout import resolve_export, versions
+from seqtasks.io import atomic_dir, atomic_path
+from seqtasks.training.run_dir import RunDir
+from pipelines.sentiment import SentimentConfig
+
+
+def fake_export(root, version):
+    (root / str(version)).mkdir(parents=True)
+    (root / str(version) / "seqtasks.json").write_text(json.dumps({"task": "sentiment"}))
+
+
+def test_resolve_picks_newest_or_requested_version(tmp_path):
+    for v in (1, 2, 10):
+        fake_export(tmp_path, v)
+    (tmp_path / "logs").mkdir()
+    assert versions(tmp_path) == [1, 2, 10]
+    assert resolve_export(tmp_path) == tmp_path / "10"
+    assert resolve_export(tmp_path, 2) == tmp_path / "2"
+    assert resolve_export(tmp_path / "1") == tmp_path / "1"
+    with pytest.raises(ModelError, match="no version 3 \\(found: 1, 2, 10\\)"):
+        resolve_export(tmp_path, 3)
+
+
+def test_not_an_export(tmp_path):
+    with pytest.raises(ModelError, match="not a seqtasks export"):
+        resolve_export(tmp_path)
+    with pytest.raises(ModelError, match="model directory not found"):
+        resolve_export(tmp_path / "missing")
+
+
+def test_atomic_writes_leave_nothing_on_failure(tmp_path):
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "out.txt") as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(tmp_path / "1") as tmp:
+            (tmp / "saved_model.pb").write_text("half")
+            raise RuntimeError("crash")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_refuses_a_changed_config(tmp_path):
+    assert RunDir(tmp_path).start(SentimentConfig()) is False
+    assert RunDir(tmp_path).start(SentimentConfig()) is True
+    with pytest.raises(TrainingError, match=r"different config \(changed: cell, units\)"):
+        RunDir(tmp_path).start(SentimentConfig(cell="gru", units=7))
