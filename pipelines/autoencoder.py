@@ -1,10 +1,10 @@
 """Sequence autoencoder: the translation pipeline's encoder–decoder trained to reproduce its input.
 
-A mode of ``pipelines.translation`` (same model, training, decoding and export): the target is the
-source, there is one vocabulary, and there is no attention, so everything the decoder knows passes
-through the encoder's fixed-size summary (Dai & Le, 2015; Srivastava et al., 2015). That summary
-is exported as the sentence embedding: ``serving_default`` / ``embed``: text -> ``embedding``
-[batch, units x directions]; ``translate`` reconstructs the input.
+A variant of ``pipelines.translation`` (same model, training, decoding and export): the target is
+the source, there is one vocabulary, and there is no attention, so everything the decoder knows
+passes through the encoder's fixed-size summary (Dai & Le, 2015; Srivastava et al., 2015). That
+summary is exported as the sentence embedding: ``serving_default`` / ``embed``: text ->
+``embedding`` [batch, units x directions]; ``translate`` reconstructs the input.
 
     from pipelines import autoencoder
     export_dir = autoencoder.train(autoencoder.AutoencoderConfig(), "sentences.txt",
@@ -15,20 +15,15 @@ is exported as the sentence embedding: ``serving_default`` / ``embed``: text -> 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
-import keras
 import tensorflow as tf
 
-from pipelines.translation import TEXT, TaskData, TranslationConfig, fit_and_export, score, \
-    task_data
+from pipelines.translation import TEXT, Translation, TranslationConfig, TranslationData
 from seqtasks import config as config_lib
 from seqtasks.config import choice, option
-from seqtasks.data.parallel import Paths, read_monolingual
-from seqtasks.training.run_dir import RunDir
+from seqtasks.data.parallel import ParallelText, read_monolingual
 from seqtasks.models.encoder_decoder import Seq2Seq
-
-TASK = "autoencoder"
+from seqtasks.task import Splits, Task
 
 
 @dataclasses.dataclass
@@ -39,15 +34,7 @@ class AutoencoderConfig(TranslationConfig):
     beam_size: int = option(1, "hypotheses kept by beam search in reconstructions (1: greedy)")
 
 
-CONFIG = AutoencoderConfig
-
-
-def format_metrics(metrics: dict) -> str:
-    return (f"reconstruction BLEU {metrics['bleu']:.2f}  chrF {metrics['chrf']:.2f}  exact "
-            f"{metrics['exact_match']:.4f}  n {metrics['n']}")
-
-
-def embedding_functions(model: Seq2Seq, data: TaskData) -> dict:
+def embedding_functions(model: Seq2Seq, data: TranslationData) -> dict:
     """``embed`` (also ``serving_default``): text -> the encoder's summary [batch, size]."""
 
     @tf.function(autograph=False, input_signature=[TEXT])
@@ -57,23 +44,28 @@ def embedding_functions(model: Seq2Seq, data: TaskData) -> dict:
     return {"serving_default": embed, "embed": embed}
 
 
-def train(config: AutoencoderConfig, train_path: Paths, valid_path: Paths, out_dir,
-          verbose="auto") -> Path:
-    """Fit on the sentences of ``train_path`` (one per line), early-stop on the validation loss,
-    score reconstructions of ``valid_path``, export under ``out_dir``; returns the version dir."""
-    train_lines = read_monolingual(train_path, config.max_words)
-    valid_lines = read_monolingual(valid_path)
-    run = RunDir(out_dir)
-    resumed = run.start(config)
-    keras.utils.set_random_seed(config.seed)
-    data = task_data(config, train_lines, valid_lines, run, resumed, shared=True)
-    return fit_and_export(config, data, run, TASK, verbose, embedding_functions)
+class Autoencoder(Translation):
+    name = "autoencoder"
+    config_class = AutoencoderConfig
+    shared_vocabulary = True
+    evaluation_plot = None  # no attention: nothing to draw
+
+    def read(self, config, train_path, valid_path) -> Splits:
+        """One sentence per line; training lines over ``max_words`` are skipped and counted."""
+        return Splits(read_monolingual(train_path, config.max_words), read_monolingual(valid_path))
+
+    def signatures(self, config, model, data) -> dict:
+        return {**super().signatures(config, model, data), **embedding_functions(model, data)}
+
+    def read_evaluation(self, data_paths) -> ParallelText:
+        return read_monolingual(data_paths)
+
+    gradient_probe = Task.gradient_probe  # translation's probe reads parallel data
+
+    def format_metrics(self, metrics: dict) -> str:
+        return (f"reconstruction BLEU {metrics['bleu']:.2f}  chrF {metrics['chrf']:.2f}  exact "
+                f"{metrics['exact_match']:.4f}  n {metrics['n']}")
 
 
-def evaluate(export_dir, data_path: Paths, version: int | None = None,
-             plot: str | Path | None = None, beam_size: int | None = None) -> dict:
-    """Reconstruction BLEU, chrF and exact matches on the sentences of ``data_path`` (``plot``
-    is accepted for the CLI's sake: without attention there is nothing to draw)."""
-    from seqtasks.inference.load import load
-
-    return score(load(export_dir, version), read_monolingual(data_path), beam_size=beam_size)
+TASK = Autoencoder()
+train, evaluate = TASK.train, TASK.evaluate

@@ -1,10 +1,11 @@
 """Image captioning (one to many, multimodal): an image in, a sentence about it out.
 
-Setup -> Config -> Data -> Build -> Train -> Export -> Evaluate, top to bottom. "Show, attend and
+Config -> Data -> Build -> Export -> the Task, top to bottom. "Show, attend and
 tell" (Xu et al., 2015) on the translation model's parts: the recurrent text encoder is swapped
 for a small CNN whose H x W feature grid is the memory (``seqtasks.layers.image_encoder``); the
 decoder, its attention over that memory, scheduled sampling and greedy / beam decoding are the
-shared ones (``seqtasks.models.encoder_decoder.attach_decoder``, ``seqtasks.decoding.encoder_decoder_loop``).
+shared ones (``seqtasks.models.encoder_decoder.attach_decoder``,
+``seqtasks.decoding.encoder_decoder_loop``).
 ``attention=none`` is the CNN+RNN baseline that only sees the pooled grid (Vinyals et al., 2015).
 Images are decoded and resized inside the graph, so the export takes encoded bytes.
 
@@ -25,28 +26,26 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.inference.decoding_predictors import caption_images, read_images
 from seqtasks.config import TrainConfig, choice, option
 from seqtasks.data.captions import Captions, read_captions
 from seqtasks.data.images import decode_images
 from seqtasks.data.pipeline import image_caption_dataset
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
-from seqtasks.errors import ConfigError, ModelError
-from seqtasks.export.savedmodel import export_savedmodel
+from seqtasks.errors import ConfigError
+from seqtasks.evaluation.metrics import caption_metrics
+from seqtasks.evaluation.plots import attention_maps_png
+from seqtasks.inference.decoding_predictors import caption_images, read_images
 from seqtasks.layers.attention import ATTENTION_CHOICES
 from seqtasks.layers.image_encoder import grid_size, image_encoder
-from seqtasks.evaluation.metrics import caption_metrics
-from seqtasks.evaluation.plots import attention_maps_png, learning_curves_png
-from seqtasks.training.run_dir import RunDir
-from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig, sampling_callbacks
-from seqtasks.models.encoder_decoder import BeamConfig, Seq2Seq, attach_decoder, compile_seq2seq
+from seqtasks.models.encoder_decoder import BeamConfig, Seq2Seq, attach_decoder
+from seqtasks.task import ExportAssets, Splits
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID
-from seqtasks.training.fit import Throughput, fit
+from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
+from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
 
-TASK = "caption"
 IMAGE = tf.TensorSpec([None], tf.string, name="image_bytes")
 VOCAB_FILE = "caption_vocab.txt"
 
@@ -105,33 +104,20 @@ def filter_widths(config: CaptionConfig) -> tuple[int, ...]:
     return widths
 
 
-def format_metrics(metrics: dict) -> str:
-    """Human-readable evaluation summary for the CLI."""
-    return (f"BLEU-4 {metrics['bleu']:.2f}  exact {metrics['exact_match']:.4f}  images "
-            f"{metrics['n']}  beam {metrics['beam_size']}\n{metrics['bleu_signature']}")
+def check_config(config: CaptionConfig) -> None:
+    filter_widths(config)
+    if config.attention == "none" and config.global_context == "none":
+        raise ConfigError("attention=none with global_context=none leaves the decoder blind: "
+                          "set global_context=max or mean")
 
 
 # --- Data --------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class TaskData:
+class CaptionData:
     train: Captions
     valid: Captions
     target: TextEncoder
-
-
-def task_data(config: CaptionConfig, train: Captions, valid: Captions, run: RunDir | None = None,
-              resumed: bool = False) -> TaskData:
-    """Learn (or, when resuming, reload) the caption vocabulary."""
-    if resumed and run is not None:
-        vocabulary = Vocabulary.load(run.path(VOCAB_FILE))
-    else:
-        vocabulary = learn_vocabulary(train.captions, "word", config.lowercase,
-                                      config.max_vocab_size, config.min_count)
-        if run is not None:
-            vocabulary.save(run.path(VOCAB_FILE))
-    return TaskData(train, valid, TextEncoder(vocabulary, "word", config.lowercase,
-                                              config.max_length))
 
 
 def image_decoder(config: CaptionConfig):
@@ -139,34 +125,23 @@ def image_decoder(config: CaptionConfig):
     return lambda encoded: decode_images(encoded, config.image_height, config.image_width)
 
 
-def datasets(config: CaptionConfig, data: TaskData):
-    def make(split: Captions, shuffle: bool):
-        return image_caption_dataset(split.images, split.captions, image_decoder(config),
-                                     data.target, config.batch_size, shuffle, config.seed)
-
-    return make(data.train, shuffle=True), make(data.valid, shuffle=False)
-
-
 # --- Build -------------------------------------------------------------------------------------
 
 def build(config: CaptionConfig, vocab_size: int) -> Seq2Seq:
-    """(images [batch, H, W, 3], decoder input ids) -> caption logits, compiled."""
-    if config.attention == "none" and config.global_context == "none":
-        raise ConfigError("attention=none with global_context=none leaves the decoder blind: "
-                          "set global_context=max or mean")
+    """(images [batch, H, W, 3], decoder input ids) -> caption logits."""
+    check_config(config)
     images = keras.Input(shape=(config.image_height, config.image_width, 3), name="images")
     encoded = image_encoder(images, filter_widths(config), config.dropout,
                             config.position_embedding, config.global_context, config.seed)
-    model = attach_decoder(images, encoded, config, config.units, vocab_size,
+    return attach_decoder(images, encoded, config, config.units, vocab_size,
                            scheduled_sampling=config.sampling_schedule != "none",
                            seed=config.seed, name="captioner",
                            attention_penalty=config.attention_penalty)
-    return compile_seq2seq(model, config)
 
 
 # --- Export ------------------------------------------------------------------------------------
 
-def serving_functions(model: Seq2Seq, data: TaskData, config: CaptionConfig) -> dict:
+def serving_functions(model: Seq2Seq, data: CaptionData, config: CaptionConfig) -> dict:
     """``serving_default``: image_bytes -> caption, tokens, length (the config's beam size; with
     ``export_attention`` also the attention maps); ``caption``: image_bytes, beam_size,
     length_penalty -> the same; with attention also ``attention``: image_bytes, beam_size ->
@@ -223,87 +198,100 @@ def serving_functions(model: Seq2Seq, data: TaskData, config: CaptionConfig) -> 
     return functions
 
 
-def export(model: Seq2Seq, data: TaskData, config: CaptionConfig, out_dir, functions: dict,
-           metadata: dict, work_dir: Path) -> Path:
-    vocab_path = work_dir / VOCAB_FILE
-    data.target.vocabulary.save(vocab_path)
-    metadata = {"config": config_lib.to_dict(config), "vocab_size": len(data.target.vocabulary),
-                "grid": list(grid_size(config.image_height, config.image_width,
-                                       len(filter_widths(config)))), **metadata}
-    return export_savedmodel(out_dir, model.trainer, data.target.resources, functions, metadata,
-                             asset_files={VOCAB_FILE: vocab_path})
-
-
-# --- Train -------------------------------------------------------------------------------------
-
-def train(config: CaptionConfig, train_path, valid_path, out_dir, verbose="auto",
-          images: str | Path | None = None) -> Path:
-    """Fit on the captions of ``train_path`` (images in ``images``, default: beside the file),
-    early-stop on the validation loss, score BLEU-4 / exact match on ``valid_path`` and export
-    under ``out_dir``; returns the version dir. An interrupted run resumes when called again."""
-    filter_widths(config)  # bad config or data: fail before writing
-    train_captions = read_captions(train_path, images)
-    valid_captions = read_captions(valid_path, images)
-    run = RunDir(out_dir)
-    resumed = run.start(config)
-    keras.utils.set_random_seed(config.seed)
-    data = task_data(config, train_captions, valid_captions, run, resumed)
-    train_ds, valid_ds = datasets(config, data)
-    model = build(config, len(data.target.vocabulary))
-    throughput = Throughput()
-    summary = fit(model.trainer, train_ds, valid_ds, config, run.resume, run.logs,
-                  callbacks=[throughput, *sampling_callbacks(model.decoder.sampling_probability,
-                                                             config)], verbose=verbose)
-    summary.update(train_captions=len(data.train), train_images_per_second=round(
-        config.batch_size * throughput.batches / max(throughput.seconds, 1e-9), 1))
-
-    functions = serving_functions(model, data, config)
-    paths, references = data.valid.references()
-    hypotheses = caption_images(functions["caption"], read_images(paths), config.beam_size,
-                                config.length_penalty)
-    metrics = {**caption_metrics(references, hypotheses), "beam_size": config.beam_size,
-               "data": data.valid.path}
-    export_dir = export(model, data, config, run.root, functions,
-                        {"task": TASK, "metrics": metrics, "training": summary}, run.resume)
-    learning_curves_png(summary["history"], export_dir / "learning_curves.png")
-    run.finish()
-    return export_dir
-
-
-# --- Evaluate ----------------------------------------------------------------------------------
-
-def evaluate(export_dir, data_path, images: str | Path | None = None, version: int | None = None,
-             plot: str | Path | None = None, beam_size: int | None = None) -> dict:
-    """BLEU-4 and exact match of an export's captions of the images in ``data_path`` (each image
-    once, against all its captions); ``plot``: the attention maps of its first image."""
-    from seqtasks.inference.load import load
-
-    return score(load(export_dir, version), read_captions(data_path, images), plot, beam_size)
-
-
-def score(predictor, data: Captions, plot: str | Path | None = None,
-          beam_size: int | None = None) -> dict:
-    paths, references = data.references()
-    start = time.monotonic()
-    hypotheses = predictor.caption(paths, beam_size=beam_size)
-    seconds = time.monotonic() - start
-    metrics = caption_metrics(references, hypotheses)
-    metrics.update(beam_size=beam_size or predictor.metadata["config"]["beam_size"],
-                   images_per_second=round(len(paths) / max(seconds, 1e-9), 1))
-    if plot:
-        attention_plot(predictor, paths[0], plot)
-    return metrics
-
-
 def attention_plot(predictor, image: str | Path, path: str | Path, beam_size: int = 1) -> Path:
     """One panel per generated word (and [EOS]): the attention map over ``image``."""
     from PIL import Image
 
-    if not hasattr(predictor, "caption"):
-        raise ModelError(f"{predictor.export_dir} is a {predictor.task} model; image attention "
-                         "plots need a caption model (seqtasks train caption)")
     row = predictor.attention([str(image)], beam_size=beam_size)[0]
     with Image.open(image) as opened:
         pixels = np.asarray(opened.convert("RGB"))
     return attention_maps_png(pixels, row["attention"], row["output_tokens"], path,
                               title=row["caption"])
+
+
+# --- The task ----------------------------------------------------------------------------------
+
+class Caption(EncoderDecoderTask):
+    name = "caption"
+    config_class = CaptionConfig
+    throughput_unit = "images"
+    evaluation_plot = "attention maps of the first image"
+
+    def check(self, config) -> None:
+        check_config(config)
+
+    def read(self, config, train_path, valid_path, images: str | Path | None = None) -> Splits:
+        """Captions files naming images in ``images`` (default: beside each file)."""
+        return Splits(read_captions(train_path, images), read_captions(valid_path, images))
+
+    def prepare(self, config, splits, run, resumed) -> CaptionData:
+        """The caption vocabulary (reloaded when resuming)."""
+        if resumed:
+            vocabulary = Vocabulary.load(run.path(VOCAB_FILE))
+        else:
+            vocabulary = learn_vocabulary(splits.train.captions, "word", config.lowercase,
+                                          config.max_vocab_size, config.min_count)
+            vocabulary.save(run.path(VOCAB_FILE))
+        return CaptionData(splits.train, splits.valid,
+                           TextEncoder(vocabulary, "word", config.lowercase, config.max_length))
+
+    def datasets(self, config, data):
+        def make(split: Captions, shuffle: bool):
+            return image_caption_dataset(split.images, split.captions, image_decoder(config),
+                                         data.target, config.batch_size, shuffle, config.seed)
+
+        return make(data.train, shuffle=True), make(data.valid, shuffle=False)
+
+    def training_units(self, config, data) -> int:
+        return len(data.train)  # (image, caption) pairs
+
+    def data_summary(self, config, data) -> dict:
+        return {"train_captions": len(data.train)}
+
+    def build(self, config, data):
+        return build(config, len(data.target.vocabulary))
+
+    def signatures(self, config, model, data) -> dict:
+        return serving_functions(model, data, config)
+
+    def validation_metrics(self, config, data, signatures) -> dict:
+        paths, references = data.valid.references()
+        hypotheses = caption_images(signatures["caption"], read_images(paths), config.beam_size,
+                                    config.length_penalty)
+        return {**caption_metrics(references, hypotheses), "beam_size": config.beam_size}
+
+    def export_assets(self, config, model, data, work_dir) -> ExportAssets:
+        vocab_path = work_dir / VOCAB_FILE
+        data.target.vocabulary.save(vocab_path)
+        grid = grid_size(config.image_height, config.image_width, len(filter_widths(config)))
+        return ExportAssets(data.target.resources, {VOCAB_FILE: vocab_path},
+                            {"vocab_size": len(data.target.vocabulary), "grid": list(grid)})
+
+    def score(self, predictor, data_path, plot, images: str | Path | None = None,
+              beam_size: int | None = None) -> dict:
+        """BLEU-4 and exact match of the export's captions of the images in ``data_path`` (each
+        image once, against all its captions); ``plot``: the attention maps of its first image."""
+        data = read_captions(data_path, images)
+        paths, references = data.references()
+        start = time.monotonic()
+        hypotheses = predictor.caption(paths, beam_size=beam_size)
+        seconds = time.monotonic() - start
+        metrics = caption_metrics(references, hypotheses)
+        metrics.update(beam_size=beam_size or predictor.metadata["config"]["beam_size"],
+                       images_per_second=round(len(paths) / max(seconds, 1e-9), 1))
+        if plot:
+            self.attention_plot(predictor, paths[0], plot)
+        return metrics
+
+    def format_metrics(self, metrics: dict) -> str:
+        return (f"BLEU-4 {metrics['bleu']:.2f}  exact {metrics['exact_match']:.4f}  images "
+                f"{metrics['n']}  beam {metrics['beam_size']}\n{metrics['bleu_signature']}")
+
+    def attention_plot(self, predictor, source, path, beam_size: int = 1) -> Path:
+        if "attention" not in predictor.model.signatures:
+            return super().attention_plot(predictor, source, path, beam_size)
+        return attention_plot(predictor, source, path, beam_size)
+
+
+TASK = Caption()
+train, evaluate = TASK.train, TASK.evaluate

@@ -1,7 +1,8 @@
 """Language models (word or character level): next-token prediction trained with truncated
 BPTT, exported with sampling and scoring inside the graph.
 
-Setup -> Config -> Data -> Build -> Train -> Export -> Evaluate, top to bottom.
+Config -> Data -> Build -> Export -> the Task, top to bottom; ``seqtasks.training.lifecycle``
+runs the training.
 
     import seqtasks
     from pipelines import language_model as lm
@@ -28,22 +29,18 @@ from seqtasks.data.corpus import (StreamLayout, build_vocabulary, encode_corpus,
 from seqtasks.decoding import RuntimeSampler, sample_loop
 from seqtasks.decoding.scoring import sequence_log_probs
 from seqtasks.errors import ConfigError, DataError
-from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.layers.embedding import TiedEmbedding
 from seqtasks.layers.recurrent import recurrent_stack, state_sizes
 from seqtasks.evaluation.metrics import language_model_metrics
-from seqtasks.evaluation.plots import learning_curves_png
-from seqtasks.training.run_dir import RunDir
+from seqtasks.task import ExportAssets, Splits, Task
 from seqtasks.training.tbptt import ResetCarriedState, TruncatedBPTT
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import pad_dense
 from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from seqtasks.training.fit import (LR_SCHEDULES, Throughput, fit, learning_rate_schedule,
-                               make_optimizer)
+from seqtasks.training.fit import LR_SCHEDULES, learning_rate_schedule
 
-TASK = "lm"
 WORD_SPLITS = {"whitespace": WhitespaceTokenizer, "punctuation": WordTokenizer}
 SCORE_WINDOW = 128  # positions of logits in memory at once while scoring
 LINES_PER_DOCUMENT = 100  # evaluation scores a file as documents of this many lines
@@ -81,15 +78,6 @@ class LanguageModelConfig(TrainConfig, RecurrentConfig, TextConfig):
         return self.bptt_steps if self.bptt_stride is None else self.bptt_stride
 
 
-CONFIG = LanguageModelConfig
-
-
-def format_metrics(metrics: dict) -> str:
-    """Human-readable evaluation summary for the CLI."""
-    line = f"perplexity {metrics['perplexity']:.2f}  nats/token {metrics['nats_per_token']:.4f}"
-    if "bits_per_char" in metrics:
-        line += f"  bits/char {metrics['bits_per_char']:.4f}"
-    return line + f"  tokens {metrics['n_tokens']}"
 
 
 # --- Data --------------------------------------------------------------------------------------
@@ -102,25 +90,11 @@ def make_encoder(config: LanguageModelConfig, vocabulary: Vocabulary) -> LineEnc
 
 
 @dataclasses.dataclass
-class TaskData:
+class LanguageModelData:
     encoder: LineEncoder
     train_ids: np.ndarray
     valid_ids: np.ndarray
-
-
-def load_data(config: LanguageModelConfig, train_path, valid_path, run: RunDir,
-              resumed: bool = False) -> TaskData:
-    """Build (or, when resuming, reload) the vocabulary; encode both corpora to id files."""
-    if resumed:
-        vocabulary = Vocabulary.load(run.path("vocab.txt"))
-    else:
-        counting = make_encoder(config, Vocabulary([]))
-        vocabulary = build_vocabulary(train_path, counting.tokens, config.min_count,
-                                      config.max_vocab_size)
-        vocabulary.save(run.path("vocab.txt"))
-    encoder = make_encoder(config, vocabulary)
-    return TaskData(encoder, encode_corpus(train_path, encoder.encode, run.path("train.ids")),
-                    encode_corpus(valid_path, encoder.encode, run.path("valid.ids")))
+    valid_path: Path
 
 
 def windows(config: LanguageModelConfig, ids: np.ndarray) -> tf.data.Dataset:
@@ -130,15 +104,6 @@ def windows(config: LanguageModelConfig, ids: np.ndarray) -> tf.data.Dataset:
 
 
 # --- Build -------------------------------------------------------------------------------------
-
-def check_config(config: LanguageModelConfig) -> None:
-    """Configuration errors, before any data is read."""
-    if config.bidirectional:
-        raise ConfigError("a language model reads left to right; set bidirectional=false")
-    if not 1 <= config.stride <= config.bptt_steps:
-        raise ConfigError(f"need 1 <= bptt_stride (k1) <= bptt_steps (k2), got "
-                          f"k1={config.stride}, k2={config.bptt_steps}")
-
 
 def build(config: LanguageModelConfig, vocab_size: int) -> keras.Model:
     """[token ids [batch, time], *states] -> [logits [batch, time, vocab], *final states].
@@ -167,17 +132,10 @@ def build(config: LanguageModelConfig, vocab_size: int) -> keras.Model:
     return keras.Model([token_ids, *states], [logits, *final_states], name="language_model")
 
 
-def build_trainer(config: LanguageModelConfig, vocab_size: int, steps_per_epoch: int
-                  ) -> tuple[keras.Model, TruncatedBPTT]:
-    """The step model (what is exported) and its compiled TBPTT training wrapper."""
-    step_model = build(config, vocab_size)
-    model = TruncatedBPTT(step_model, config.batch_size, config.bptt_steps, config.stride)
-    learning_rate = learning_rate_schedule(config.learning_rate, config.lr_schedule,
-                                           config.lr_decay, steps_per_epoch, config.epochs)
-    model.compile(optimizer=make_optimizer(config.optimizer, learning_rate, config.clipnorm),
-                  loss=keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=True, reduction="mean_with_sample_weight"))
-    return step_model, model
+def build_trainer(config: LanguageModelConfig, vocab_size: int) -> TruncatedBPTT:
+    """The step model (what is exported) inside its TBPTT training wrapper."""
+    return TruncatedBPTT(build(config, vocab_size), config.batch_size, config.bptt_steps,
+                         config.stride)
 
 
 # --- Export ------------------------------------------------------------------------------------
@@ -235,45 +193,6 @@ def serving_functions(model: keras.Model, encoder: LineEncoder, config: Language
     return {"generate": generate, "score": score}
 
 
-def export(model, encoder: LineEncoder, config: LanguageModelConfig, out_dir, metrics: dict,
-           training: dict, work_dir: Path) -> Path:
-    vocab_path = work_dir / "vocab.txt"
-    encoder.vocabulary.save(vocab_path)
-    metadata = {"task": TASK, "config": config_lib.to_dict(config),
-                "vocab_size": len(encoder.vocabulary), "metrics": metrics, "training": training}
-    return export_savedmodel(out_dir, model, encoder.resources,
-                             serving_functions(model, encoder, config), metadata,
-                             asset_files={"vocab.txt": vocab_path})
-
-
-# --- Train -------------------------------------------------------------------------------------
-
-def train(config: LanguageModelConfig, train_path, valid_path, out_dir, verbose="auto") -> Path:
-    """Fit on ``train_path`` with TBPTT, early-stop on ``valid_path`` loss, export under
-    ``out_dir``; returns the new version directory. Rerunning an interrupted call resumes it."""
-    check_config(config)
-    run = RunDir(out_dir)
-    resumed = run.start(config)
-    keras.utils.set_random_seed(config.seed)
-    data = load_data(config, train_path, valid_path, run, resumed)
-    train_windows = windows(config, data.train_ids)
-    step_model, model = build_trainer(config, len(data.encoder.vocabulary),
-                                      int(train_windows.cardinality()))
-    throughput = Throughput()
-    summary = fit(model, train_windows, windows(config, data.valid_ids), config, run.resume,
-                  run.logs, callbacks=[ResetCarriedState(), throughput], verbose=verbose)
-    tokens = throughput.batches * config.batch_size * config.stride
-    summary["train_tokens_per_second"] = round(tokens / max(throughput.seconds, 1e-9), 1)
-
-    score = serving_functions(step_model, data.encoder, config)["score"]
-    metrics = score_file(lambda texts: score(tf.constant(texts)), valid_path, config.level)
-    metrics["data"] = str(valid_path)
-    export_dir = export(step_model, data.encoder, config, out_dir, metrics, summary, run.resume)
-    learning_curves_png(summary["history"], export_dir / "learning_curves.png")
-    run.finish()
-    return export_dir
-
-
 # --- Evaluate ----------------------------------------------------------------------------------
 
 def score_file(score: Callable[[list[str]], dict], path, level: str, batch_size: int = 32
@@ -292,36 +211,108 @@ def score_file(score: Callable[[list[str]], dict], path, level: str, batch_size:
     return language_model_metrics(log_prob, n_tokens, level)
 
 
-def evaluate(export_dir, data_path, version: int | None = None, plot: str | Path | None = None
-             ) -> dict:
-    """Perplexity, nats per token, (char level) bits per character of an export on a text file."""
-    from seqtasks.inference.load import load
+# --- The task ----------------------------------------------------------------------------------
 
-    if plot:
-        raise ConfigError("--plot draws a confusion matrix; language models have none")
-    predictor = load(export_dir, version)
-    return score_file(predictor.score_outputs, data_path, predictor.metadata["config"]["level"])
+class LanguageModel(Task):
+    name = "lm"
+    config_class = LanguageModelConfig
+
+    def check(self, config) -> None:
+        if config.bidirectional:
+            raise ConfigError("a language model reads left to right; set bidirectional=false")
+        if not 1 <= config.stride <= config.bptt_steps:
+            raise ConfigError(f"need 1 <= bptt_stride (k1) <= bptt_steps (k2), got "
+                              f"k1={config.stride}, k2={config.bptt_steps}")
+
+    def read(self, config, train_path, valid_path) -> Splits:
+        """The corpora are streamed from their files (``prepare``), never held in memory."""
+        return Splits(Path(train_path), Path(valid_path))
+
+    def prepare(self, config, splits, run, resumed) -> LanguageModelData:
+        """The vocabulary (reloaded when resuming); both corpora encoded to id files."""
+        if resumed:
+            vocabulary = Vocabulary.load(run.path("vocab.txt"))
+        else:
+            counting = make_encoder(config, Vocabulary([]))
+            vocabulary = build_vocabulary(splits.train, counting.tokens, config.min_count,
+                                          config.max_vocab_size)
+            vocabulary.save(run.path("vocab.txt"))
+        encoder = make_encoder(config, vocabulary)
+        return LanguageModelData(encoder,
+                                 encode_corpus(splits.train, encoder.encode, run.path("train.ids")),
+                                 encode_corpus(splits.valid, encoder.encode, run.path("valid.ids")),
+                                 splits.valid)
+
+    def datasets(self, config, data):
+        return windows(config, data.train_ids), windows(config, data.valid_ids)
+
+    def training_units(self, config, data) -> int:
+        """Every position of every stream is a new target once: windows x batch x stride."""
+        layout = StreamLayout(len(data.train_ids), config.batch_size, config.bptt_steps,
+                              config.stride)
+        return layout.n_windows * config.batch_size * config.stride
+
+    def build(self, config, data):
+        return build_trainer(config, len(data.encoder.vocabulary))
+
+    def exported(self, model):
+        return model.step_model
+
+    def learning_rate(self, config, steps_per_epoch):
+        return learning_rate_schedule(config.learning_rate, config.lr_schedule, config.lr_decay,
+                                      steps_per_epoch, config.epochs)
+
+    def compile_options(self, config, model) -> dict:
+        return {"loss": keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight")}
+
+    def signatures(self, config, model, data) -> dict:
+        return serving_functions(model.step_model, data.encoder, config)
+
+    def callbacks(self, config, model, data, signatures) -> list:
+        return [ResetCarriedState()]
+
+    def validation_metrics(self, config, data, signatures) -> dict:
+        score = signatures["score"]
+        return score_file(lambda texts: score(tf.constant(texts)), data.valid_path, config.level)
+
+    def export_assets(self, config, model, data, work_dir) -> ExportAssets:
+        vocab_path = work_dir / "vocab.txt"
+        data.encoder.vocabulary.save(vocab_path)
+        return ExportAssets(data.encoder.resources, {"vocab.txt": vocab_path},
+                            {"vocab_size": len(data.encoder.vocabulary)})
+
+    def score(self, predictor, data_path, plot) -> dict:
+        """Perplexity, nats per token, (char level) bits per character on a text file."""
+        return score_file(predictor.score_outputs, data_path, predictor.metadata["config"]["level"])
+
+    def format_metrics(self, metrics: dict) -> str:
+        line = f"perplexity {metrics['perplexity']:.2f}  nats/token {metrics['nats_per_token']:.4f}"
+        if "bits_per_char" in metrics:
+            line += f"  bits/char {metrics['bits_per_char']:.4f}"
+        return line + f"  tokens {metrics['n_tokens']}"
+
+    def gradient_probe(self, export_dir, data_path, batch_size: int = 16):
+        """For ``seqtasks diagnose``: the export's architecture, and ``batch_size`` windows of
+        ``bptt_steps`` tokens from the start of ``data_path``. The loss is the next-token loss at the
+        window's last position only, so the curve shows how far back that one prediction reaches."""
+        from seqtasks.diagnostics.flow import GradientProbe
+        from seqtasks.export.layout import read_metadata
+
+        metadata = read_metadata(export_dir)
+        config = config_lib.from_dict(LanguageModelConfig, metadata["config"])
+        encoder = make_encoder(config, Vocabulary.load(Path(export_dir) / "assets" / "vocab.txt"))
+        ids = encoder.encode(tf.constant([next(iter_line_chunks(data_path))])).flat_values.numpy()
+        length = config.bptt_steps + 1
+        rows = min(batch_size, len(ids) // length)
+        if rows < 1:
+            raise DataError(data_path, f"fewer than {length} tokens", hint="use a longer text")
+        windows = ids[: rows * length].reshape(rows, length)
+        inputs = [windows[:, :-1], *[np.zeros((rows, size), "float32") for size in state_sizes(config)]]
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return GradientProbe(lambda: build(config, metadata["vocab_size"]), inputs,
+                             lambda outputs: loss(windows[:, -1], outputs[0][:, -1]))
 
 
-# --- Diagnose ----------------------------------------------------------------------------------
-
-def gradient_probe(export_dir, data_path, batch_size: int = 16):
-    """For ``seqtasks diagnose``: the export's architecture, and ``batch_size`` windows of
-    ``bptt_steps`` tokens from the start of ``data_path``. The loss is the next-token loss at the
-    window's last position only, so the curve shows how far back that one prediction reaches."""
-    from seqtasks.diagnostics.flow import GradientProbe
-    from seqtasks.export.layout import read_metadata
-
-    metadata = read_metadata(export_dir)
-    config = config_lib.from_dict(CONFIG, metadata["config"])
-    encoder = make_encoder(config, Vocabulary.load(Path(export_dir) / "assets" / "vocab.txt"))
-    ids = encoder.encode(tf.constant([next(iter_line_chunks(data_path))])).flat_values.numpy()
-    length = config.bptt_steps + 1
-    rows = min(batch_size, len(ids) // length)
-    if rows < 1:
-        raise DataError(data_path, f"fewer than {length} tokens", hint="use a longer text")
-    windows = ids[: rows * length].reshape(rows, length)
-    inputs = [windows[:, :-1], *[np.zeros((rows, size), "float32") for size in state_sizes(config)]]
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return GradientProbe(lambda: build(config, metadata["vocab_size"]), inputs,
-                         lambda outputs: loss(windows[:, -1], outputs[0][:, -1]))
+TASK = LanguageModel()
+train, evaluate = TASK.train, TASK.evaluate

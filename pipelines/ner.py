@@ -1,6 +1,7 @@
 """Named-entity recognition (many-to-many): CoNLL columns in, tags and entity spans out.
 
-Setup -> Config -> Data -> Build -> Train -> Export -> Evaluate, top to bottom. The model is the
+Config -> Data -> Build -> Export -> the Task, top to bottom; ``seqtasks.training.lifecycle``
+runs the training. The model is the
 BiLSTM-CRF of Lample et al. (2016) / Ma & Hovy (2016): word embeddings + character features of
 each word (CNN or BiLSTM) + casing classes -> stacked BiLSTM -> softmax or linear-chain CRF.
 
@@ -14,37 +15,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.inference.load import load, tag_sentences
+from seqtasks.inference.load import tag_sentences
 from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, option
 from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
                                   read_conll, tag_set)
 from seqtasks.data.pipeline import tagged_dataset
-from seqtasks.training.distributed import join_cluster
 from seqtasks.errors import ConfigError
-from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.io import atomic_write_text
 from seqtasks.layers.char_features import CHAR_ENCODERS, CharFeatures
 from seqtasks.layers.crf import CRF
 from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.layers.word_dropout import WordDropout
 from seqtasks.evaluation.metrics import classification_metrics, entity_metrics
-from seqtasks.evaluation.plots import confusion_matrix_png, learning_curves_png
-from seqtasks.training.run_dir import RunDir
+from seqtasks.evaluation.plots import confusion_matrix_png
+from seqtasks.task import ExportAssets, Splits, Task
 from seqtasks.text.tag_schemes import OUTSIDE, allowed_transitions, split_tag
 from seqtasks.text import Vocabulary, WordTokenizer
 from seqtasks.text.casing import CASING_CLASSES
 from seqtasks.text.spans import EntityDecoder, entities_in_text
 from seqtasks.text.token_features import TokenFeatures, build_vocabularies
 from seqtasks.text.tokenizers import sanitize
-from seqtasks.training.fit import EpochScore, fit, make_optimizer
+from seqtasks.training.fit import EpochScore
 
-TASK = "ner"
 MONITOR = "val_entity_f1"
 
 
@@ -75,25 +72,12 @@ class NerConfig(TrainConfig, RecurrentConfig, TextConfig):
     token_column: int = option(0, "column holding the token (0-based)")
     tag_column: int = option(-1, "column holding the tag (-1: the last)")
 
-CONFIG = NerConfig
-
-
-def format_metrics(metrics: dict) -> str:
-    """Human-readable evaluation summary for the CLI."""
-    lines = [f"entity F1 {metrics['f1']:.4f}  precision {metrics['precision']:.4f}  recall "
-             f"{metrics['recall']:.4f}  token accuracy {metrics['token_accuracy']:.4f}  "
-             f"sentences {metrics['n_sentences']}", "",
-             f"{'type':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
-    for name, row in metrics["per_type"].items():
-        lines.append(f"{name:<16}{row['precision']:>10.4f}{row['recall']:>10.4f}"
-                     f"{row['f1']:>10.4f}{row['support']:>10}")
-    return "\n".join(lines)
 
 
 # --- Data --------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class TaskData:
+class NerData:
     train: TaggedSentences
     valid: TaggedSentences
     tags: list[str]
@@ -104,41 +88,6 @@ def read(config: NerConfig, path) -> TaggedSentences:
     """A CoNLL file with the config's columns, tags converted to the model's scheme."""
     return read_conll(path, config.token_column, config.tag_column, config.file_scheme,
                       config.scheme, config.invalid_tags)
-
-
-def load_data(config: NerConfig, train_path, valid_path, run: RunDir | None = None,
-              resumed: bool = False) -> TaskData:
-    """Read both splits; build (or, when resuming, reload) vocabularies and tag set."""
-    if config.level != "word":
-        raise ConfigError(f"ner tags words: level must be 'word', got '{config.level}'")
-    train, valid = read(config, train_path), read(config, valid_path)
-    if resumed and run is not None:
-        words, chars = Vocabulary.load(run.path("words.txt")), Vocabulary.load(run.path("chars.txt"))
-        tags = json.loads(run.path("tags.json").read_text(encoding="utf-8"))
-    else:
-        tags = tag_set(train)
-        words, chars = build_vocabularies(train.tokens, config.lowercase, config.digits_to_zero,
-                                          config.min_count, config.max_vocab_size)
-        if run is not None:
-            words.save(run.path("words.txt"))
-            chars.save(run.path("chars.txt"))
-            atomic_write_text(run.path("tags.json"), json.dumps(tags))
-    check_known_tags(valid, tags)
-    features = TokenFeatures(words, chars, config.lowercase, config.digits_to_zero,
-                             config.max_word_length)
-    return TaskData(train=train, valid=valid, tags=tags, features=features)
-
-
-def datasets(config: NerConfig, data: TaskData):
-    index = {tag: i for i, tag in enumerate(data.tags)}
-
-    def make(split: TaggedSentences, shuffle: bool):
-        tag_ids = [[index[tag] for tag in tags] for tags in split.tags]
-        return tagged_dataset(split.tokens, tag_ids, data.features, config.batch_size,
-                              config.max_length, shuffle, config.seed,
-                              config.bucket_by_length and shuffle)
-
-    return make(data.train, shuffle=True), make(data.valid, shuffle=False)
 
 
 # --- Build -------------------------------------------------------------------------------------
@@ -228,76 +177,113 @@ def serving_functions(model: keras.Model, features: TokenFeatures, tags: list[st
     return {"serving_default": tag_text, "tag_tokens": tag_tokens}
 
 
-def export(model, data: TaskData, config: NerConfig, out_dir, metrics: dict, training: dict,
-           work_dir: Path) -> Path:
-    assets = {"words.txt": work_dir / "words.txt", "chars.txt": work_dir / "chars.txt",
-              "tags.txt": work_dir / "tags.txt"}
-    data.features.words.save(assets["words.txt"])
-    data.features.chars.save(assets["chars.txt"])
-    atomic_write_text(assets["tags.txt"], "".join(f"{tag}\n" for tag in data.tags))
-    metadata = {"task": TASK, "config": config_lib.to_dict(config), "tags": data.tags,
-                "types": EntityDecoder(data.tags).types, "word_vocab_size": len(data.features.words),
-                "char_vocab_size": len(data.features.chars), "metrics": metrics,
-                "training": training, "data": {"file_scheme": data.train.file_scheme,
-                                               "repaired_sentences": data.train.repaired}}
-    return export_savedmodel(out_dir, model, data.features.resources,
-                             serving_functions(model, data.features, data.tags, config), metadata,
-                             asset_files=assets)
+# --- The task ----------------------------------------------------------------------------------
 
+class Ner(Task):
+    name = "ner"
+    config_class = NerConfig
+    monitor = (MONITOR, "max")
+    multi_worker = True
+    evaluation_plot = "token-level confusion between entity types"
 
-# --- Train -------------------------------------------------------------------------------------
+    def check(self, config) -> None:
+        if config.level != "word":
+            raise ConfigError(f"ner tags words: level must be 'word', got '{config.level}'")
 
-def train(config: NerConfig, train_path, valid_path, out_dir, verbose="auto") -> Path:
-    """Fit on ``train_path``, early-stop on ``valid_path`` entity F1, export under ``out_dir``.
+    def read(self, config, train_path, valid_path) -> Splits:
+        return Splits(read(config, train_path), read(config, valid_path))
 
-    Returns the new version directory; rerunning an interrupted call resumes it. Multi-worker
-    (``TF_CONFIG``) as in ``pipelines.sentiment.train``.
-    """
-    out_dir = join_cluster(out_dir)
-    run = RunDir(out_dir)
-    resumed = run.start(config)
-    keras.utils.set_random_seed(config.seed)
-    data = load_data(config, train_path, valid_path, run, resumed)
-    train_ds, valid_ds = datasets(config, data)
-    model = build(config, len(data.features.words), len(data.features.chars), data.tags)
-    model.compile(optimizer=make_optimizer(config.optimizer, config.learning_rate, config.clipnorm),
-                  loss=tag_loss(model, config))
-    functions = serving_functions(model, data.features, data.tags, config)
+    def prepare(self, config, splits, run, resumed) -> NerData:
+        """Word and char vocabularies and the tag set from the training split (reloaded when
+        resuming)."""
+        if resumed:
+            words = Vocabulary.load(run.path("words.txt"))
+            chars = Vocabulary.load(run.path("chars.txt"))
+            tags = json.loads(run.path("tags.json").read_text(encoding="utf-8"))
+        else:
+            tags = tag_set(splits.train)
+            words, chars = build_vocabularies(splits.train.tokens, config.lowercase,
+                                              config.digits_to_zero, config.min_count,
+                                              config.max_vocab_size)
+            words.save(run.path("words.txt"))
+            chars.save(run.path("chars.txt"))
+            atomic_write_text(run.path("tags.json"), json.dumps(tags))
+        check_known_tags(splits.valid, tags)
+        features = TokenFeatures(words, chars, config.lowercase, config.digits_to_zero,
+                                 config.max_word_length)
+        return NerData(splits.train, splits.valid, tags, features)
 
-    def valid_metrics() -> dict:
-        predicted = tag_sentences(functions["tag_tokens"], data.valid.tokens)
+    def datasets(self, config, data):
+        index = {tag: i for i, tag in enumerate(data.tags)}
+
+        def make(split: TaggedSentences, shuffle: bool):
+            tag_ids = [[index[tag] for tag in tags] for tags in split.tags]
+            return tagged_dataset(split.tokens, tag_ids, data.features, config.batch_size,
+                                  config.max_length, shuffle, config.seed,
+                                  config.bucket_by_length and shuffle)
+
+        return make(data.train, shuffle=True), make(data.valid, shuffle=False)
+
+    def training_units(self, config, data) -> int:
+        return sum(min(len(tokens), config.max_length) for tokens in data.train.tokens)
+
+    def build(self, config, data):
+        return build(config, len(data.features.words), len(data.features.chars), data.tags)
+
+    def compile_options(self, config, model) -> dict:
+        return {"loss": tag_loss(model, config)}
+
+    def signatures(self, config, model, data) -> dict:
+        return serving_functions(model, data.features, data.tags, config)
+
+    def callbacks(self, config, model, data, signatures) -> list:
+        return [EpochScore(MONITOR, lambda: self.validation_metrics(config, data,
+                                                                    signatures)["f1"])]
+
+    def validation_metrics(self, config, data, signatures) -> dict:
+        predicted = tag_sentences(signatures["tag_tokens"], data.valid.tokens)
         return entity_metrics(data.valid.tags, predicted, config.scheme)
 
-    summary = fit(model, train_ds, valid_ds, config, run.resume, run.logs, monitor=MONITOR,
-                  mode="max", callbacks=[EpochScore(MONITOR, lambda: valid_metrics()["f1"])],
-                  verbose=verbose)
-    n_tokens = sum(min(len(tokens), config.max_length) for tokens in data.train.tokens)
-    summary["train_tokens_per_second"] = round(
-        n_tokens * summary["epochs_run"] / max(summary["train_seconds"], 1e-9), 1)
-    metrics = {**valid_metrics(), "data": str(valid_path)}
-    export_dir = export(model, data, config, out_dir, metrics, summary, run.resume)
-    learning_curves_png(summary["history"], export_dir / "learning_curves.png")
-    run.finish()
-    return export_dir
+    def export_assets(self, config, model, data, work_dir) -> ExportAssets:
+        files = {"words.txt": work_dir / "words.txt", "chars.txt": work_dir / "chars.txt",
+                 "tags.txt": work_dir / "tags.txt"}
+        data.features.words.save(files["words.txt"])
+        data.features.chars.save(files["chars.txt"])
+        atomic_write_text(files["tags.txt"], "".join(f"{tag}\n" for tag in data.tags))
+        return ExportAssets(data.features.resources, files, {
+            "tags": data.tags, "types": EntityDecoder(data.tags).types,
+            "word_vocab_size": len(data.features.words),
+            "char_vocab_size": len(data.features.chars),
+            "data": {"file_scheme": data.train.file_scheme,
+                     "repaired_sentences": data.train.repaired}})
+
+    def score(self, predictor, data_path, plot) -> dict:
+        """Entity P/R/F1 (seqeval, strict), per type, and token accuracy on a CoNLL file.
+        ``plot``: a PNG of the token-level confusion between entity types."""
+        config = config_lib.from_dict(NerConfig, predictor.metadata["config"])
+        data = read(config, data_path)
+        predicted = predictor.tag_tokens(data.tokens)
+        metrics = entity_metrics(data.tags, predicted, config.scheme)
+        if plot:
+            def types(sentences):
+                return [split_tag(tag)[1] or OUTSIDE for tags in sentences for tag in tags]
+
+            labels = [OUTSIDE, *predictor.metadata["types"]]
+            matrix = classification_metrics(types(data.tags), types(predicted), labels)
+            confusion_matrix_png(matrix["confusion_matrix"]["matrix"], labels, plot,
+                                 title=f"{self.name} token types: {data_path}")
+        return metrics
+
+    def format_metrics(self, metrics: dict) -> str:
+        lines = [f"entity F1 {metrics['f1']:.4f}  precision {metrics['precision']:.4f}  recall "
+                 f"{metrics['recall']:.4f}  token accuracy {metrics['token_accuracy']:.4f}  "
+                 f"sentences {metrics['n_sentences']}", "",
+                 f"{'type':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+        for name, row in metrics["per_type"].items():
+            lines.append(f"{name:<16}{row['precision']:>10.4f}{row['recall']:>10.4f}"
+                         f"{row['f1']:>10.4f}{row['support']:>10}")
+        return "\n".join(lines)
 
 
-# --- Evaluate ----------------------------------------------------------------------------------
-
-def evaluate(export_dir, data_path, version: int | None = None, plot: str | Path | None = None
-             ) -> dict:
-    """Entity P/R/F1 (seqeval, strict), per type, and token accuracy of an export on a CoNLL file.
-    ``plot``: a PNG of the token-level confusion between entity types."""
-    predictor = load(export_dir, version)
-    config = config_lib.from_dict(NerConfig, predictor.metadata["config"])
-    data = read(config, data_path)
-    predicted = predictor.tag_tokens(data.tokens)
-    metrics = entity_metrics(data.tags, predicted, config.scheme)
-    if plot:
-        def types(sentences):
-            return [split_tag(tag)[1] or OUTSIDE for tags in sentences for tag in tags]
-
-        labels = [OUTSIDE, *predictor.metadata["types"]]
-        matrix = classification_metrics(types(data.tags), types(predicted), labels)
-        confusion_matrix_png(matrix["confusion_matrix"]["matrix"], labels, plot,
-                             title=f"{TASK} token types: {data_path}")
-    return metrics
+TASK = Ner()
+train, evaluate = TASK.train, TASK.evaluate

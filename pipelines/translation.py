@@ -1,6 +1,6 @@
 """Translation (many-to-many, different lengths): a sentence in, its translation out.
 
-Setup -> Config -> Data -> Build -> Train -> Export -> Evaluate, top to bottom. An attentional
+Config -> Data -> Build -> Export -> the Task, top to bottom. An attentional
 encoder–decoder (Bahdanau et al., 2015; Luong et al., 2015) on WordPiece subwords learned per
 language: recurrent encoder, recurrent decoder attending over the encoder states (or not:
 ``attention=none`` is the fixed-context baseline), teacher forcing or scheduled sampling, label
@@ -20,30 +20,26 @@ import sys
 import time
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.inference.decoding_predictors import translate_texts
 from seqtasks.config import TextConfig, TrainConfig, choice, option
-from seqtasks.data.parallel import ParallelText, Paths, read_parallel
+from seqtasks.data.parallel import ParallelText, read_parallel
 from seqtasks.data.pipeline import parallel_dataset
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
-from seqtasks.errors import ModelError
-from seqtasks.export.savedmodel import export_savedmodel
+from seqtasks.errors import DataError
 from seqtasks.evaluation.metrics import translation_metrics
-from seqtasks.evaluation.plots import attention_png, learning_curves_png
-from seqtasks.training.run_dir import RunDir
-from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig, sampling_callbacks
-from seqtasks.models.encoder_decoder import (DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq,
-                              compile_seq2seq)
+from seqtasks.evaluation.plots import attention_grid_png, attention_png
+from seqtasks.inference.decoding_predictors import translate_texts
+from seqtasks.models.encoder_decoder import DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq
+from seqtasks.task import ExportAssets, Splits
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID
-from seqtasks.training.fit import Throughput, fit
+from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
+from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
 
-TASK = "translate"
 TEXT = tf.TensorSpec([None], tf.string, name="text")
 
 
@@ -65,70 +61,30 @@ class TranslationConfig(TrainConfig, DecodingConfig, ScheduledSamplingConfig, Se
     batch_size: int = option(64, "sentence pairs per batch")
 
 
-CONFIG = TranslationConfig
-
-
-def format_metrics(metrics: dict) -> str:
-    """Human-readable evaluation summary for the CLI."""
-    return (f"BLEU {metrics['bleu']:.2f}  chrF {metrics['chrf']:.2f}  exact "
-            f"{metrics['exact_match']:.4f}  n {metrics['n']}  beam {metrics['beam_size']}\n"
-            f"{metrics['bleu_signature']}\n{metrics['chrf_signature']}")
 
 
 # --- Data --------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class TaskData:
+class TranslationData:
     train: ParallelText
     valid: ParallelText
     source: TextEncoder
     target: TextEncoder
 
 
-def task_data(config: TranslationConfig, train: ParallelText, valid: ParallelText,
-              run: RunDir | None = None, resumed: bool = False, shared: bool = False) -> TaskData:
-    """Learn (or, when resuming, reload) the vocabularies: one per language, or one ``shared``."""
-    names = ("source_vocab.txt", "target_vocab.txt")
-    if resumed and run is not None:
-        source_vocab, target_vocab = (Vocabulary.load(run.path(name)) for name in names)
-    else:
-        def learn(texts):
-            return learn_vocabulary(texts, config.level, config.lowercase, config.max_vocab_size,
-                                    config.min_count)
-
-        source_vocab = learn(train.sources)
-        target_vocab = source_vocab if shared else learn(train.targets)
-        if run is not None:
-            source_vocab.save(run.path(names[0]))
-            target_vocab.save(run.path(names[1]))
-
-    def encoder(vocabulary):
-        return TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
-
-    return TaskData(train, valid, encoder(source_vocab), encoder(target_vocab))
-
-
-def datasets(config: TranslationConfig, data: TaskData):
-    def make(split: ParallelText, shuffle: bool):
-        return parallel_dataset(split.sources, split.targets, data.source, data.target,
-                                config.batch_size, config.max_length, shuffle, config.seed,
-                                config.bucket_by_length)
-
-    return make(data.train, shuffle=True), make(data.valid, shuffle=False)
-
-
 # --- Build -------------------------------------------------------------------------------------
 
 def build(config: TranslationConfig, source_vocab_size: int, target_vocab_size: int) -> Seq2Seq:
-    """(source ids, decoder input ids) -> target logits, compiled with the smoothed loss."""
-    return compile_seq2seq(build_seq2seq(config, source_vocab_size, target_vocab_size,
-                                         scheduled_sampling=config.sampling_schedule != "none",
-                                         seed=config.seed, name="translator"), config)
+    """(source ids, decoder input ids) -> target logits."""
+    return build_seq2seq(config, source_vocab_size, target_vocab_size,
+                         scheduled_sampling=config.sampling_schedule != "none", seed=config.seed,
+                         name="translator")
 
 
 # --- Export ------------------------------------------------------------------------------------
 
-def serving_functions(model: Seq2Seq, data: TaskData, config: TranslationConfig) -> dict:
+def serving_functions(model: Seq2Seq, data: TranslationData, config: TranslationConfig) -> dict:
     """``serving_default``: text -> translation (config's beam size and length penalty);
     ``translate``: text, beam_size, length_penalty -> translation; with attention also
     ``attention``: text, beam_size -> translation, tokens and weights [batch, output, source].
@@ -174,129 +130,161 @@ def serving_functions(model: Seq2Seq, data: TaskData, config: TranslationConfig)
     return functions
 
 
-def export(model: Seq2Seq, data: TaskData, config: TranslationConfig, out_dir, functions: dict,
-           metadata: dict, work_dir: Path) -> Path:
-    vocab_paths = {"source_vocab.txt": work_dir / "source_vocab.txt",
-                   "target_vocab.txt": work_dir / "target_vocab.txt"}
-    data.source.vocabulary.save(vocab_paths["source_vocab.txt"])
-    data.target.vocabulary.save(vocab_paths["target_vocab.txt"])
-    metadata = {"config": config_lib.to_dict(config),
-                "source_vocab_size": len(data.source.vocabulary),
-                "target_vocab_size": len(data.target.vocabulary), **metadata}
-    return export_savedmodel(out_dir, model.trainer, data.source.resources + data.target.resources,
-                             functions, metadata, asset_files=vocab_paths)
-
-
-# --- Train -------------------------------------------------------------------------------------
-
-def train(config: TranslationConfig, train_paths: Paths, valid_paths: Paths, out_dir,
-          verbose="auto") -> Path:
-    """Fit on ``train_paths`` (a TSV, or source and target files; pairs over ``max_words`` are
-    skipped and counted), early-stop on the validation loss, score BLEU on ``valid_paths`` and
-    export under ``out_dir``; returns the version dir. An interrupted run resumes when called
-    again with the same arguments."""
-    train_pairs = read_parallel(train_paths, config.max_words)  # bad data: fail before writing
-    valid_pairs = read_parallel(valid_paths)  # every validation pair is scored
-    run = RunDir(out_dir)
-    resumed = run.start(config)
-    keras.utils.set_random_seed(config.seed)
-    data = task_data(config, train_pairs, valid_pairs, run, resumed)
-    return fit_and_export(config, data, run, TASK, verbose)
-
-
-def fit_and_export(config: TranslationConfig, data: TaskData, run: RunDir, task: str, verbose,
-                   extra_functions=None) -> Path:
-    """Train, decode the validation sources, export. ``extra_functions(model, data)`` adds
-    signatures (a task variant's; one named ``serving_default`` replaces ours)."""
-    if data.train.skipped["blank"] or data.train.skipped["too_long"]:
-        print(f"{data.train.path}: skipped {data.train.skipped['blank']} blank and "
-              f"{data.train.skipped['too_long']} pairs over max_words={config.max_words}",
-              file=sys.stderr)
-    train_ds, valid_ds = datasets(config, data)
-    model = build(config, len(data.source.vocabulary), len(data.target.vocabulary))
-    throughput = Throughput()
-    callbacks = [throughput] + sampling_callbacks(model.decoder.sampling_probability, config)
-    summary = fit(model.trainer, train_ds, valid_ds, config, run.resume, run.logs,
-                  callbacks=callbacks, verbose=verbose)
-    # Target tokens (with [EOS]) per training second; a time budget may end an epoch early.
-    target_ids = data.target(tf.constant(data.train.targets))
-    tokens_per_batch = (int(tf.reduce_sum(target_ids.row_lengths())) + len(data.train)) / max(
-        sum(1 for _ in train_ds), 1)
-    summary.update(train_pairs=len(data.train), skipped_pairs=data.train.skipped,
-                   train_tokens_per_second=round(tokens_per_batch * throughput.batches
-                                                 / max(throughput.seconds, 1e-9), 1))
-
-    functions = serving_functions(model, data, config)
-    if extra_functions is not None:
-        functions.update(extra_functions(model, data))
-    hypotheses = translate_texts(functions["translate"], data.valid.sources, config.beam_size,
-                                 config.length_penalty)
-    metrics = {**translation_metrics(data.valid.targets, hypotheses, config.lowercase),
-               "beam_size": config.beam_size, "data": data.valid.path}
-    export_dir = export(model, data, config, run.root, functions,
-                        {"task": task, "metrics": metrics, "training": summary,
-                         "embedding_size": int(model.encoder.output["summary"].shape[-1])},
-                        run.resume)
-    learning_curves_png(summary["history"], export_dir / "learning_curves.png")
-    run.finish()
-    return export_dir
-
-
-# --- Evaluate ----------------------------------------------------------------------------------
-
-def evaluate(export_dir, data_paths: Paths, version: int | None = None,
-             plot: str | Path | None = None, beam_size: int | None = None) -> dict:
-    """BLEU, chrF (sacrebleu) and exact matches of an export's translations of a parallel file;
-    ``plot``: the attention heatmap of its first sentence."""
-    from seqtasks.inference.load import load
-
-    return score(load(export_dir, version), read_parallel(data_paths), plot, beam_size)
-
-
-def score(predictor, data: ParallelText, plot: str | Path | None = None,
-          beam_size: int | None = None) -> dict:
-    start = time.monotonic()
-    hypotheses = predictor.translate(data.sources, beam_size=beam_size)
-    seconds = time.monotonic() - start
-    config = predictor.metadata["config"]
-    metrics = translation_metrics(data.targets, hypotheses, config["lowercase"])
-    metrics.update(beam_size=beam_size or config["beam_size"], predict_seconds=round(seconds, 3))
-    if plot:
-        attention_plot(predictor, data.sources[0], plot)
-    return metrics
-
-
 def attention_plot(predictor, text: str, path: str | Path, beam_size: int = 1) -> Path:
     """The attention heatmap of ``text``'s translation (rows: output tokens, then [EOS])."""
-    if not hasattr(predictor, "attention"):
-        raise ModelError(f"{predictor.export_dir} is a {predictor.task} model; attention plots "
-                         "need a translation model (seqtasks train translate)")
     row = predictor.attention([text], beam_size=beam_size)[0]
     return attention_png(row["weights"], row["source_tokens"], row["output_tokens"], path,
                          title=f"{row['translation']}")
 
 
-# --- Diagnose ----------------------------------------------------------------------------------
 
-def gradient_probe(export_dir, data_paths: Paths, batch_size: int = 16):
-    """For ``seqtasks diagnose``: the export's encoder–decoder, and the first ``batch_size`` pairs
-    of ``data_paths`` with the training loss (teacher forcing); the states probed are the
-    encoder's, over source positions."""
-    from seqtasks.diagnostics.flow import GradientProbe
-    from seqtasks.export.layout import read_metadata
-    from seqtasks.training.losses import SmoothedSparseCrossentropy
 
-    metadata = read_metadata(export_dir)
-    config = config_lib.from_dict(CONFIG, metadata["config"])
-    pairs = read_parallel(data_paths)
-    source, target = (TextEncoder(Vocabulary.load(Path(export_dir) / "assets" / name),
-                                  config.level, config.lowercase, config.max_length)
-                      for name in ("source_vocab.txt", "target_vocab.txt"))
-    inputs, targets, weights = next(iter(parallel_dataset(
-        pairs.sources[:batch_size], pairs.targets[:batch_size], source, target, batch_size,
-        config.max_length, shuffle=False, seed=config.seed, bucket_by_length=False)))
-    loss = SmoothedSparseCrossentropy(config.label_smoothing)
-    return GradientProbe(
-        lambda: build(config, metadata["source_vocab_size"], metadata["target_vocab_size"]).trainer,
-        inputs, lambda logits: loss(targets, logits, sample_weight=weights),
-        positions="source position t")
+# --- The task ----------------------------------------------------------------------------------
+
+class Translation(EncoderDecoderTask):
+    name = "translate"
+    config_class = TranslationConfig
+    shared_vocabulary = False  # one vocabulary for both sides (the autoencoder's)
+    throughput_unit = "tokens"  # target tokens, [EOS] included
+    evaluation_plot = "attention heatmap of the first sentence"
+
+    def read(self, config, train_paths, valid_paths) -> Splits:
+        """Training pairs over ``max_words`` are skipped and counted; every validation pair is
+        scored."""
+        return Splits(read_parallel(train_paths, config.max_words), read_parallel(valid_paths))
+
+    def prepare(self, config, splits, run, resumed) -> TranslationData:
+        """The vocabularies, learned per language or shared (reloaded when resuming)."""
+        train = splits.train
+        if train.skipped["blank"] or train.skipped["too_long"]:
+            print(f"{train.path}: skipped {train.skipped['blank']} blank and "
+                  f"{train.skipped['too_long']} pairs over max_words={config.max_words}",
+                  file=sys.stderr)
+        names = ("source_vocab.txt", "target_vocab.txt")
+        if resumed:
+            source_vocab, target_vocab = (Vocabulary.load(run.path(name)) for name in names)
+        else:
+            def learn(texts):
+                return learn_vocabulary(texts, config.level, config.lowercase,
+                                        config.max_vocab_size, config.min_count)
+
+            source_vocab = learn(train.sources)
+            target_vocab = source_vocab if self.shared_vocabulary else learn(train.targets)
+            source_vocab.save(run.path(names[0]))
+            target_vocab.save(run.path(names[1]))
+
+        def encoder(vocabulary):
+            return TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
+
+        return TranslationData(train, splits.valid, encoder(source_vocab), encoder(target_vocab))
+
+    def datasets(self, config, data):
+        def make(split: ParallelText, shuffle: bool):
+            return parallel_dataset(split.sources, split.targets, data.source, data.target,
+                                    config.batch_size, config.max_length, shuffle, config.seed,
+                                    config.bucket_by_length)
+
+        return make(data.train, shuffle=True), make(data.valid, shuffle=False)
+
+    def training_units(self, config, data) -> int:
+        lengths = data.target(tf.constant(data.train.targets)).row_lengths()
+        return int(tf.reduce_sum(lengths)) + len(data.train)
+
+    def data_summary(self, config, data) -> dict:
+        return {"train_pairs": len(data.train), "skipped_pairs": data.train.skipped}
+
+    def build(self, config, data):
+        return build(config, len(data.source.vocabulary), len(data.target.vocabulary))
+
+    def signatures(self, config, model, data) -> dict:
+        return serving_functions(model, data, config)
+
+    def validation_metrics(self, config, data, signatures) -> dict:
+        hypotheses = translate_texts(signatures["translate"], data.valid.sources,
+                                     config.beam_size, config.length_penalty)
+        return {**translation_metrics(data.valid.targets, hypotheses, config.lowercase),
+                "beam_size": config.beam_size}
+
+    def export_assets(self, config, model, data, work_dir) -> ExportAssets:
+        files = {"source_vocab.txt": work_dir / "source_vocab.txt",
+                 "target_vocab.txt": work_dir / "target_vocab.txt"}
+        data.source.vocabulary.save(files["source_vocab.txt"])
+        data.target.vocabulary.save(files["target_vocab.txt"])
+        return ExportAssets(data.source.resources + data.target.resources, files, {
+            "source_vocab_size": len(data.source.vocabulary),
+            "target_vocab_size": len(data.target.vocabulary),
+            "embedding_size": int(model.encoder.output["summary"].shape[-1])})
+
+    def read_evaluation(self, data_paths) -> ParallelText:
+        return read_parallel(data_paths)
+
+    def score(self, predictor, data_paths, plot, beam_size: int | None = None) -> dict:
+        """BLEU, chrF (sacrebleu) and exact matches of the export's translations of a parallel
+        file; ``plot``: the attention heatmap of its first sentence."""
+        data = self.read_evaluation(data_paths)
+        start = time.monotonic()
+        hypotheses = predictor.translate(data.sources, beam_size=beam_size)
+        seconds = time.monotonic() - start
+        config = predictor.metadata["config"]
+        metrics = translation_metrics(data.targets, hypotheses, config["lowercase"])
+        metrics.update(beam_size=beam_size or config["beam_size"],
+                       predict_seconds=round(seconds, 3))
+        if plot:
+            self.attention_plot(predictor, data.sources[0], plot)
+        return metrics
+
+    def format_metrics(self, metrics: dict) -> str:
+        return (f"BLEU {metrics['bleu']:.2f}  chrF {metrics['chrf']:.2f}  exact "
+                f"{metrics['exact_match']:.4f}  n {metrics['n']}  beam {metrics['beam_size']}\n"
+                f"{metrics['bleu_signature']}\n{metrics['chrf_signature']}")
+
+    def attention_plot(self, predictor, source, path, beam_size: int = 1) -> Path:
+        if "attention" not in predictor.model.signatures:
+            return super().attention_plot(predictor, source, path, beam_size)
+        return attention_plot(predictor, source, path, beam_size)
+
+    def comparison_figure(self, exports, valid_paths, path) -> Path | None:
+        """Each run's attention heatmap for the first validation source, side by side (None
+        when a run was trained without attention)."""
+        from seqtasks.inference.load import load
+
+        predictors = {name: load(export) for name, export in exports.items()}
+        if not all("attention" in p.model.signatures for p in predictors.values()):
+            return None
+        try:
+            text = self.read_evaluation(valid_paths).sources[0]
+        except DataError:
+            return None
+        panels = []
+        for name, predictor in predictors.items():
+            row = predictor.attention([text])[0]
+            panels.append((f"{name}: {row['translation']}", row["weights"],
+                           row["source_tokens"], row["output_tokens"]))
+        return attention_grid_png(panels, path)
+
+    def gradient_probe(self, export_dir, data_paths, batch_size: int = 16):
+        """For ``seqtasks diagnose``: the export's encoder–decoder, and the first ``batch_size`` pairs
+        of ``data_paths`` with the training loss (teacher forcing); the states probed are the
+        encoder's, over source positions."""
+        from seqtasks.diagnostics.flow import GradientProbe
+        from seqtasks.export.layout import read_metadata
+        from seqtasks.training.losses import SmoothedSparseCrossentropy
+
+        metadata = read_metadata(export_dir)
+        config = config_lib.from_dict(TranslationConfig, metadata["config"])
+        pairs = read_parallel(data_paths)
+        source, target = (TextEncoder(Vocabulary.load(Path(export_dir) / "assets" / name),
+                                      config.level, config.lowercase, config.max_length)
+                          for name in ("source_vocab.txt", "target_vocab.txt"))
+        inputs, targets, weights = next(iter(parallel_dataset(
+            pairs.sources[:batch_size], pairs.targets[:batch_size], source, target, batch_size,
+            config.max_length, shuffle=False, seed=config.seed, bucket_by_length=False)))
+        loss = SmoothedSparseCrossentropy(config.label_smoothing)
+        return GradientProbe(
+            lambda: build(config, metadata["source_vocab_size"], metadata["target_vocab_size"]).trainer,
+            inputs, lambda logits: loss(targets, logits, sample_weight=weights),
+            positions="source position t")
+
+
+TASK = Translation()
+train, evaluate = TASK.train, TASK.evaluate

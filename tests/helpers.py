@@ -33,6 +33,16 @@ def tiny_sentiment_config(**overrides):
     return config_lib.replace(base, **overrides)
 
 
+def task_data(task, config, train, valid, work_dir, **options):
+    """A task's data as its training lifecycle prepares it (vocabularies saved in ``work_dir``)."""
+    from seqtasks.training.run_dir import RunDir
+
+    task.check(config)
+    run = RunDir(work_dir)
+    run.resume.mkdir(parents=True, exist_ok=True)
+    return task.prepare(config, task.read(config, train, valid, **options), run, resumed=False)
+
+
 def run_cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``seqtasks ARGS`` in a fresh process, as a user would."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}

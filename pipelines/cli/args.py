@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-TASKS = ("sentiment", "ner", "lm", "translate", "autoencoder", "caption")
+from pipelines import TASKS
+
 
 EPILOG = "Run 'seqtasks COMMAND --help' for the options of each command."
 

@@ -1,4 +1,5 @@
-"""The ``seqtasks`` command: parse, dispatch to pipelines / library, print. No logic of its own.
+"""The ``seqtasks`` command: parse, dispatch to the tasks and the library, print. The one place
+that knows every task (``pipelines.TASKS``); no logic of its own.
 
 TensorFlow is imported only after argument parsing, so ``--help`` answers instantly.
 """
@@ -46,30 +47,29 @@ def _quiet_tensorflow() -> None:
 
 
 def _train(args) -> None:
-    from pipelines import task_module
+    from pipelines import task
     from seqtasks import config as config_lib
 
-    module = task_module(args.task)
-    overrides = _config_overrides(args)
-    config = config_lib.resolve(module.CONFIG, args.config, overrides)
+    chosen = task(args.task)
+    config = config_lib.resolve(chosen.config_class, args.config, _config_overrides(args))
     images = {"images": args.images} if args.images else {}
-    export_dir = module.train(config, args.train, args.valid, args.out,
+    export_dir = chosen.train(config, args.train, args.valid, args.out,
                               verbose=0 if args.quiet else "auto", **images)
     print(f"exported {args.task} model to {export_dir}")
 
 
 def _evaluate(args) -> None:
-    from pipelines import task_module
+    from pipelines import task
     from seqtasks.export.layout import read_metadata, resolve_export
 
     export_dir = resolve_export(args.model_dir, args.version)
-    module = task_module(read_metadata(export_dir)["task"])
+    trained = task(read_metadata(export_dir)["task"])
     images = {"images": args.images} if args.images else {}
-    metrics = module.evaluate(export_dir, args.data, plot=args.plot, **images)
+    metrics = trained.evaluate(export_dir, args.data, plot=args.plot, **images)
     if args.json:
         print(json.dumps(metrics))
     else:
-        print(module.format_metrics(metrics))
+        print(trained.format_metrics(metrics))
 
 
 def _predict(args) -> None:
@@ -104,18 +104,18 @@ def _generate(args) -> None:
 
 
 def _compare(args) -> None:
-    from pipelines import task_module
+    from pipelines import task
     from seqtasks import config as config_lib
     from seqtasks.evaluation import compare
 
-    module = task_module(args.task)
+    chosen = task(args.task)
     overrides = _config_overrides(args)
-    base = config_lib.resolve(module.CONFIG, args.config, overrides)
+    base = config_lib.resolve(chosen.config_class, args.config, overrides)
     runs = compare.file_runs(base, args.runs) if args.runs \
         else compare.grid_runs(base, compare.parse_grid(args.grid))
     settings = {"train": args.train, "valid": args.valid, "runs": args.runs or " ".join(args.grid),
                 "base overrides": " ".join(overrides) or "none", "seed": base.seed}
-    report = compare.compare(module, args.task, runs, args.train, args.valid, args.out, settings,
+    report = compare.compare(chosen, runs, args.train, args.valid, args.out, settings,
                              verbose=0 if args.quiet else "auto",
                              log=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"wrote {report}")
@@ -140,36 +140,36 @@ def _diagnose(args) -> None:
         return
     if args.model_dir is None:
         raise ConfigError("diagnose needs an export DIR, or --task adding")
-    from pipelines import task_module
+    from pipelines import task
     from seqtasks.diagnostics.flow import diagnose_export
     from seqtasks.export.layout import read_metadata, resolve_export
 
     export_dir = resolve_export(args.model_dir, args.version)
-    module = task_module(read_metadata(export_dir)["task"])
-    print(f"wrote {diagnose_export(module, export_dir, args.data, args.out, args.batch_size)}")
+    trained = task(read_metadata(export_dir)["task"])
+    print(f"wrote {diagnose_export(trained, export_dir, args.data, args.out, args.batch_size)}")
 
 
 def _attention(args) -> None:
-    from pipelines import caption, translation
+    from pipelines import task
     from seqtasks import load
 
-    plot, source = (caption.attention_plot, args.image) if args.image \
-        else (translation.attention_plot, args.text)
-    path = plot(load(args.model_dir, args.version), source, args.out, args.beam_size)
+    predictor = load(args.model_dir, args.version)
+    source = args.image if args.image else args.text
+    path = task(predictor.task).attention_plot(predictor, source, args.out, args.beam_size)
     print(f"wrote {path}")
 
 
 def _config(args) -> None:
     import yaml
 
-    from pipelines import task_module
+    from pipelines import task
     from seqtasks import config as config_lib
 
-    module = task_module(args.task)
+    config_class = task(args.task).config_class
     if args.yaml:
-        print(yaml.safe_dump(config_lib.to_dict(module.CONFIG()), sort_keys=False), end="")
+        print(yaml.safe_dump(config_lib.to_dict(config_class()), sort_keys=False), end="")
     else:
-        print(config_lib.describe(module.CONFIG))
+        print(config_lib.describe(config_class))
 
 
 def _serve(args) -> None:

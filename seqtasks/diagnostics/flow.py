@@ -140,19 +140,16 @@ def flow_png(curves: dict[str, np.ndarray], path: str | Path, title: str,
                                   log_y=True)], path)
 
 
-def diagnose_export(module, export_dir: str | Path, data_path, out: str | Path,
+def diagnose_export(task, export_dir: str | Path, data_path, out: str | Path,
                     batch_size: int = 16) -> Path:
     """``seqtasks diagnose DIR``: the gradient-flow plot of an export, trained vs initialised.
-    ``module``: the export's pipeline, which must offer ``gradient_probe``; ``data_path``:
-    default the validation data the export was scored on."""
+    ``task``: the export's ``Task`` (its ``gradient_probe``); ``data_path``: default the
+    validation data the export was scored on."""
     from seqtasks.export.layout import read_metadata
 
     metadata = read_metadata(export_dir)
-    if not hasattr(module, "gradient_probe"):
-        raise ModelError(f"{export_dir}: gradient flow is not available for {metadata['task']} "
-                         "models yet (sentiment, lm and translate are)")
     data_path = data_path or metadata.get("metrics", {}).get("data")
-    probe = module.gradient_probe(export_dir, data_path, batch_size)
+    probe = task.gradient_probe(export_dir, data_path, batch_size)
     curves = flow_before_and_after(probe, export_dir, metadata["config"].get("seed", 0))
     config = metadata["config"]
     title = (f"{metadata['task']}: {config.get('cell')} x {config.get('num_layers')}, "

@@ -6,10 +6,11 @@ and report them side by side.
       results.csv       one row per run: main score, training time, parameters, tokens/s
       report.md         the same table in Markdown, with the figures
       learning_curves.png   every run's curves on one figure
-      attention.png     translation: every run's attention heatmap for one sentence, side by side
+      <figure>.png      the task's own comparison figure, if it has one (translation: every run's
+                        attention heatmap for one sentence, side by side)
 
-The task is any pipeline module (``CONFIG``, ``train``), handed in by the caller (the CLI), so
-this module stays below ``pipelines/``. Runs are resumable: a run whose newest export was trained
+The task is any ``seqtasks.task.Task``, handed in by the caller (the CLI), so this module stays
+below ``pipelines/``. Runs are resumable: a run whose newest export was trained
 with the same config is read back, not retrained; an interrupted run continues from its last
 epoch through the pipeline's own resume state.
 """
@@ -26,13 +27,12 @@ from typing import Any, Callable
 import yaml
 
 from seqtasks import config as config_lib
-from seqtasks.errors import ConfigError, DataError, ModelError
+from seqtasks.errors import ConfigError, ModelError
 from seqtasks.export.layout import read_metadata, resolve_export, versions
 from seqtasks.io import atomic_write_text
 
 # The score a table is sorted by: the first of these the evaluation metrics contain.
-MAIN_SCORES = (("bleu", "max"), ("f1", "max"), ("accuracy", "max"), ("perplexity", "min"),
-               ("cider", "max"))
+MAIN_SCORES = (("bleu", "max"), ("f1", "max"), ("accuracy", "max"), ("perplexity", "min"))
 COLUMNS = ("run", "score", "train_seconds", "epochs_run", "stopped_by", "parameters",
            "tokens_per_second", "export")
 
@@ -145,13 +145,14 @@ def result_row(run: Run, export_dir: Path) -> dict:
             "train_seconds": training.get("train_seconds"),
             "epochs_run": training.get("epochs_run"), "stopped_by": training.get("stopped_by"),
             "parameters": training.get("parameters"),
-            "tokens_per_second": training.get("train_tokens_per_second"),
+            "tokens_per_second": training.get("train_tokens_per_second",
+                                              training.get("train_images_per_second")),
             "export": str(export_dir), "history": training.get("history", {})}
 
 
 # --- Reporting ---------------------------------------------------------------------------------
 
-def write_report(task: str, results: list[dict], runs: list[Run], out_dir: str | Path,
+def write_report(task, results: list[dict], runs: list[Run], out_dir: str | Path,
                  settings: dict[str, Any], valid_paths=None) -> Path:
     """results.csv, learning_curves.png, attention.png (when the models attend) and report.md."""
     from seqtasks.evaluation import plots
@@ -169,13 +170,14 @@ def write_report(task: str, results: list[dict], runs: list[Run], out_dir: str |
 
     figures = [plots.comparison_curves_png({r["run"]: r["history"] for r in results},
                                            out_dir / "learning_curves.png",
-                                           title=f"{task}: learning curves")]
-    attention = attention_figure(results, out_dir / "attention.png", valid_paths)
-    if attention:
-        figures.append(attention)
+                                           title=f"{task.name}: learning curves")]
+    exports = {r["run"]: Path(r["export"]) for r in results}
+    extra = task.comparison_figure(exports, valid_paths, out_dir / "comparison.png")
+    if extra:
+        figures.append(extra)
 
     best = (max if mode == "max" else min)(results, key=lambda r: r["score"])
-    lines = [f"# seqtasks compare: {task}", "",
+    lines = [f"# seqtasks compare: {task.name}", "",
              *(f"- {k}: {v}" for k, v in settings.items()),
              f"- main score: {score_name} ({'higher' if mode == 'max' else 'lower'} is better); "
              f"best: **{best['run']}**", "",
@@ -199,34 +201,9 @@ def _cell(value) -> str:
     return str(value)
 
 
-def attention_figure(results: list[dict], path: Path, valid_paths) -> Path | None:
-    """Each run's attention heatmap for the first validation source, side by side; None when the
-    models have no attention (every task but translation) or the data is not parallel text."""
-    from seqtasks.evaluation import plots
-    from seqtasks.inference import load as api
-    from seqtasks.data.parallel import read_parallel
-
-    tasks = {read_metadata(r["export"])["task"] for r in results}
-    if valid_paths is None or not all(hasattr(api.PREDICTORS.get(t), "attention") for t in tasks):
-        return None
-    predictors = [api.load(r["export"]) for r in results]
-    if not all("attention" in p.model.signatures for p in predictors):
-        return None  # trained with attention=none
-    try:
-        text = read_parallel(valid_paths).sources[0]
-    except DataError:
-        return None
-    panels = []
-    for result, predictor in zip(results, predictors):
-        row = predictor.attention([text])[0]
-        panels.append((f"{result['run']}: {row['translation']}", row["weights"],
-                       row["source_tokens"], row["output_tokens"]))
-    return plots.attention_grid_png(panels, path)
-
-
-def compare(module, task: str, runs: list[Run], train_paths, valid_paths, out_dir,
-            settings: dict[str, Any], verbose=0, log: Callable[[str], None] = print) -> Path:
+def compare(task, runs: list[Run], train_paths, valid_paths, out_dir, settings: dict[str, Any],
+            verbose=0, log: Callable[[str], None] = print) -> Path:
     """Train what is not finished, then write the report; returns the path of report.md."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    results = run_all(module.train, runs, train_paths, valid_paths, out_dir, verbose, log)
+    results = run_all(task.train, runs, train_paths, valid_paths, out_dir, verbose, log)
     return write_report(task, results, runs, out_dir, settings, valid_paths)

@@ -102,17 +102,3 @@ def attach_decoder(inputs, encoded: dict, config, units: int, target_vocab_size:
         trainer=keras.Model([inputs, decoder_inputs], logits, name=name),
         encoder=keras.Model(inputs, encoded, name=f"{name}_encoder"),
         decoder=decoder)
-
-
-def compile_seq2seq(model: Seq2Seq, config) -> Seq2Seq:
-    """Compile the trainer: ``config``'s optimizer, global-norm clipping and label-smoothed
-    cross-entropy, token accuracy over the real target positions."""
-    from seqtasks.training.losses import SmoothedSparseCrossentropy
-    from seqtasks.training.fit import make_optimizer
-
-    model.trainer.compile(
-        optimizer=make_optimizer(config.optimizer, config.learning_rate, config.clipnorm),
-        loss=SmoothedSparseCrossentropy(config.label_smoothing),
-        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")],
-        jit_compile=False)  # XLA is slower for recurrent loops on CPU (TOOLCHAIN.md)
-    return model

@@ -61,7 +61,7 @@ def test_export_diagnosis_restores_the_trained_model(sentiment_export, tmp_path)
     from seqtasks.diagnostics.flow import flow_before_and_after, restore_weights
 
     export_dir, config = sentiment_export
-    probe = sentiment.gradient_probe(export_dir, DATA / "sentiment" / "valid.tsv", batch_size=8)
+    probe = sentiment.TASK.gradient_probe(export_dir, DATA / "sentiment" / "valid.tsv", batch_size=8)
     model = probe.build()
     restore_weights(model, export_dir)
     predictor = seqtasks.load(export_dir)

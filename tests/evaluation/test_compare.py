@@ -23,12 +23,14 @@ def test_compare_grid_writes_table_and_skips_finished_runs(tmp_path):
     runs = compare.grid_runs(base, compare.parse_grid(["cell=rnn,gru", "bidirectional=false,true"]))
     paths = DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv"
     out, lines = tmp_path / "report", []
-    compare.compare(sentiment, "sentiment", runs, *paths, out, {"seed": 3}, log=lines.append)
+    compare.compare(sentiment.TASK, runs, *paths, out, {"seed": 3}, log=lines.append)
     rows = read_table(out / "results.csv")
     assert [(r["cell"], r["bidirectional"]) for r in rows] == [
         ("rnn", "false"), ("rnn", "true"), ("gru", "false"), ("gru", "true")]
-    assert all(0 <= float(r["accuracy"]) <= 1 and float(r["tokens_per_second"]) > 0
-               for r in rows)
+    for row in rows:  # the table quotes each run's export, scored on the validation file
+        evaluated = sentiment.evaluate(row["export"], paths[1])
+        assert float(row["accuracy"]) == pytest.approx(evaluated["accuracy"], abs=1e-4)
+        assert float(row["tokens_per_second"]) > 0
     assert int(rows[1]["parameters"]) > int(rows[0]["parameters"])  # two directions
     assert sum(": training" in line for line in lines) == 4
     report = (out / "report.md").read_text()
@@ -36,7 +38,7 @@ def test_compare_grid_writes_table_and_skips_finished_runs(tmp_path):
     assert (out / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
 
     lines.clear()  # second call: every run is finished, nothing is retrained
-    compare.compare(sentiment, "sentiment", runs, *paths, out, {"seed": 3}, log=lines.append)
+    compare.compare(sentiment.TASK, runs, *paths, out, {"seed": 3}, log=lines.append)
     assert sum("not retrained" in line for line in lines) == 4
     assert read_table(out / "results.csv") == rows
 
@@ -64,13 +66,14 @@ def test_fast_grid_of_four_runs_report_and_rerun(tmp_path):
     base = tiny_sentiment_config()
     runs = compare.grid_runs(base, compare.parse_grid(["units=8,16", "cell=rnn,gru"]))
     calls = []
-    module = types.SimpleNamespace(train=fake_train(calls))  # a pipeline module's train
-    compare.compare(module, "sentiment", runs, "t", "v", tmp_path, {"seed": 42}, log=print)
+    task = types.SimpleNamespace(name="sentiment", train=fake_train(calls),  # a stand-in Task
+                                 comparison_figure=lambda exports, valid, path: None)
+    compare.compare(task, runs, "t", "v", tmp_path, {"seed": 42}, log=print)
     rows = read_table(tmp_path / "results.csv")
     assert [(r["units"], r["cell"], r["accuracy"]) for r in rows] == [
         ("8", "rnn", "0.08"), ("8", "gru", "0.08"), ("16", "rnn", "0.16"), ("16", "gru", "0.16")]
     assert "best: **units-16_cell-rnn**" in (tmp_path / "report.md").read_text()
-    compare.compare(module, "sentiment", runs, "t", "v", tmp_path, {"seed": 42}, log=print)
+    compare.compare(task, runs, "t", "v", tmp_path, {"seed": 42}, log=print)
     assert len(calls) == 4 and read_table(tmp_path / "results.csv") == rows
 
 

@@ -13,6 +13,9 @@ from seqtasks.data.parallel import ParallelText
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
 from seqtasks.errors import ConfigError
 from seqtasks.models.encoder_decoder import Seq2SeqConfig, build_seq2seq
+from seqtasks.task import Splits
+from seqtasks.training.lifecycle import compile_model
+from seqtasks.training.run_dir import RunDir
 
 
 @pytest.mark.parametrize("attention, bidirectional", [("bahdanau", True), ("luong_dot", False),
@@ -42,7 +45,7 @@ def reversal_pairs(n: int, rng: random.Random) -> ParallelText:
 
 
 @pytest.mark.filterwarnings("ignore:.*(shuffle=True|ran out of data).*:UserWarning")
-def test_a_tiny_reversal_task_is_learned_end_to_end():
+def test_a_tiny_reversal_task_is_learned_end_to_end(tmp_path):
     """Training (tf.data, teacher forcing, loss) and in-graph decoding fit together: reversing
     3-7 letters is learned to (nearly) every sentence right in a few epochs."""
     keras.utils.set_random_seed(0)
@@ -50,10 +53,14 @@ def test_a_tiny_reversal_task_is_learned_end_to_end():
     config = config_lib.replace(
         translation.TranslationConfig(), level="word", embedding_dim=16, units=32, dropout=0.0,
         label_smoothing=0.0, batch_size=32, learning_rate=0.01, attention="bahdanau", seed=0)
-    data = translation.task_data(config, reversal_pairs(2000, rng), reversal_pairs(100, rng))
-    train_ds, _ = translation.datasets(config, data)
-    model = translation.build(config, len(data.source.vocabulary), len(data.target.vocabulary))
-    model.trainer.fit(train_ds, epochs=5, verbose=0)
+    run = RunDir(tmp_path)
+    run.resume.mkdir()
+    splits = Splits(reversal_pairs(2000, rng), reversal_pairs(100, rng))
+    data = translation.TASK.prepare(config, splits, run, resumed=False)
+    train_ds, _ = translation.TASK.datasets(config, data)
+    model = translation.TASK.build(config, data)
+    compile_model(translation.TASK, config, model, steps_per_epoch=1).fit(train_ds, epochs=5,
+                                                                          verbose=0)
     decoder = Seq2SeqDecoder(model, 1.5, 2, config.max_length)
     source_ids = data.source.dense(tf.constant(data.valid.sources))
     for ids, lengths in (decoder.greedy(source_ids), decoder.beam(source_ids, 3, 0.6)):

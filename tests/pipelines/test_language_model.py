@@ -18,6 +18,8 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.layers.recurrent import state_sizes
 from seqtasks.text import Vocabulary
 from seqtasks.text.vocab import BOS_ID
+from seqtasks.training import lifecycle
+from seqtasks.training.tbptt import TruncatedBPTT
 
 TRAIN, VALID = DATA / "lm" / "shakespeare_train.txt", DATA / "lm" / "shakespeare_valid.txt"
 GENERATE = {"prompt": (["ROMEO:", ""], "string"), "max_length": (25, "int32"),
@@ -63,7 +65,9 @@ def test_exports_reloaded_in_a_fresh_process_sample_and_score_as_in_memory(tmp_p
         generated = functions["generate"](**{k: tf.constant(v, getattr(tf, t))
                                              for k, (v, t) in GENERATE.items()})
         expected.append((generated, functions["score"](tf.constant(TEXTS))))
-        export_dir = lm.export(model, encoder, config, tmp_path / f"m{i}", {}, {}, tmp_path)
+        trainer = TruncatedBPTT(model, config.batch_size, config.bptt_steps, config.stride)
+        export_dir = lifecycle.export(lm.TASK, config, trainer, lm.LanguageModelData(
+            encoder, None, None, None), tmp_path / f"m{i}", {}, {}, tmp_path)
         calls += [(export_dir, "generate", GENERATE), (export_dir, "serving_default", GENERATE),
                   (export_dir, "score", {"text": (TEXTS, "string")})]
     served = run_signatures_in_fresh_process(calls)
@@ -161,7 +165,7 @@ def test_cli_evaluate_json_and_generate(char_export):
     meta = json.loads((char_export / "seqtasks.json").read_text())
     assert metrics["perplexity"] == pytest.approx(meta["metrics"]["perplexity"])
     assert result.stderr.strip() == ""
-    assert "bits/char" in lm.format_metrics(metrics)
+    assert "bits/char" in lm.TASK.format_metrics(metrics)
     generated = run_cli("generate", char_export.parent, "--prompt", "ROMEO:", "--max-length", "20",
                         "--top-p", "0.9", "--num-samples", "2", "--seed", "7").stdout
     expected = seqtasks.load(char_export).generate(["ROMEO:"], max_length=20, top_p=0.9,

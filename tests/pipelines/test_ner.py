@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import DATA, run_cli, run_fresh_python
+from helpers import DATA, run_cli, run_fresh_python, task_data
 
 TRAIN, VALID = DATA / "ner" / "train.txt", DATA / "ner" / "valid.txt"
 TEXTS = ["U.N. official Ekeus heads for Baghdad .", "Marie Curie was born in Warsaw .",
@@ -110,7 +110,7 @@ def test_evaluate_in_python_and_from_the_cli(ner_export, tmp_path):
     assert metrics["n_sentences"] == 16 and metrics["n_entities"] == 36
     assert set(metrics["per_type"]) == {"PER", "ORG", "LOC", "MISC"}
     assert (tmp_path / "types.png").stat().st_size > 0
-    assert "entity F1" in ner.format_metrics(metrics)
+    assert "entity F1" in ner.TASK.format_metrics(metrics)
     result = run_cli("evaluate", ner_export.parent, "--data", VALID, "--json")
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"f1", "precision", "recall", "per_type", "n_sentences"} <= set(printed)
@@ -140,18 +140,17 @@ def test_batch_prediction_nests_entities_in_jsonl_and_encodes_them_in_csv(ner_ex
     dict(output="softmax", char_features="none", cell="rnn", bidirectional=False,
          word_dropout=0.0),
 ])
-def test_a_training_step_with_every_option(overrides):
+def test_a_training_step_with_every_option(overrides, tmp_path):
     import keras
 
     from pipelines import ner
-    from seqtasks.training.fit import make_optimizer
+    from seqtasks.training.lifecycle import compile_model
 
-    config = tiny_config(**overrides)
+    config = tiny_config(learning_rate=0.01, **overrides)
     keras.utils.set_random_seed(config.seed)
-    data = ner.load_data(config, TRAIN, VALID)
-    train_ds, _ = ner.datasets(config, data)
-    model = ner.build(config, len(data.features.words), len(data.features.chars), data.tags)
-    model.compile(optimizer=make_optimizer("adam", 0.01, 5.0), loss=ner.tag_loss(model, config))
+    data = task_data(ner.TASK, config, TRAIN, VALID, tmp_path)
+    train_ds, _ = ner.TASK.datasets(config, data)
+    model = compile_model(ner.TASK, config, ner.TASK.build(config, data), steps_per_epoch=1)
     features, tags = next(iter(train_ds))
     losses = [float(model.train_on_batch(features, tags)) for _ in range(3)]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
@@ -166,9 +165,9 @@ def test_data_errors_name_file_and_line(tmp_path):
     unseen = tmp_path / "unseen.txt"
     unseen.write_text("Bonn B-LOC\n\nThe O\nEuro B-CURRENCY\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"unseen.txt:4: entity type 'CURRENCY' never occurs"):
-        ner.load_data(tiny_config(), TRAIN, unseen)
+        task_data(ner.TASK, tiny_config(), TRAIN, unseen, tmp_path)
     with pytest.raises(ConfigError, match="level must be 'word'"):
-        ner.load_data(tiny_config(level="char"), TRAIN, VALID)
+        task_data(ner.TASK, tiny_config(level="char"), TRAIN, VALID, tmp_path)
 
 
 def test_cli_reports_a_bad_file_with_its_line(tmp_path):

@@ -18,6 +18,7 @@ from pipelines import sentiment
 from seqtasks.errors import DataError, ModelError
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
+from seqtasks.training import lifecycle
 
 TRAIN, VALID = DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv"
 TEXTS = ["a gorgeous , witty film", "", "dull and lifeless", "it 's a BAD, bad movie!",
@@ -34,7 +35,9 @@ def test_export_reloaded_in_a_fresh_process_predicts_as_in_memory(tmp_path, pool
     labels = ["neg", "neutral", "pos"]
     in_memory = sentiment.serving_functions(model, encoder, labels)["serving_default"](
         tf.constant(TEXTS))
-    export_dir = sentiment.export(model, encoder, labels, config, tmp_path / "m", {}, {}, tmp_path)
+    data = sentiment.SentimentData(None, None, labels, encoder)
+    export_dir = lifecycle.export(sentiment.TASK, config, model, data, tmp_path / "m", {}, {},
+                                  tmp_path)
     served = serve_in_fresh_process(export_dir, TEXTS)
     np.testing.assert_allclose(served["probabilities"], in_memory["probabilities"].numpy(),
                                atol=1e-6)

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 import seqtasks
-from helpers import DATA, assert_signatures_match_fresh_process, tiny_translation_config
+from helpers import DATA, assert_signatures_match_fresh_process, task_data, tiny_translation_config
 from pipelines import translation
 from seqtasks.data.parallel import read_parallel
 from seqtasks.errors import ConfigError, DataError, ModelError
 from seqtasks.evaluation.metrics import translation_metrics
+from seqtasks.training import lifecycle
 
 TRAIN, VALID = DATA / "translation" / "train.tsv", DATA / "translation" / "valid.tsv"
 TEXTS = ["Der Mann liest ein Buch.", "", "Wie geht es dir?", "Unbekannte Wörter: Ωμέγα ☃!",
@@ -26,11 +27,11 @@ CALLS = [("serving_default", {"text": (TEXTS, "string")}),
 
 def export_untrained(config, out_dir, work_dir):
     """An export of a freshly initialised model, and its in-memory serving functions."""
-    data = translation.task_data(config, read_parallel(TRAIN), read_parallel(VALID))
-    model = translation.build(config, len(data.source.vocabulary), len(data.target.vocabulary))
+    data = task_data(translation.TASK, config, TRAIN, VALID, work_dir)
+    model = translation.TASK.build(config, data)
     functions = translation.serving_functions(model, data, config)
-    export_dir = translation.export(model, data, config, out_dir, functions,
-                                    {"task": "translate"}, work_dir)
+    export_dir = lifecycle.export(translation.TASK, config, model, data, out_dir, {}, {},
+                                  work_dir, functions)
     return export_dir, functions
 
 
@@ -97,7 +98,7 @@ def test_evaluate_scores_bleu_and_chrf_and_plots_attention(exported, tmp_path):
     metrics = translation.evaluate(export_dir, VALID, plot=tmp_path / "a.png", beam_size=1)
     assert metrics["n"] == 80 and metrics["beam_size"] == 1
     assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
-    assert "BLEU" in translation.format_metrics(metrics)
+    assert "BLEU" in translation.TASK.format_metrics(metrics)
 
 
 def test_a_model_without_attention_says_so(tmp_path):

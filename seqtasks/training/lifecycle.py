@@ -1,0 +1,112 @@
+"""The one training lifecycle every task runs (``Task.train``): check, read, run directory and
+resume, seed, data, build, compile, fit (time budget, early stopping, throughput), validation
+metrics, export, figures, training summary."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import keras
+
+from seqtasks import config as config_lib
+from seqtasks.evaluation.plots import learning_curves_png
+from seqtasks.export.savedmodel import export_savedmodel
+from seqtasks.training.distributed import join_cluster
+from seqtasks.training.fit import Throughput, fit, make_optimizer
+from seqtasks.training.run_dir import RunDir
+
+
+def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **options) -> Path:
+    """Train ``task`` with ``config`` on ``train_paths``, early-stop on ``valid_paths``, export
+    the next version under ``out_dir`` and return its directory.
+
+    Bad config or data fails before anything is written. An interrupted run (Ctrl-C, a killed
+    job) resumes when called again with the same arguments. With a multi-worker ``TF_CONFIG``
+    (tasks with ``multi_worker``) every worker runs this; the chief exports to ``out_dir``.
+    """
+    if task.multi_worker:  # before TensorFlow runs any op
+        out_dir = join_cluster(out_dir)
+    task.check(config)
+    splits = task.read(config, train_paths, valid_paths, **options)
+    run = RunDir(out_dir)
+    resumed = run.start(config)
+    keras.utils.set_random_seed(config.seed)
+    try:
+        data = task.prepare(config, splits, run, resumed)
+        train_ds, valid_ds = task.datasets(config, data)
+        steps_per_epoch = batches_per_epoch(train_ds)
+        model = task.build(config, data)
+        trainable = compile_model(task, config, model, steps_per_epoch)
+        signatures = task.signatures(config, model, data)
+    except BaseException:
+        if not resumed:  # nothing trained yet: leave nothing that blocks a corrected rerun
+            run.finish()
+        raise
+    throughput = Throughput()
+    monitor, mode = task.monitor
+    summary = fit(trainable, train_ds, valid_ds, config, run.resume, run.logs, monitor=monitor,
+                  mode=mode, callbacks=[throughput, *task.callbacks(config, model, data,
+                                                                     signatures)],
+                  verbose=verbose)
+    units_per_batch = task.training_units(config, data) / max(steps_per_epoch, 1)
+    summary[f"train_{task.throughput_unit}_per_second"] = round(
+        units_per_batch * throughput.batches / max(throughput.seconds, 1e-9), 1)
+    summary.update(task.data_summary(config, data))
+
+    metrics = {**task.validation_metrics(config, data, signatures),
+               "data": describe_paths(valid_paths)}
+    export_dir = export(task, config, model, data, run.root, metrics, summary, run.resume,
+                        signatures)
+    task.figures(config, data, metrics, export_dir)
+    run.finish()
+    if verbose != 0:
+        print(summary_line(task, summary), file=sys.stderr, flush=True)
+    return export_dir
+
+
+def compile_model(task, config, model, steps_per_epoch: int):
+    """Compile ``task.trainable(model)`` with the config's optimizer (global-norm clipping, the
+    task's learning rate or schedule) and the task's loss; returns the compiled Keras model."""
+    trainable = task.trainable(model)
+    optimizer = make_optimizer(config.optimizer, task.learning_rate(config, steps_per_epoch),
+                               config.clipnorm)
+    # jit_compile=False: XLA is slower for recurrent loops on CPU (TOOLCHAIN.md).
+    trainable.compile(optimizer=optimizer, jit_compile=False,
+                      **task.compile_options(config, model))
+    return trainable
+
+
+def export(task, config, model, data, out_dir, metrics: dict, summary: dict, work_dir,
+           signatures: dict | None = None) -> Path:
+    """Write ``model`` with the task's signatures and assets as the next version under
+    ``out_dir`` (``seqtasks.json``: task, config, task metadata, metrics, training summary);
+    ``work_dir`` holds the asset files on their way into the export."""
+    assets = task.export_assets(config, model, data, Path(work_dir))
+    metadata = {"task": task.name, "config": config_lib.to_dict(config), **assets.metadata,
+                "metrics": metrics, "training": summary}
+    export_dir = export_savedmodel(
+        out_dir, task.exported(model), assets.resources,
+        signatures or task.signatures(config, model, data), metadata, asset_files=assets.files)
+    if summary.get("history"):
+        learning_curves_png(summary["history"], export_dir / "learning_curves.png")
+    return export_dir
+
+
+def batches_per_epoch(dataset) -> int:
+    """Batches in one pass over ``dataset`` (counted when tf.data cannot tell, e.g. bucketing)."""
+    cardinality = int(dataset.cardinality())
+    return cardinality if cardinality >= 0 else sum(1 for _ in dataset)
+
+
+def describe_paths(paths) -> str | list[str]:
+    """A data argument as JSON: one path, or the aligned files of parallel data."""
+    return [str(p) for p in paths] if isinstance(paths, (list, tuple)) else str(paths)
+
+
+def summary_line(task, summary: dict) -> str:
+    unit = task.throughput_unit
+    best = f", best epoch {summary['best_epoch']}" if summary.get("best_epoch") else ""
+    return (f"trained {summary['epochs_run']} epochs in {summary['train_seconds']:.0f} s "
+            f"(stopped by {summary['stopped_by'].replace('_', ' ')}{best}), "
+            f"{summary[f'train_{unit}_per_second']:,.0f} {unit}/s")
