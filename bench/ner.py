@@ -1,32 +1,44 @@
 """CoNLL-2003 English NER from scratch: validation entity F1, training time and speed, and the
-exported model's inference speed at batch 256. Prints one JSON object (last line of stdout).
+exported model's tagging speed.
 
-    python bench/ner.py                              # NerConfig defaults, time_budget=15 minutes
+Run by hand from the repository root (not part of the tests; 15 minutes of training by the
+recipe, plus evaluation and export):
+
+    python bench/ner.py                              # recipes/conll2003.yaml (15-minute budget)
     python bench/ner.py --set output=softmax cell=gru time_budget=30
+    python bench/ner.py --set time_budget=0.3 --results /tmp/benchsmoke   # smoke run
 
+Recipe: recipes/conll2003.yaml (``--config FILE`` for another, ``--set KEY=VALUE ...`` on top).
 Data: ../shared/data/conll2003/{train,valid}.txt (research use only; never copied into the repo).
-The export is kept under bench/results/ (git-ignored).
+
+Writes bench/results/ner-conll2003.json (also printed as one JSON line, the last line of
+stdout): ``validation`` (the pipeline's seqeval entity metrics on the validation file, strict
+matching, fractions: f1, precision, recall, per_type, token_accuracy), ``training`` (the export's
+training summary: train_seconds, epochs_run, best_epoch, stopped_by, train_tokens_per_second),
+``history`` (per-epoch curves, val_entity_f1 among them) and ``inference_tokens_per_second``
+(tokens/s through the export's ``tag_tokens`` and ``serving_default`` signatures, the
+predictor's batches of 256, best of the repeats). The export goes to a temporary folder (or
+--out DIR), never under bench/results.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "conll2003"
-RESULTS = ROOT / "bench" / "results"
-DEFAULTS = ["time_budget=15"]
+import common
+
+DATA = common.DATA / "conll2003"
+RECIPE = "recipes/conll2003.yaml"
 
 
 def inference_speed(predictor, sentences: list[list[str]], repeats: int = 2) -> dict:
     """Tokens per second through both signatures of the export (batch 256, best of repeats)."""
     texts = [" ".join(tokens) for tokens in sentences]
     n_tokens = sum(len(tokens) for tokens in sentences)
+    predictor.tag_tokens(sentences[:256])  # warm-up: the first call optimises the graph
+    predictor.predict(texts[:256])
     timings = {"tag_tokens": [], "serving_default": []}
     for _ in range(repeats):
         start = time.perf_counter()
@@ -37,47 +49,43 @@ def inference_speed(predictor, sentences: list[list[str]], repeats: int = 2) -> 
         timings["serving_default"].append(time.perf_counter() - start)
     text_tokens = sum(len(row["tokens"]) for row in rows)
     return {"tag_tokens": round(n_tokens / min(timings["tag_tokens"]), 1),
-            "serving_default": round(text_tokens / min(timings["serving_default"]), 1)}
+            "serving_default": round(text_tokens / min(timings["serving_default"]), 1),
+            "batch_size": 256, "repeats": repeats, "sentences": len(sentences)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="config overrides (default: time_budget=15)")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    common.add_arguments(parser, RECIPE)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     from pipelines import ner
-    from seqtasks import config as config_lib
     from seqtasks import load
 
-    overrides = DEFAULTS + args.set
-    config = config_lib.resolve(ner.NerConfig, overrides=overrides)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = Path(tempfile.mkdtemp(prefix="ner-", dir=RESULTS))
+    config, entries = common.resolve_config(ner.NerConfig, common.recipe_path(args, RECIPE),
+                                            args.overrides)
+    out = common.work_dir(args, "ner")
+    common.log(f"training (time budget {config.time_budget} min) into {out}")
+    start = time.monotonic()
     export_dir = ner.train(config, DATA / "train.txt", DATA / "valid.txt", out, verbose=0)
-    metadata = json.loads((export_dir / "seqtasks.json").read_text())
-    metrics, training = metadata["metrics"], metadata["training"]
+    wall = time.monotonic() - start
+    metadata = common.read_metadata(export_dir)
     valid = ner.read(config, DATA / "valid.txt")
     speed = inference_speed(load(export_dir), valid.tokens)
-    print(json.dumps({
-        "bench": "ner_conll2003",
-        "overrides": overrides,
-        "valid_f1": round(100 * metrics["f1"], 2),
-        "valid_precision": round(100 * metrics["precision"], 2),
-        "valid_recall": round(100 * metrics["recall"], 2),
-        "valid_token_accuracy": round(100 * metrics["token_accuracy"], 2),
-        "valid_f1_per_type": {k: round(100 * v["f1"], 2) for k, v in metrics["per_type"].items()},
-        "train_seconds": training["train_seconds"],
-        "epochs_run": training["epochs_run"],
-        "best_epoch": training["best_epoch"],
-        "stopped_by": training["stopped_by"],
-        "train_tokens_per_second": training["train_tokens_per_second"],
-        "valid_f1_curve": [round(100 * f, 2) for f in training["history"]["val_entity_f1"]],
-        "inference_tokens_per_second_batch256": speed,
-        "cpu_threads": os.cpu_count(),
-        "export_dir": str(export_dir.relative_to(ROOT)),
-    }))
+    metrics = metadata["metrics"]
+    common.log(f"entity F1 {metrics['f1']:.4f} after {metadata['training']['epochs_run']} epochs")
+    common.write_result("ner-conll2003", {
+        "benchmark": "ner_conll2003",
+        "data": {"train": str(DATA / "train.txt"), "valid": str(DATA / "valid.txt")},
+        **entries,
+        "validation": metrics,
+        **common.training_entries(metadata),
+        "train_wall_seconds": round(wall, 1),
+        "inference_tokens_per_second": speed,
+        "export_dir": str(export_dir),
+    }, args.results)
 
 
 if __name__ == "__main__":

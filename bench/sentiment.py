@@ -1,92 +1,72 @@
 """Sentiment benchmark: train from scratch on SST-2 and MR, time the exports, compare cells.
 
-Run by hand from the repository root (one training at a time; takes about 35-45 min on 2 cores):
+Run by hand from the repository root, one training at a time (not part of the tests; all three
+parts take about 35-45 min on 2 cores):
 
-    python bench/sentiment.py                      # all parts: sst2, mr, cells
-    python bench/sentiment.py --only sst2 --time-budget 5
+    python bench/sentiment.py                       # all parts: sst2, mr, cells
+    python bench/sentiment.py --only sst2 --set time_budget=5
     python bench/sentiment.py --only cells --cells-budget 2
+    python bench/sentiment.py --only sst2 --set time_budget=0.3 epochs=1 --results /tmp/benchsmoke
 
-Prints one JSON object (last line of stdout) and writes it to bench/results/sentiment.json.
-Progress goes to stderr. Every number is measured by this run; nothing is hard-coded.
+Recipes: sst2 trains recipes/sst2.yaml on ../shared/data/sst2, mr trains recipes/mr.yaml on
+../shared/data/mr, cells trains recipes/sst2.yaml (time_budget = --cells-budget) once per cell
+(rnn, lstm, peephole_lstm, gru) x bidirectional (false, true) through ``seqtasks compare``.
+``--config FILE`` replaces the recipe of every part run, ``--set KEY=VALUE ...`` overrides it
+(and wins over --cells-budget).
 
-Notes on what is measured:
-- accuracy / macro-F1 are computed by the pipeline on the validation file through the serving
-  function. The pipeline also early-stops on validation accuracy and restores the best epoch, so
-  these are model-selection numbers on the validation set, not held-out test numbers.
-- train_tokens_per_second = real (non-padding) tokens the training batches delivered / the
-  pipeline's train_seconds (model.fit, including the per-epoch validation pass). The pipeline's own
-  figure (train-set tokens x epochs_run / train_seconds) is kept as
-  train_tokens_per_second_pipeline; it counts an epoch cut short by the time budget as a full one,
-  so it overstates runs with ``stopped_by: time_budget``.
-- export throughput loads the SavedModel in this process (tf.saved_model.load after importing
-  tensorflow_text), calls its ``serving_default`` signature on real validation sentences, warms up,
-  then times several repeats and reports the median (and best) sentences per second.
+Writes one result file per part: bench/results/sentiment-sst2.json, sentiment-mr.json and
+sentiment-cells.json (plus the comparison's report as sentiment-cells.md and
+sentiment-cells-*.png), each also printed as one JSON line on stdout; progress goes to stderr.
+Exports go to a temporary folder (or --out DIR), never under bench/results. Every number is
+measured by this run; nothing is hard-coded.
+
+What is measured:
+- ``validation``: the pipeline's metrics on the validation file through the serving function
+  (accuracy, macro_f1 as fractions, per class, confusion matrix). The pipeline early-stops on
+  validation accuracy and restores the best epoch, so these are model-selection numbers on the
+  validation set, not held-out test numbers.
+- ``training``: the export's training summary; ``train_tokens_per_second`` is the pipeline's own
+  figure (tokens of one epoch / batches per epoch x batches trained / seconds inside training
+  batches), right for epochs cut short by the time budget too.
+- ``export_throughput``: the SavedModel loaded in this process (tf.saved_model.load after
+  importing tensorflow_text), its ``serving_default`` called on real validation sentences at
+  batch 1 and 256, after a warm-up; median (and best) sentences per second over the repeats.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
-import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
+import common
 
-# Best recipe found for from-scratch training on SST-2 / MR with 2 CPU cores. Tried (4-min budgets,
-# seed 42, some repeated with seed 1): dropout 0.3/0.5/0.6/0.7, min_count 1/2/3, pooling
-# max/attention/last, embedding 64-300, units 64-128, 1-2 layers, GRU, batch 32/64/128, lr 5e-4 to
-# 2e-3, rmsprop, recurrent_dropout 0.3, patience 3/4/6. All landed at 79-81.5 % on SST-2 valid
-# (seed-to-seed spread ~1.5 points); heavy dropout + min_count 2 (so [UNK] gets trained) was best on
-# average. Everything not listed keeps the library defaults.
-RECIPE = {
-    "cell": "lstm",
-    "bidirectional": True,
-    "embedding_dim": 128,
-    "units": 128,
-    "pooling": "max",
-    "dropout": 0.7,
-    "min_count": 2,
-    "batch_size": 32,
-    "learning_rate": 1e-3,
-    "early_stopping_patience": 4,
-    "epochs": 50,  # upper bound; early stopping or the time budget ends training
-    "seed": 42,
-}
+RECIPES = {"sst2": "recipes/sst2.yaml", "mr": "recipes/mr.yaml", "cells": "recipes/sst2.yaml"}
+DATA_SETS = {"sst2": "sst2", "mr": "mr", "cells": "sst2"}
 CELLS = ("rnn", "lstm", "peephole_lstm", "gru")
 PARTS = ("sst2", "mr", "cells")
 THROUGHPUT_BATCHES = (1, 256)
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+log = common.log
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", type=Path, default=None,
+    parser.add_argument("--data-root", type=Path, default=common.DATA,
                         help="folder holding sst2/ and mr/ (default: ../shared/data relative to "
                              "the repository root)")
     parser.add_argument("--only", default=",".join(PARTS),
                         help=f"comma-separated parts to run, from {','.join(PARTS)} (default: all)")
-    parser.add_argument("--time-budget", type=float, default=20.0,
-                        help="minutes of training per main SST-2 / MR run (default 20)")
-    parser.add_argument("--cells-budget", type=float, default=2.5,
-                        help="minutes of training per run of the cell comparison (default 2.5; "
+    parser.add_argument("--cells-budget", type=float, default=2.5, metavar="MIN",
+                        help="time_budget of every run of the cell comparison (default 2.5; "
                              "8 runs, about 25 min in all with loading and export)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="work directory for the exports (default: a new temporary folder "
-                             "under bench/results/)")
     parser.add_argument("--repeats", type=int, default=5,
                         help="timed repeats per throughput measurement (default 5)")
+    common.add_arguments(parser, "recipes/sst2.yaml (sst2, cells) or recipes/mr.yaml (mr)")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
@@ -94,13 +74,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--only: unknown part(s) {', '.join(unknown) or '(none)'}; "
                      f"choose from {', '.join(PARTS)}")
     args.parts = [p for p in PARTS if p in parts]
-    for name in ("time_budget", "cells_budget"):
-        if getattr(args, name) <= 0:
-            parser.error(f"--{name.replace('_', '-')} must be > 0 minutes")
+    if args.cells_budget <= 0:
+        parser.error("--cells-budget must be > 0 minutes")
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
-    args.data_root = (args.data_root if args.data_root is not None
-                      else REPO / ".." / "shared" / "data").resolve()
+    args.data_root = args.data_root.resolve()
     return args
 
 
@@ -122,9 +100,11 @@ def read_texts(path: Path) -> list[str]:
 
 def export_throughput(export_dir: Path, texts: list[str], repeats: int) -> dict:
     """Sentences/s of the export's ``serving_default`` at batch 1 and 256, median of repeats."""
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  registers the tokenizer ops used by the graph
+    import importlib
 
+    import tensorflow as tf
+
+    importlib.import_module("tensorflow_text")  # registers the tokenizer ops the graph uses
     signature = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
     out = {}
     for batch in THROUGHPUT_BATCHES:
@@ -154,195 +134,122 @@ def export_throughput(export_dir: Path, texts: list[str], repeats: int) -> dict:
     return out
 
 
-def parameter_counts(export_dir: Path) -> dict:
-    import numpy as np
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401
-
-    loaded = tf.saved_model.load(str(export_dir))
-    sizes = {v.name: int(np.prod(v.shape)) for v in loaded.trainable_variables}
-    embedding = sum(n for name, n in sizes.items() if name.startswith("embedding/"))
-    total = sum(sizes.values())
-    return {"params": total, "params_embedding": embedding, "params_non_embedding": total - embedding}
+def parameter_counts(metadata: dict) -> dict:
+    """Trainable parameters (the training summary's count), of which the embedding matrix."""
+    total = metadata["training"]["parameters"]
+    embedding = metadata["vocab_size"] * metadata["config"]["embedding_dim"]
+    return {"params": total, "params_embedding": embedding,
+            "params_non_embedding": total - embedding}
 
 
-@contextlib.contextmanager
-def counting_train_tokens():
-    """Count the real (non-padding) tokens the training batches deliver during ``train()``.
-
-    The pipeline's ``train_tokens_per_second`` counts every epoch as a full pass, which
-    overstates it when a time budget cuts the last epoch short (as in the cell comparison). This
-    wraps ``pipelines.sentiment.datasets`` for the duration of one ``train()`` call so the
-    training dataset adds its token count to a variable as Keras consumes it (a prefetched batch
-    or two may be counted without being trained on). Yields a function returning the count.
-    """
-    import tensorflow as tf
-    from pipelines import sentiment
-    from seqtasks.text.vocab import PAD_ID
-
-    original = sentiment.datasets
-    seen = tf.Variable(0, dtype=tf.int64, trainable=False)
-
-    def count(ids, targets):
-        update = seen.assign_add(tf.math.count_nonzero(tf.not_equal(ids, PAD_ID), dtype=tf.int64))
-        with tf.control_dependencies([update]):
-            return tf.identity(ids), targets
-
-    def datasets(config, data):
-        train_ds, valid_ds = original(config, data)
-        return train_ds.map(count), valid_ds
-
-    sentiment.datasets = datasets
-    try:
-        yield lambda: int(seen.numpy())
-    finally:
-        sentiment.datasets = original
-
-
-def train_counting(config, train_path: Path, valid_path: Path, out_dir: Path,
-                   verbose=0) -> tuple[Path, float, int]:
-    """``sentiment.train`` -> (export dir, wall seconds of the call, training tokens seen)."""
+def train_timed(config, train_path: Path, valid_path: Path, out_dir: Path,
+                verbose=0) -> tuple[Path, float]:
+    """``sentiment.train`` -> (export dir, wall seconds of the whole call)."""
     from pipelines import sentiment
 
     start = time.monotonic()
-    with counting_train_tokens() as tokens_seen:
-        export_dir = sentiment.train(config, train_path, valid_path, out_dir, verbose=verbose)
-    return export_dir, time.monotonic() - start, tokens_seen()
+    export_dir = sentiment.train(config, train_path, valid_path, out_dir, verbose=verbose)
+    return export_dir, time.monotonic() - start
 
 
-def describe(export_dir: Path, wall: float, tokens: int, valid_path: Path, repeats: int,
-             throughput: bool = True, params: bool = False) -> dict:
-    meta = json.loads((export_dir / "seqtasks.json").read_text(encoding="utf-8"))
-    training, metrics = meta["training"], meta["metrics"]
-    history = training.get("history", {})
-    result = {
-        "val_accuracy": round(metrics["accuracy"], 4),
-        "val_macro_f1": round(metrics["macro_f1"], 4),
-        "n_valid": metrics["n"],
-        "train_wall_seconds": round(wall, 1),  # whole train() call: data, fit, evaluate, export
-        "train_seconds": training["train_seconds"],  # model.fit only (incl. validation passes)
-        "epochs_run": training["epochs_run"],
-        "best_epoch": training["best_epoch"],
-        "stopped_by": training["stopped_by"],
-        # Tokens the training batches delivered / train_seconds (see counting_train_tokens).
-        "train_tokens_seen": tokens,
-        "train_tokens_per_second": round(tokens / max(training["train_seconds"], 1e-9), 1),
-        # The pipeline's own figure (counts a time-budget-cut epoch as a full one).
-        "train_tokens_per_second_pipeline": training["train_tokens_per_second"],
-        "val_accuracy_per_epoch": [round(v, 4) for v in history.get("val_accuracy", [])],
+def describe(export_dir: Path, wall: float) -> dict:
+    """What the export's seqtasks.json says about the run."""
+    meta = common.read_metadata(export_dir)
+    return {
+        "validation": meta["metrics"],
+        **common.training_entries(meta),
+        "train_wall_seconds": round(wall, 1),  # the whole train() call: data, fit, export
         "vocab_size": meta["vocab_size"],
+        **parameter_counts(meta),
         "export_dir": str(export_dir),
     }
-    if params:
-        result.update(parameter_counts(export_dir))
-    if throughput:
-        result["export_throughput"] = export_throughput(export_dir, read_texts(valid_path), repeats)
-    return result
 
 
 # --- parts -------------------------------------------------------------------------------------
 
 def main_run(name: str, args, work: Path) -> dict:
     from pipelines import sentiment
-    from seqtasks import config as config_lib
 
-    train_path, valid_path = split_paths(args.data_root, name)
-    config = config_lib.replace(sentiment.SentimentConfig(), **RECIPE,
-                                time_budget=args.time_budget)
-    log(f"{name}: training (time budget {args.time_budget} min)")
-    trained = train_counting(config, train_path, valid_path, work / name)
-    result = describe(*trained, valid_path, args.repeats, params=True)
-    log(f"{name}: val accuracy {result['val_accuracy']:.4f} after {result['epochs_run']} epochs, "
-        f"{result['train_wall_seconds']} s")
-    return {"data": str(train_path.parent), **result}
+    train_path, valid_path = split_paths(args.data_root, DATA_SETS[name])
+    config, entries = common.resolve_config(sentiment.SentimentConfig,
+                                            common.recipe_path(args, RECIPES[name]),
+                                            args.overrides)
+    log(f"{name}: training (time budget {config.time_budget} min)")
+    export_dir, wall = train_timed(config, train_path, valid_path, work / name)
+    result = describe(export_dir, wall)
+    result["export_throughput"] = export_throughput(export_dir, read_texts(valid_path),
+                                                    args.repeats)
+    log(f"{name}: val accuracy {result['validation']['accuracy']:.4f} after "
+        f"{result['training']['epochs_run']} epochs, {result['train_wall_seconds']} s")
+    return {"benchmark": "sentiment", "part": name,
+            "data": {"train": str(train_path), "valid": str(valid_path)},
+            **entries, **result}
 
 
-def cells_run(args, work: Path) -> dict:
-    """The cell comparison, through ``seqtasks compare`` (which also writes its report to
-    WORK/cells/: report.md, results.csv, learning_curves.png). The same table without this
-    script's extra measurements: ``seqtasks compare sentiment --train .../sst2/train.tsv --valid
-    .../sst2/valid.tsv --grid cell=rnn,lstm,peephole_lstm,gru bidirectional=false,true
-    --time-budget 2.5 --set cell=lstm embedding_dim=128 ... (the RECIPE) --out DIR``."""
+def cells_run(args, work: Path, results_dir: Path) -> dict:
+    """The cell comparison, through ``seqtasks compare`` (its report: WORK/cells/report.md,
+    results.csv, learning_curves.png; copied as sentiment-cells.md / .png). The same table
+    without this script's extra measurements: ``seqtasks compare sentiment --config
+    recipes/sst2.yaml --train .../sst2/train.tsv --valid .../sst2/valid.tsv --grid
+    cell=rnn,lstm,peephole_lstm,gru bidirectional=false,true --time-budget 2.5 --out DIR``."""
     from pipelines import sentiment
-    from seqtasks.evaluation import compare
-    from seqtasks import config as config_lib
+    from seqtasks.training import compare
 
-    train_path, valid_path = split_paths(args.data_root, "sst2")
-    base = config_lib.replace(sentiment.SentimentConfig(), **RECIPE,
-                              time_budget=args.cells_budget)
-    runs = compare.grid_runs(base, {"cell": list(CELLS), "bidirectional": ["false", "true"]})
-    measured = {}
+    train_path, valid_path = split_paths(args.data_root, DATA_SETS["cells"])
+    overrides = [f"time_budget={args.cells_budget}", *args.overrides]
+    base, entries = common.resolve_config(sentiment.SentimentConfig,
+                                          common.recipe_path(args, RECIPES["cells"]), overrides)
+    grid = {"cell": list(CELLS), "bidirectional": ["false", "true"]}
+    runs = compare.grid_runs(base, grid)
+    walls = {}
 
     def train(config, train_path, valid_path, out_dir, verbose=0):
-        log(f"cells: {out_dir.name} (time budget {args.cells_budget} min)")
-        export_dir, *measured[out_dir.name] = train_counting(config, train_path, valid_path,
-                                                             out_dir, verbose)
+        log(f"cells: {out_dir.name} (time budget {config.time_budget} min)")
+        export_dir, walls[out_dir.name] = train_timed(config, train_path, valid_path, out_dir,
+                                                      verbose)
         return export_dir
 
     start = time.monotonic()
     rows = compare.run_all(train, runs, train_path, valid_path, work / "cells", log=log)
-    compare.write_report("sentiment", rows, runs, work / "cells",
-                         {"data": str(train_path.parent), "seed": base.seed,
-                          "time budget per run (min)": args.cells_budget})
+    report = compare.write_report(sentiment.TASK, rows, runs, work / "cells",
+                                  {"data": str(train_path.parent), "seed": base.seed,
+                                   "time budget per run (min)": base.time_budget},
+                                  valid_path)
     results = []
     for run, row in zip(runs, rows):
-        result = describe(Path(row["export"]), *measured[run.name], valid_path, args.repeats,
-                          throughput=False, params=True)
-        log(f"cells: {run.name} val accuracy {result['val_accuracy']:.4f}, "
-            f"{result['epochs_run']} epochs ({result['stopped_by']}), "
-            f"{result['train_tokens_per_second']} tokens/s")
-        results.append({"cell": run.config.cell, "bidirectional": run.config.bidirectional,
-                        **result})
-    return {"data": str(train_path.parent), "time_budget_minutes": args.cells_budget,
-            "seed": base.seed, "wall_seconds": round(time.monotonic() - start, 1),
-            "report": str(work / "cells" / "report.md"), "runs": results}
-
-
-def environment() -> dict:
-    import keras
-    import tensorflow as tf
-
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "cpu_count": os.cpu_count(),
-            "machine": platform.machine(), "platform": platform.platform()}
+        result = describe(Path(row["export"]), walls.get(run.name, float("nan")))
+        log(f"cells: {run.name} val accuracy {result['validation']['accuracy']:.4f}, "
+            f"{result['training']['epochs_run']} epochs ({result['training']['stopped_by']}), "
+            f"{result['training']['train_tokens_per_second']} tokens/s")
+        results.append({"run": run.name, "cell": run.config.cell,
+                        "bidirectional": run.config.bidirectional, **result})
+    return {"benchmark": "sentiment", "part": "cells",
+            "data": {"train": str(train_path), "valid": str(valid_path)},
+            **entries, "grid": grid, "time_budget_minutes": base.time_budget, "seed": base.seed,
+            "wall_seconds": round(time.monotonic() - start, 1),
+            "report": common.copy_report(report, "sentiment-cells", results_dir),
+            "report_dir": str(report.parent), "runs": results}
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, str(REPO))  # pipelines/ when run without an editable install
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    if args.out is None:
-        work = Path(tempfile.mkdtemp(prefix="sentiment-", dir=RESULTS))
-    else:
-        work = args.out.resolve()
-        work.mkdir(parents=True, exist_ok=True)
-    for name in ("sst2", "mr", "cells"):
+    work = common.work_dir(args, "sentiment")
+    for name in args.parts:
         # A finished export there would be reused as a new version; a half-finished one would be
         # resumed. Both make timings meaningless, so insist on a clean work directory.
         target = work / name
-        if name in args.parts and target.exists() and any(target.iterdir()):
+        if target.exists() and any(target.iterdir()):
             sys.exit(f"bench: {target} is not empty; pass a fresh --out")
-
-    started = time.monotonic()
-    result = {
-        "benchmark": "sentiment",
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if argv is None else None,
-        "parts": args.parts,
-        "recipe": RECIPE,
-        "time_budget_minutes": args.time_budget,
-        "work_dir": str(work),
-    }
+    log(f"work folder {work}")
     for part in args.parts:
-        result[part] = cells_run(args, work) if part == "cells" else main_run(part, args, work)
-    result["environment"] = environment()
-    result["total_wall_seconds"] = round(time.monotonic() - started, 1)
-
-    text = json.dumps(result, separators=(",", ":"))
-    (RESULTS / "sentiment.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote {RESULTS / 'sentiment.json'}")
-    print(text, flush=True)
+        start = common.started()
+        if part == "cells":
+            result = cells_run(args, work, args.results)
+        else:
+            result = main_run(part, args, work)
+        common.write_result(f"sentiment-{part}", {**result, "work_dir": str(work)},
+                            args.results, start)
     return 0
 
 

@@ -1,32 +1,46 @@
 """Multi30k German -> English from scratch: validation BLEU / chrF (sacrebleu) with greedy decoding
 and beam 4, training time, and the export's translation speed (sentences per second at batch 64,
-greedy and beam 4). Prints one JSON object (last line of stdout).
+greedy and beam 4).
 
-    python bench/translation.py                          # TranslationConfig defaults, 20 minutes
+Run by hand from the repository root (not part of the tests; the recipe trains 20 minutes):
+
+    python bench/translation.py                          # recipes/multi30k.yaml
     python bench/translation.py --set attention=none time_budget=30
-    python bench/translation.py --compare --set time_budget=10   # the comparison table
+    python bench/translation.py --compare --set time_budget=none epochs=3   # the comparison
+    python bench/translation.py --set time_budget=0.3 --results /tmp/benchsmoke   # smoke run
 
-``--compare`` trains the runs of COMPARISON (attention none / Bahdanau / Luong, teacher forcing
-vs scheduled sampling) through ``seqtasks compare`` into bench/results/translation-compare/
-(report.md, results.csv, learning curves, attention side by side; finished runs are reused) and
-adds greedy and beam-4 BLEU / chrF of every run.
-
+Recipe: recipes/multi30k.yaml (``--config FILE`` for another, ``--set KEY=VALUE ...`` on top).
 Data: ../shared/data/multi30k/{train,val}.{de,en} (non-commercial; never copied into the repo).
-The export is kept under bench/results/ (git-ignored).
+
+Writes bench/results/translation-multi30k.json, or with ``--compare``
+bench/results/translation-compare.json (each also printed as one JSON line, the last line of
+stdout). ``--compare`` trains the runs of COMPARISON (attention none / Bahdanau / Luong, teacher
+forcing vs scheduled sampling; ``--runs`` picks some) on top of the recipe through ``seqtasks
+compare`` into WORK/compare/ (report.md, results.csv, learning curves, attention side by side;
+with the same --out, finished runs are reused), copies the report as translation-compare.md and
+translation-compare-*.png, and adds greedy and beam-4 BLEU / chrF of every run. Exports go to a
+temporary folder (or --out DIR), never under bench/results.
+
+What is measured: ``validation`` is the pipeline's own evaluation of the export (the recipe's
+beam_size and length_penalty); ``greedy`` and ``beam4`` score the export again through
+``translation.TASK.score`` (BLEU / chrF as sacrebleu reports them, cased, 13a) and time it:
+sentences per second, batch 64, after a warm-up batch so the one-off graph optimisation of the
+first call is not counted. ``training`` is the export's training summary
+(train_tokens_per_second counts target tokens, [EOS] included).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import tempfile
-from pathlib import Path
+import time
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "multi30k"
-RESULTS = ROOT / "bench" / "results"
-DEFAULTS = ["time_budget=20", "epochs=50"]
+import common
+
+DATA = common.DATA / "multi30k"
+TRAIN = (DATA / "train.de", DATA / "train.en")
+VALID = (DATA / "val.de", DATA / "val.en")
+RECIPE = "recipes/multi30k.yaml"
 COMPARISON = [{"name": "none", "attention": "none"},
               {"name": "bahdanau", "attention": "bahdanau"},
               {"name": "luong_general", "attention": "luong_general"},
@@ -34,103 +48,104 @@ COMPARISON = [{"name": "none", "attention": "none"},
                "sampling_schedule": "inverse_sigmoid"}]
 
 
-def decode_and_time(predictor, data, beam_size: int) -> dict:
-    """BLEU / chrF of the validation set and sentences per second (batch 64, after a warm-up
-    batch so that the one-off graph optimisation of the first call is not counted)."""
+def decode_and_time(predictor, sources: list[str], beam_size: int) -> dict:
+    """BLEU / chrF of the validation files and sentences per second (batch 64, after a warm-up
+    batch)."""
     from pipelines import translation
 
-    predictor.translate(data.sources[:64], beam_size=beam_size)
-    metrics = translation.score(predictor, data, beam_size=beam_size)
+    predictor.translate(sources[:64], beam_size=beam_size)
+    metrics = translation.TASK.score(predictor, VALID, None, beam_size=beam_size)
     return {"bleu": metrics["bleu"], "chrf": metrics["chrf"],
+            "exact_match": metrics["exact_match"], "n": metrics["n"],
+            "predict_seconds": metrics["predict_seconds"],
             "sentences_per_second": round(metrics["n"] / metrics["predict_seconds"], 1),
-            "bleu_signature": metrics["bleu_signature"]}
+            "bleu_signature": metrics["bleu_signature"],
+            "chrf_signature": metrics["chrf_signature"]}
 
 
-def comparison(config) -> dict:
+def scored(export_dir, sources: list[str]) -> dict:
+    """The export's own metrics and training summary, and greedy / beam-4 scores and speeds."""
+    from seqtasks import load
+
+    predictor = load(export_dir)
+    greedy, beam = decode_and_time(predictor, sources, 1), decode_and_time(predictor, sources, 4)
+    return {"validation": predictor.metadata["metrics"],
+            **common.training_entries(predictor.metadata),
+            "greedy": greedy, "beam4": beam,
+            "export_sentences_per_second_batch64": {"greedy": greedy["sentences_per_second"],
+                                                    "beam4": beam["sentences_per_second"]},
+            "export_dir": str(export_dir)}
+
+
+def comparison(config, entries: dict, args, work) -> dict:
     """COMPARISON through seqtasks compare, then greedy and beam-4 scores of every run."""
     from pipelines import translation
-    from seqtasks import load
-    from seqtasks.evaluation import compare
     from seqtasks import config as config_lib
     from seqtasks.data.parallel import read_parallel
+    from seqtasks.training import compare
 
-    out = RESULTS / "translation-compare"
+    out = work / "compare"
+    chosen = COMPARISON if not args.runs else [i for i in COMPARISON if i["name"] in args.runs]
     runs = []
-    for item in COMPARISON:
+    for item in chosen:
         changes = {key: value for key, value in item.items() if key != "name"}
         runs.append(compare.Run(item["name"], changes, config_lib.replace(config, **changes)))
-    train_paths, valid_paths = (DATA / "train.de", DATA / "train.en"), (DATA / "val.de",
-                                                                         DATA / "val.en")
-    report = compare.compare(translation, "translate", runs, train_paths, valid_paths, out,
+    report = compare.compare(translation.TASK, runs, TRAIN, VALID, out,
                              {"data": "Multi30k De->En (train / val2016)",
                               "time_budget (min per run)": config.time_budget,
-                              "seed": config.seed})
-    valid = read_parallel(valid_paths)
+                              "seed": config.seed}, log=common.log)
+    sources = read_parallel(VALID).sources
     table = {}
     for run in runs:
-        predictor = load(out / "runs" / run.name)
-        training = predictor.metadata["training"]
-        greedy, beam = decode_and_time(predictor, valid, 1), decode_and_time(predictor, valid, 4)
-        table[run.name] = {
-            "bleu_greedy": greedy["bleu"], "bleu_beam4": beam["bleu"],
-            "chrf_greedy": greedy["chrf"], "chrf_beam4": beam["chrf"],
-            "train_seconds": training["train_seconds"], "epochs_run": training["epochs_run"],
-            "best_epoch": training["best_epoch"],
-            "train_target_tokens_per_second": training["train_tokens_per_second"]}
-    return {"bench": "translation_multi30k_de_en_comparison", "report": str(report),
-            "runs": table, "n_valid": len(valid)}
+        common.log(f"scoring {run.name}")
+        table[run.name] = {"changes": run.changes, **scored(out / "runs" / run.name, sources)}
+    return {"benchmark": "translation_multi30k_de_en_comparison",
+            "data": {"train": [str(p) for p in TRAIN], "valid": [str(p) for p in VALID]},
+            **entries, "n_valid": len(sources),
+            "report": common.copy_report(report, "translation-compare", args.results),
+            "report_dir": str(report.parent), "runs": table}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help=f"config overrides (default: {' '.join(DEFAULTS)})")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--compare", action="store_true",
-                        help="train and score the runs of COMPARISON (see the docstring)")
+                        help="train and score the runs of COMPARISON (see above)")
+    parser.add_argument("--runs", type=lambda s: [n.strip() for n in s.split(",") if n.strip()],
+                        default=None, metavar="NAME,...",
+                        help="--compare: only these runs, from "
+                             + ", ".join(i["name"] for i in COMPARISON))
+    common.add_arguments(parser, RECIPE)
     args = parser.parse_args()
+    if args.runs and set(args.runs) - {i["name"] for i in COMPARISON}:
+        parser.error(f"--runs: choose from {', '.join(i['name'] for i in COMPARISON)}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     from pipelines import translation
-    from seqtasks import config as config_lib
-    from seqtasks import load
     from seqtasks.data.parallel import read_parallel
 
-    overrides = DEFAULTS + args.set
-    config = config_lib.resolve(translation.TranslationConfig, overrides=overrides)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    config, entries = common.resolve_config(translation.TranslationConfig,
+                                            common.recipe_path(args, RECIPE), args.overrides)
+    work = common.work_dir(args, "translation")
+    common.log(f"work folder {work}")
     if args.compare:
-        print(json.dumps({**comparison(config), "overrides": overrides,
-                          "cpu_threads": os.cpu_count()}))
+        common.write_result("translation-compare", {**comparison(config, entries, args, work),
+                                                    "work_dir": str(work)}, args.results)
         return
-    out = Path(tempfile.mkdtemp(prefix="translation-", dir=RESULTS))
-    export_dir = translation.train(config, (DATA / "train.de", DATA / "train.en"),
-                                   (DATA / "val.de", DATA / "val.en"), out, verbose=0)
-    training = json.loads((export_dir / "seqtasks.json").read_text())["training"]
-    predictor = load(export_dir)
-    valid = read_parallel((DATA / "val.de", DATA / "val.en"))
-    greedy, beam = decode_and_time(predictor, valid, 1), decode_and_time(predictor, valid, 4)
-    print(json.dumps({
-        "bench": "translation_multi30k_de_en",
-        "overrides": overrides,
-        "valid_bleu_greedy": greedy["bleu"],
-        "valid_bleu_beam4": beam["bleu"],
-        "valid_chrf_greedy": greedy["chrf"],
-        "valid_chrf_beam4": beam["chrf"],
-        "bleu_signature": beam["bleu_signature"],
-        "n_valid": len(valid),
-        "train_seconds": training["train_seconds"],
-        "epochs_run": training["epochs_run"],
-        "best_epoch": training["best_epoch"],
-        "stopped_by": training["stopped_by"],
-        "train_pairs": training["train_pairs"],
-        "skipped_pairs": training["skipped_pairs"],
-        "train_target_tokens_per_second": training["train_tokens_per_second"],
-        "val_loss_curve": [round(v, 3) for v in training["history"]["val_loss"]],
-        "export_sentences_per_second_batch64": {"greedy": greedy["sentences_per_second"],
-                                                "beam4": beam["sentences_per_second"]},
-        "cpu_threads": os.cpu_count(),
-        "export_dir": str(export_dir.relative_to(ROOT)),
-    }))
+    common.log(f"training (time budget {config.time_budget} min)")
+    start = time.monotonic()
+    export_dir = translation.train(config, TRAIN, VALID, work / "model", verbose=0)
+    wall = time.monotonic() - start
+    sources = read_parallel(VALID).sources
+    result = scored(export_dir, sources)
+    common.log(f"BLEU greedy {result['greedy']['bleu']}, beam 4 {result['beam4']['bleu']}")
+    common.write_result("translation-multi30k", {
+        "benchmark": "translation_multi30k_de_en",
+        "data": {"train": [str(p) for p in TRAIN], "valid": [str(p) for p in VALID]},
+        **entries, "n_valid": len(sources), **result,
+        "train_wall_seconds": round(wall, 1), "work_dir": str(work),
+    }, args.results)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ summary is exported as the sentence embedding: ``serving_default`` / ``embed``: 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import tensorflow as tf
 
@@ -24,6 +25,7 @@ from seqtasks.config import choice, option
 from seqtasks.data.parallel import ParallelText, read_monolingual
 from seqtasks.models.encoder_decoder import Seq2Seq
 from seqtasks.task import Splits, Task
+from seqtasks.training import lifecycle
 
 
 @dataclasses.dataclass
@@ -68,4 +70,5 @@ class Autoencoder(Translation):
 
 
 TASK = Autoencoder()
-train, evaluate = TASK.train, TASK.evaluate
+train = functools.partial(lifecycle.train, TASK)  # train(config, train, valid, out_dir)
+evaluate = TASK.evaluate  # evaluate(export_dir, data)

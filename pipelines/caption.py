@@ -18,6 +18,7 @@ Images are decoded and resized inside the graph, so the export takes encoded byt
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID
 from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
 from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
+from seqtasks.training import lifecycle
 
 IMAGE = tf.TensorSpec([None], tf.string, name="image_bytes")
 VOCAB_FILE = "caption_vocab.txt"
@@ -288,10 +290,9 @@ class Caption(EncoderDecoderTask):
                 f"{metrics['n']}  beam {metrics['beam_size']}\n{metrics['bleu_signature']}")
 
     def attention_plot(self, predictor, source, path, beam_size: int = 1) -> Path:
-        if "attention" not in predictor.model.signatures:
-            return super().attention_plot(predictor, source, path, beam_size)
         return attention_plot(predictor, source, path, beam_size)
 
 
 TASK = Caption()
-train, evaluate = TASK.train, TASK.evaluate
+train = functools.partial(lifecycle.train, TASK)  # train(config, train, valid, out_dir)
+evaluate = TASK.evaluate  # evaluate(export_dir, data)

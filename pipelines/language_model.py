@@ -15,6 +15,7 @@ runs the training.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +41,7 @@ from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from seqtasks.training.fit import LR_SCHEDULES, learning_rate_schedule
+from seqtasks.training import lifecycle
 
 WORD_SPLITS = {"whitespace": WhitespaceTokenizer, "punctuation": WordTokenizer}
 SCORE_WINDOW = 128  # positions of logits in memory at once while scoring
@@ -315,4 +317,5 @@ class LanguageModel(Task):
 
 
 TASK = LanguageModel()
-train, evaluate = TASK.train, TASK.evaluate
+train = functools.partial(lifecycle.train, TASK)  # train(config, train, valid, out_dir)
+evaluate = TASK.evaluate  # evaluate(export_dir, data)

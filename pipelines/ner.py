@@ -14,6 +14,7 @@ each word (CNN or BiLSTM) + casing classes -> stacked BiLSTM -> softmax or linea
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 import keras
@@ -41,6 +42,7 @@ from seqtasks.text.spans import EntityDecoder, entities_in_text
 from seqtasks.text.token_features import TokenFeatures, build_vocabularies
 from seqtasks.text.tokenizers import sanitize
 from seqtasks.training.fit import EpochScore
+from seqtasks.training import lifecycle
 
 MONITOR = "val_entity_f1"
 
@@ -286,4 +288,5 @@ class Ner(Task):
 
 
 TASK = Ner()
-train, evaluate = TASK.train, TASK.evaluate
+train = functools.partial(lifecycle.train, TASK)  # train(config, train, valid, out_dir)
+evaluate = TASK.evaluate  # evaluate(export_dir, data)

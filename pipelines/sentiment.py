@@ -13,6 +13,7 @@ runs the training (resume, time budget, early stopping, export, figures).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ from seqtasks.task import ExportAssets, Splits, Task
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.tokenizers import tokenize_to_python
+from seqtasks.training import lifecycle
 
 POOLINGS = ("last", "max", "attention")
 
@@ -42,6 +44,13 @@ POOLINGS = ("last", "max", "attention")
 
 @dataclasses.dataclass
 class SentimentConfig(TrainConfig, RecurrentConfig, TextConfig):
+    # Shared keys, with the defaults of the SST-2 recipe (recipes/sst2.yaml):
+    dropout: float = option(0.7, "dropout on embeddings, between layers and before the output")
+    min_count: int = option(2, "tokens seen fewer times become [UNK] (so [UNK] is trained)")
+    epochs: int = option(50, "maximum passes over the training data")
+    early_stopping_patience: int = option(4, "epochs without a better validation accuracy "
+                                             "before stopping")
+    # Sentiment knobs:
     pooling: str = choice("max", POOLINGS, "sentence vector: final state, max or attention pooling")
     text_column: str = option("text", "column holding the sentence")
     label_column: str = option("label", "column holding the label")
@@ -227,4 +236,5 @@ class Sentiment(Task):
 
 
 TASK = Sentiment()
-train, evaluate = TASK.train, TASK.evaluate
+train = functools.partial(lifecycle.train, TASK)  # train(config, train, valid, out_dir)
+evaluate = TASK.evaluate  # evaluate(export_dir, data)

@@ -16,6 +16,7 @@ smoothing; greedy or beam-search decoding inside the exported graph.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID
 from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
 from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
+from seqtasks.training import lifecycle
 
 TEXT = tf.TensorSpec([None], tf.string, name="text")
 
@@ -239,8 +241,6 @@ class Translation(EncoderDecoderTask):
                 f"{metrics['bleu_signature']}\n{metrics['chrf_signature']}")
 
     def attention_plot(self, predictor, source, path, beam_size: int = 1) -> Path:
-        if "attention" not in predictor.model.signatures:
-            return super().attention_plot(predictor, source, path, beam_size)
         return attention_plot(predictor, source, path, beam_size)
 
     def comparison_figure(self, exports, valid_paths, path) -> Path | None:
@@ -287,4 +287,5 @@ class Translation(EncoderDecoderTask):
 
 
 TASK = Translation()
-train, evaluate = TASK.train, TASK.evaluate
+train = functools.partial(lifecycle.train, TASK)  # train(config, train, valid, out_dir)
+evaluate = TASK.evaluate  # evaluate(export_dir, data)

@@ -3,6 +3,7 @@
 What users call:
 
     seqtasks.load(export_dir)              a predictor over an exported SavedModel
+    seqtasks.train(task, config, train, valid, out_dir)   train a Task, export it
     seqtasks.Task                          the contract a task pipeline implements
     seqtasks.TrainConfig, TextConfig, RecurrentConfig   the shared config dataclasses
 
@@ -23,5 +24,12 @@ def load(path, version=None):
     return _load(path, version)
 
 
-__all__ = ["load", "Task", "Splits", "ExportAssets", "TrainConfig", "TextConfig",
+def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **options):
+    """Train ``task`` and export it (see ``seqtasks.training.lifecycle.train``)."""
+    from seqtasks.training.lifecycle import train as _train
+
+    return _train(task, config, train_paths, valid_paths, out_dir, verbose, **options)
+
+
+__all__ = ["load", "train", "Task", "Splits", "ExportAssets", "TrainConfig", "TextConfig",
            "RecurrentConfig", "__version__"]

@@ -16,7 +16,7 @@ file of its own code:
         def export_assets(self, config, data, work_dir): ...   # lookup tables, files, metadata
         def score(self, predictor, data_paths, plot, **options): ...   # evaluate an export
 
-    Sentiment().train(SentimentConfig(), "train.tsv", "valid.tsv", "saved_models/sentiment")
+    seqtasks.train(Sentiment(), SentimentConfig(), "train.tsv", "valid.tsv", "saved_models/x")
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Task:
     multi_worker: bool = False           # trains across the workers of a TF_CONFIG cluster
     evaluation_plot: str | None = None   # what evaluate(plot=PATH) draws; None: nothing
 
-    # --- training: called in this order by seqtasks.training.lifecycle.train --------------------
+    # --- training: called in this order by seqtasks.training.lifecycle.train ---------------------
 
     def check(self, config) -> None:
         """Config errors that the config's own checks cannot see, before anything is read."""
@@ -114,12 +114,6 @@ class Task:
 
     def figures(self, config, data, metrics: dict, export_dir: Path) -> None:
         """Figures saved beside the export besides the learning curves (none by default)."""
-
-    def train(self, config, train_paths, valid_paths, out_dir, verbose="auto", **options) -> Path:
-        """Train, export under ``out_dir`` and return the new version directory."""
-        from seqtasks.training.lifecycle import train
-
-        return train(self, config, train_paths, valid_paths, out_dir, verbose, **options)
 
     # --- after training --------------------------------------------------------------------------
 

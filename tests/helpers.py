@@ -29,7 +29,7 @@ def tiny_sentiment_config(**overrides):
     from seqtasks import config as config_lib
 
     base = SentimentConfig(embedding_dim=16, units=16, epochs=2, batch_size=32, max_length=40,
-                           early_stopping_patience=2, seed=7)
+                           early_stopping_patience=2, dropout=0.3, min_count=1, seed=7)
     return config_lib.replace(base, **overrides)
 
 

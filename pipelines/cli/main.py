@@ -47,14 +47,15 @@ def _quiet_tensorflow() -> None:
 
 
 def _train(args) -> None:
+    import seqtasks
     from pipelines import task
     from seqtasks import config as config_lib
 
     chosen = task(args.task)
     config = config_lib.resolve(chosen.config_class, args.config, _config_overrides(args))
     images = {"images": args.images} if args.images else {}
-    export_dir = chosen.train(config, args.train, args.valid, args.out,
-                              verbose=0 if args.quiet else "auto", **images)
+    export_dir = seqtasks.train(chosen, config, args.train, args.valid, args.out,
+                                verbose=0 if args.quiet else "auto", **images)
     print(f"exported {args.task} model to {export_dir}")
 
 
@@ -106,7 +107,7 @@ def _generate(args) -> None:
 def _compare(args) -> None:
     from pipelines import task
     from seqtasks import config as config_lib
-    from seqtasks.evaluation import compare
+    from seqtasks.training import compare
 
     chosen = task(args.task)
     overrides = _config_overrides(args)

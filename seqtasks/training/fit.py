@@ -15,6 +15,7 @@ from seqtasks.training import distributed
 from seqtasks.config import TrainConfig
 from seqtasks.training.gradient_log import GradientLog
 from seqtasks.errors import ConfigError, TrainingError
+from seqtasks.training.epoch_log import progress
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -168,6 +169,8 @@ def fit(
     ]
     if budget:
         all_callbacks.append(budget)
+    verbose, loggers = progress(verbose, config.epochs)
+    all_callbacks += loggers  # last: every score of the epoch is in the logs by then
     start = time.monotonic()
     with warnings.catch_warnings():
         # Our datasets are shuffled by tf.data and of unknown length on the first epoch; Keras

@@ -18,6 +18,7 @@ epoch through the pipeline's own resume state.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError, ModelError
 from seqtasks.export.layout import read_metadata, resolve_export, versions
 from seqtasks.io import atomic_write_text
+from seqtasks.training import lifecycle
 
 # The score a table is sorted by: the first of these the evaluation metrics contain.
 MAIN_SCORES = (("bleu", "max"), ("f1", "max"), ("accuracy", "max"), ("perplexity", "min"))
@@ -205,5 +207,5 @@ def compare(task, runs: list[Run], train_paths, valid_paths, out_dir, settings: 
             verbose=0, log: Callable[[str], None] = print) -> Path:
     """Train what is not finished, then write the report; returns the path of report.md."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    results = run_all(task.train, runs, train_paths, valid_paths, out_dir, verbose, log)
+    results = run_all(functools.partial(lifecycle.train, task), runs, train_paths, valid_paths, out_dir, verbose, log)
     return write_report(task, results, runs, out_dir, settings, valid_paths)

@@ -6,7 +6,7 @@ import types
 import pytest
 
 from helpers import DATA, tiny_sentiment_config
-from seqtasks.evaluation import compare
+from seqtasks.training import compare
 from seqtasks.errors import ConfigError
 
 
@@ -62,12 +62,14 @@ def fake_train(calls):
     return train
 
 
-def test_fast_grid_of_four_runs_report_and_rerun(tmp_path):
+def test_fast_grid_of_four_runs_report_and_rerun(tmp_path, monkeypatch):
     base = tiny_sentiment_config()
     runs = compare.grid_runs(base, compare.parse_grid(["units=8,16", "cell=rnn,gru"]))
     calls = []
-    task = types.SimpleNamespace(name="sentiment", train=fake_train(calls),  # a stand-in Task
+    task = types.SimpleNamespace(name="sentiment",  # a stand-in Task, trained by fake_train
                                  comparison_figure=lambda exports, valid, path: None)
+    monkeypatch.setattr(compare.lifecycle, "train",
+                        lambda task, *args, **kwargs: fake_train(calls)(*args, **kwargs))
     compare.compare(task, runs, "t", "v", tmp_path, {"seed": 42}, log=print)
     rows = read_table(tmp_path / "results.csv")
     assert [(r["units"], r["cell"], r["accuracy"]) for r in rows] == [

@@ -1,0 +1,223 @@
+"""Helpers shared by the bench scripts (not a benchmark itself).
+
+Every script in bench/ is run by hand from the repository root (``python bench/NAME.py ...``; the
+test suite never runs them). Python then puts bench/ on ``sys.path``, so the scripts
+``import common``; this module puts the repository root there too, so ``pipelines`` imports
+without an editable install.
+
+What it gives them:
+
+- the places: ``REPO``, ``RESULTS`` (bench/results, whose JSON / Markdown / PNG files are
+  committed and quoted by the README), ``DATA`` (../shared/data, the research data sets, never
+  copied into the repository) and ``RECIPES`` (recipes/*.yaml, the configurations measured);
+- ``add_arguments``: the options every script shares: ``--results DIR`` (where the result file
+  goes; smoke runs use a scratch folder such as /tmp/benchsmoke), ``--out DIR`` (work folder for
+  exports and generated data; default a new temporary folder, never under bench/results) and,
+  for scripts that train from a recipe, ``--config FILE`` and ``--set KEY=VALUE ...``;
+- ``resolve_config``: recipe file <- ``--set`` overrides, as ``seqtasks train --config`` does it,
+  plus the entries every result file records about it (recipe, overrides, resolved config);
+- ``environment`` and ``write_result``: one result file ``RESULTS/<name>.json`` per measured run,
+  with the command line and the machine's state, also printed as one JSON line (the last line of
+  stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+DATA = REPO.parent / "shared" / "data"
+RECIPES = REPO / "recipes"
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # pipelines/ without an editable install
+
+
+def log(message: str) -> None:
+    """Progress, on stderr (stdout ends with the result's JSON line)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def relative(path) -> str:
+    """``path`` relative to the repository root when it lies inside it, else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+# --- the machine -------------------------------------------------------------------------------
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _version(module: str, *distributions: str) -> str | None:
+    """A package's version without importing it (TensorFlow takes seconds to import)."""
+    if module in sys.modules:
+        return getattr(sys.modules[module], "__version__", None)
+    for name in distributions:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def environment() -> dict:
+    """Date and time, load average (1, 5, 15 min), CPUs, Python / TensorFlow / Keras versions."""
+    return {"date": _now(), "load_average": _load_average(), "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "tensorflow": _version("tensorflow", "tensorflow", "tensorflow-cpu"),
+            "keras": _version("keras", "keras"),
+            "machine": platform.machine(), "platform": platform.platform()}
+
+
+def started() -> dict:
+    """A start mark for ``write_result``: time, load average and the monotonic clock."""
+    return {"date": _now(), "load_average": _load_average(), "monotonic": time.monotonic()}
+
+
+SCRIPT_START = started()
+
+
+def command_line() -> list[str]:
+    """``sys.argv`` with the script as given, e.g. ``["bench/ner.py", "--set", "cell=gru"]``."""
+    return list(sys.argv)
+
+
+# --- options -----------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser, recipe: str | None = None,
+                  config: bool = True) -> None:
+    """``--results`` and ``--out``; with ``config``, ``--config`` (default: ``recipe``, a path
+    relative to the repository root, or the per-part recipes the script names) and ``--set``."""
+    parser.add_argument("--results", type=Path, default=RESULTS, metavar="DIR",
+                        help=f"where the result file goes (default: {relative(RESULTS)}/, "
+                             "which is committed; smoke runs: a scratch folder)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="work folder for exports and generated data (default: a new "
+                             "temporary folder; never under bench/results)")
+    if config:
+        parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                            help=f"config file (default: {recipe or 'the part recipe'})")
+        parser.add_argument("--set", nargs="+", action="extend", default=[],
+                            metavar="KEY=VALUE", dest="overrides",
+                            help="config overrides on top of the config file, e.g. "
+                                 "time_budget=5 (minutes) epochs=3")
+
+
+def recipe_path(args, default: str) -> Path:
+    """``--config`` if given, else the recipe ``default`` (relative to the repository root)."""
+    path = args.config if getattr(args, "config", None) is not None else REPO / default
+    if not path.is_file():
+        sys.exit(f"bench: config file {path} not found")
+    return path.resolve()
+
+
+def resolve_config(config_class, path: Path, overrides: list[str]):
+    """``(config, entries)``: the config resolved from ``path`` and ``overrides`` (exits on a
+    bad key or value), and what a result file records about it."""
+    from seqtasks import config as config_lib
+    from seqtasks.errors import ConfigError
+
+    try:
+        config = config_lib.resolve(config_class, path, list(overrides))
+    except ConfigError as e:
+        sys.exit(f"bench: {e}")
+    return config, {"recipe": relative(path), "overrides": list(overrides),
+                    "config": config_lib.to_dict(config)}
+
+
+def work_dir(args, prefix: str) -> Path:
+    """``--out`` (created), else a new temporary folder; never inside the results folder."""
+    if args.out is None:
+        return Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
+    out = args.out.resolve()
+    for results in {RESULTS.resolve(), Path(args.results).resolve()}:
+        if out == results or results in out.parents:
+            sys.exit(f"bench: --out {out} is inside the results folder {results}; models and "
+                     "work files go elsewhere")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# --- what a run produced -----------------------------------------------------------------------
+
+def read_metadata(export_dir: Path) -> dict:
+    return json.loads((Path(export_dir) / "seqtasks.json").read_text(encoding="utf-8"))
+
+
+def _rounded(value, digits: int = 4):
+    if isinstance(value, float) and math.isfinite(value):
+        return round(value, digits)
+    return value
+
+
+def training_entries(metadata: dict) -> dict:
+    """``training``: the export's training summary as the lifecycle measured it (train_seconds,
+    epochs_run, best_epoch, stopped_by, train_tokens_per_second or train_images_per_second,
+    parameters, ...), and ``history``: its per-epoch curves (4 decimals)."""
+    training = dict(metadata["training"])
+    history = training.pop("history", {})
+    return {"training": training,
+            "history": {key: [_rounded(v) for v in values] for key, values in history.items()}}
+
+
+def copy_report(report: Path, name: str, results_dir: Path) -> list[str]:
+    """Copy a ``seqtasks compare`` report (report.md and its PNG figures) into ``results_dir``
+    as ``<name>.md`` and ``<name>-<figure>.png`` (links rewritten); returns the files written."""
+    from seqtasks.io import atomic_path, atomic_write_text
+
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    text = report.read_text(encoding="utf-8")
+    written = []
+    for figure in sorted(report.parent.glob("*.png")):
+        target = results_dir / f"{name}-{figure.name}"
+        with atomic_path(target) as tmp:
+            shutil.copyfile(figure, tmp)
+        text = text.replace(f"({figure.name})", f"({target.name})")
+        written.append(str(target))
+    atomic_write_text(results_dir / f"{name}.md", text)
+    return [str(results_dir / f"{name}.md"), *written]
+
+
+def write_result(name: str, payload: dict, results_dir=None, start: dict | None = None) -> Path:
+    """Write ``results_dir/<name>.json`` atomically (indent 2) with the command line and the
+    environment added, print it as one JSON line (the last line of stdout so far) and return its
+    path. ``start`` (from ``started()``, default: when the script started) dates the run."""
+    from seqtasks.io import atomic_write_text
+
+    start = start or SCRIPT_START
+    results_dir = Path(results_dir if results_dir is not None else RESULTS)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    result = {"name": name, **payload,
+              "argv": command_line(),
+              "command": "python " + shlex.join(command_line()),
+              "environment": {**environment(), "started": start["date"],
+                              "load_average_at_start": start["load_average"],
+                              "wall_seconds": round(time.monotonic() - start["monotonic"], 1)}}
+    path = results_dir / f"{name}.json"
+    atomic_write_text(path, json.dumps(result, indent=2, default=str) + "\n")
+    log(f"wrote {path}")
+    print(json.dumps(result, default=str), flush=True)
+    return path
