@@ -107,15 +107,17 @@ def command_line() -> list[str]:
 # --- options -----------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, recipe: str | None = None,
-                  config: bool = True) -> None:
-    """``--results`` and ``--out``; with ``config``, ``--config`` (default: ``recipe``, a path
-    relative to the repository root, or the per-part recipes the script names) and ``--set``."""
+                  config: bool = True, out: bool = True) -> None:
+    """``--results``; with ``out``, ``--out``; with ``config``, ``--config`` (default:
+    ``recipe``, a path relative to the repository root, or the per-part recipes the script
+    names) and ``--set``."""
     parser.add_argument("--results", type=Path, default=RESULTS, metavar="DIR",
                         help=f"where the result file goes (default: {relative(RESULTS)}/, "
                              "which is committed; smoke runs: a scratch folder)")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="work folder for exports and generated data (default: a new "
-                             "temporary folder; never under bench/results)")
+    if out:
+        parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                            help="work folder for exports and generated data (default: a new "
+                                 "temporary folder; never under bench/results)")
     if config:
         parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                             help=f"config file (default: {recipe or 'the part recipe'})")

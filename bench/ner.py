@@ -54,7 +54,7 @@ def inference_speed(predictor, sentences: list[list[str]], repeats: int = 2) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     common.add_arguments(parser, RECIPE)

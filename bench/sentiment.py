@@ -55,7 +55,8 @@ log = common.log
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--data-root", type=Path, default=common.DATA,
                         help="folder holding sst2/ and mr/ (default: ../shared/data relative to "
                              "the repository root)")

@@ -1,8 +1,16 @@
-"""Serving and batch-prediction benchmark on localhost. Prints one JSON object (last stdout line).
+"""Serving and batch-prediction benchmark on localhost.
+
+Run by hand from the repository root (not part of the tests; about 2 minutes of load test plus
+the batch run, which takes minutes for 1M rows):
 
     python bench/serving.py                          # default-config sentiment model, 1M rows
     python bench/serving.py --task ner --skip-batch  # NER (translate: translation) load test
     python bench/serving.py --model saved_models/sst2 --rows 200000 --duration 10
+
+No recipe: the model is ``--model`` (an export root of ``--task``), or, without it, a model of the
+task with its default config trained for two epochs on the bundled sample in data/ (accuracy is
+irrelevant here, shapes are) into OUT/<task>, OUT being ``--out DIR`` (reused when it already
+holds an export) or a new temporary folder; never under bench/results.
 
 1. Load test: ``seqtasks serve`` in its own process on 127.0.0.1; single-sentence requests
    (real sentences from the task's sample in data/) at fixed rates (open loop: request i is due at
@@ -12,12 +20,15 @@
    throughput, errors. The client (asyncio, keep-alive connections) runs in this process and
    shares the CPUs with the server; the server's log line "N requests in M batches" is added as
    ``batching``.
-2. Batch prediction: ``seqtasks predict`` on a generated TSV of ``--rows`` rows (id, text):
-   rows/s end to end, rows/s after start-up (a 1,000-row run gives the start-up time), and the
-   peak RSS of the process for a small and the large file (constant memory: about equal).
+2. Batch prediction: ``seqtasks predict`` on a generated TSV of ``--rows`` rows (id, text), in
+   OUT/batch (removed afterwards): rows/s end to end, rows/s after start-up (a 1,000-row run
+   gives the start-up time), and the peak RSS of the process for a small and the large file
+   (constant memory: about equal).
 
-Without ``--model`` a model of the task with its default config is trained for two epochs on
-the bundled sample into bench/results/serving/<task> (accuracy is irrelevant here, shapes are).
+Writes bench/results/serving-<task>.json (``--results DIR`` for another folder), also printed as
+one JSON line, the last line of stdout; each load level's line goes to stderr as it finishes.
+Keys: task, model, model_config (the export's task, config and training summary), server,
+load_test (one entry per rate x clients), batching, batch_prediction (unless --skip-batch).
 """
 
 from __future__ import annotations
@@ -36,8 +47,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results" / "serving"
+import common
+
+REPO = common.REPO
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
 SAMPLES = {"sentiment": REPO / "data" / "sentiment", "ner": REPO / "data" / "ner",
            "translate": REPO / "data" / "translation"}
@@ -63,14 +75,21 @@ def sentences(task: str) -> list[str]:
     return lines
 
 
-def default_model(task: str) -> Path:
-    root = RESULTS / task
+def default_model(task: str, work: Path) -> Path:
+    root = work / task
     if not (root / "1").exists():
         train, valid = (str(SAMPLES[task] / name) for name in TRAIN_FILES[task])
         subprocess.run([sys.executable, "-m", "pipelines.cli", "train", task, "--train", train,
                         "--valid", valid, "--out", str(root), "--epochs", "2", "--quiet"],
                        env=ENV, check=True, cwd=REPO)
     return root
+
+
+def read_metadata(model: Path) -> dict:
+    """seqtasks.json of the newest version under an export root (or of a version folder)."""
+    from seqtasks.export.layout import read_metadata as read, resolve_export
+
+    return read(resolve_export(model))
 
 
 def free_port() -> int:
@@ -210,8 +229,8 @@ def timed_predict(model: Path, source: Path, output: Path) -> tuple[float, float
     return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
-def batch_test(model: Path, task: str, rows: int) -> dict:
-    work = RESULTS / "batch"
+def batch_test(model: Path, task: str, rows: int, work: Path) -> dict:
+    work = work / "batch"
     work.mkdir(parents=True, exist_ok=True)
     small, large = work / "small.tsv", work / "large.tsv"
     write_rows(small, task, 1000)
@@ -243,16 +262,25 @@ def main() -> None:
     parser.add_argument("--max-batch-size", type=int, default=128)
     parser.add_argument("--batch-timeout-ms", type=float, default=2.0)
     parser.add_argument("--skip-batch", action="store_true")
+    common.add_arguments(parser, config=False)
     args = parser.parse_args()
-    model = args.model or default_model(args.task)
-    result = {"task": args.task, "model": str(model), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+    needs_work = args.model is None or not args.skip_batch
+    work = common.work_dir(args, "serving") if needs_work else None
+    model = args.model or default_model(args.task, work)
+    metadata = read_metadata(model)
+    training = {k: v for k, v in metadata.get("training", {}).items() if k != "history"}
+    result = {"task": args.task, "model": str(model),
+              "model_config": {"task": metadata.get("task"), "config": metadata.get("config"),
+                               "training": training},
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "server": {"max_batch_size": args.max_batch_size,
                          "batch_timeout_ms": args.batch_timeout_ms},
               }
     result["load_test"], result["batching"] = load_test(model, args)
     if not args.skip_batch:
-        result["batch_prediction"] = batch_test(model, args.task, args.rows)
-    print(json.dumps(result))
+        result["batch_prediction"] = batch_test(model, args.task, args.rows, work)
+    result["work_dir"] = str(work) if work else None
+    common.write_result(f"serving-{args.task}", result, args.results)
 
 
 if __name__ == "__main__":
