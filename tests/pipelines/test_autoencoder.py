@@ -49,3 +49,13 @@ def test_training_exports_embeddings_and_reconstructions(trained):
 def test_attention_is_refused():
     with pytest.raises(ConfigError, match="Unknown attention 'bahdanau'. Expected one of: none"):
         tiny_translation_config(autoencoder.AutoencoderConfig, attention="bahdanau")
+
+
+def test_evaluate_refuses_a_plot_it_cannot_draw(trained, tmp_path):
+    export_dir, _ = trained
+    data = tmp_path / "lines.txt"
+    data.write_text("The man reads a book.\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="--plot: autoencoder evaluations have no figure"):
+        autoencoder.evaluate(export_dir, data, plot=tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+    assert autoencoder.evaluate(export_dir, data)["n"] == 1
