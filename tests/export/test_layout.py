@@ -2,11 +2,8 @@ import json
 
 import pytest
 
-from seqtasks.errors import ModelError, TrainingError
+from seqtasks.errors import ModelError
 from seqtasks.export.layout import resolve_export, versions
-from seqtasks.io import atomic_dir, atomic_path
-from seqtasks.training.run_dir import RunDir
-from pipelines.sentiment import SentimentConfig
 
 
 def fake_export(root, version):
@@ -31,22 +28,3 @@ def test_not_an_export(tmp_path):
         resolve_export(tmp_path)
     with pytest.raises(ModelError, match="model directory not found"):
         resolve_export(tmp_path / "missing")
-
-
-def test_atomic_writes_leave_nothing_on_failure(tmp_path):
-    with pytest.raises(RuntimeError):
-        with atomic_path(tmp_path / "out.txt") as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("crash")
-    with pytest.raises(RuntimeError):
-        with atomic_dir(tmp_path / "1") as tmp:
-            (tmp / "saved_model.pb").write_text("half")
-            raise RuntimeError("crash")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_resume_refuses_a_changed_config(tmp_path):
-    assert RunDir(tmp_path).start(SentimentConfig()) is False
-    assert RunDir(tmp_path).start(SentimentConfig()) is True
-    with pytest.raises(TrainingError, match=r"different config \(changed: cell, units\)"):
-        RunDir(tmp_path).start(SentimentConfig(cell="gru", units=7))
