@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from pipelines.translation import TEXT, Translation, TranslationConfig, TranslationData
 from seqtasks import config as config_lib
-from seqtasks.config import choice, option
+from seqtasks.config import choice, size
 from seqtasks.data.parallel import ParallelText, read_monolingual
 from seqtasks.models.encoder_decoder import Seq2Seq
 from seqtasks.task import Splits, Task
@@ -33,7 +33,7 @@ class AutoencoderConfig(TranslationConfig):
     attention: str = choice("none", ("none",), "none: an autoencoder with attention could copy "
                             "its input without compressing it into the embedding")
     cell: str = choice("lstm", config_lib.CELLS, "recurrent cell of encoder and decoder")
-    beam_size: int = option(1, "hypotheses kept by beam search in reconstructions (1: greedy)")
+    beam_size: int = size(1, "hypotheses kept by beam search in reconstructions (1: greedy)")
 
 
 def embedding_functions(model: Seq2Seq, data: TranslationData) -> dict:

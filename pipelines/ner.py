@@ -22,7 +22,8 @@ import tensorflow as tf
 
 from seqtasks import config as config_lib
 from seqtasks.inference.load import tag_sentences
-from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, option
+from seqtasks.config import (RecurrentConfig, TextConfig, TrainConfig, choice, option,
+                             probability, size)
 from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
                                   read_conll, tag_set)
 from seqtasks.data.pipeline import tagged_dataset
@@ -52,21 +53,21 @@ MONITOR = "val_entity_f1"
 @dataclasses.dataclass
 class NerConfig(TrainConfig, RecurrentConfig, TextConfig):
     # Shared keys, with defaults that suit NER (bench/ner.py on CoNLL-2003):
-    dropout: float = option(0.5, "dropout on the token features and between layers")
-    epochs: int = option(50, "maximum passes over the training data")
+    dropout: float = probability(0.5, "dropout on the token features and between layers")
+    epochs: int = size(50, "maximum passes over the training data")
     early_stopping_patience: int = option(5, "epochs without a better validation entity F1 "
                                              "before stopping")
-    max_length: int = option(128, "training sentences are cut to this many tokens "
+    max_length: int = size(128, "training sentences are cut to this many tokens "
                                   "(prediction tags every token)")
     # NER knobs:
     output: str = choice("crf", ("crf", "softmax"), "linear-chain CRF (Viterbi) or per-token softmax")
     char_features: str = choice("cnn", (*CHAR_ENCODERS, "none"), "character features of each word")
-    char_embedding_dim: int = option(25, "size of the character embeddings")
-    char_units: int = option(50, "character CNN filters, or LSTM units per direction")
+    char_embedding_dim: int = size(25, "size of the character embeddings")
+    char_units: int = size(50, "character CNN filters, or LSTM units per direction")
     casing_dim: int = option(8, "size of the casing-class embedding (0: no casing features)")
-    word_dropout: float = option(0.05, "training replaces this share of words by [UNK]")
+    word_dropout: float = probability(0.05, "training replaces this share of words by [UNK]")
     digits_to_zero: bool = option(True, "word embeddings read every digit as 0")
-    max_word_length: int = option(25, "characters of a word seen by the character features")
+    max_word_length: int = size(25, "characters of a word seen by the character features")
     scheme: str = choice("iobes", ("iob2", "iobes"), "tag scheme the model predicts")
     file_scheme: str = choice("auto", ("auto", "iob1", "iob2", "iobes"), "tag scheme of the files")
     invalid_tags: str = choice("repair", INVALID_TAG_POLICIES,

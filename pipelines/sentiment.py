@@ -23,7 +23,8 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig, choice, option
+from seqtasks.config import (RecurrentConfig, TextConfig, TrainConfig, choice, option,
+                             probability, size)
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
 from seqtasks.data.pipeline import sequence_dataset
 from seqtasks.errors import DataError
@@ -45,9 +46,9 @@ POOLINGS = ("last", "max", "attention")
 @dataclasses.dataclass
 class SentimentConfig(TrainConfig, RecurrentConfig, TextConfig):
     # Shared keys, with the defaults of the SST-2 recipe (recipes/sst2.yaml):
-    dropout: float = option(0.7, "dropout on embeddings, between layers and before the output")
-    min_count: int = option(2, "tokens seen fewer times become [UNK] (so [UNK] is trained)")
-    epochs: int = option(50, "maximum passes over the training data")
+    dropout: float = probability(0.7, "dropout on embeddings, between layers and before the output")
+    min_count: int = size(2, "tokens seen fewer times become [UNK] (so [UNK] is trained)")
+    epochs: int = size(50, "maximum passes over the training data")
     early_stopping_patience: int = option(4, "epochs without a better validation accuracy "
                                              "before stopping")
     # Sentiment knobs:

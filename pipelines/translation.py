@@ -24,7 +24,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.config import TextConfig, TrainConfig, choice, option
+from seqtasks.config import TextConfig, TrainConfig, choice, option, probability, size
 from seqtasks.data.parallel import ParallelText, read_parallel
 from seqtasks.data.pipeline import parallel_dataset
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
@@ -52,15 +52,15 @@ class TranslationConfig(TrainConfig, DecodingConfig, ScheduledSamplingConfig, Se
                         TextConfig):
     level: str = choice("wordpiece", ("wordpiece", "word"), "WordPiece subwords or words")
     lowercase: bool = option(False, "case-fold both languages (BLEU is then case-insensitive)")
-    max_vocab_size: int = option(6000, "vocabulary size of each language")
-    max_length: int = option(64, "tokens kept per sentence; outputs stop there too")
-    max_words: int | None = option(50, "skip training pairs with more words on either side")
-    embedding_dim: int = option(256, "size of the token embeddings")
+    max_vocab_size: int = size(6000, "vocabulary size of each language")
+    max_length: int = size(64, "tokens kept per sentence; outputs stop there too")
+    max_words: int | None = size(50, "skip training pairs with more words on either side")
+    embedding_dim: int = size(256, "size of the token embeddings")
     cell: str = choice("gru", config_lib.CELLS, "recurrent cell of encoder and decoder")
-    units: int = option(128, "encoder units per direction and layer (the decoder is twice as "
+    units: int = size(128, "encoder units per direction and layer (the decoder is twice as "
                              "wide when bidirectional, see decoder_units)")
-    dropout: float = option(0.2, "dropout on embeddings, between layers and before the output")
-    batch_size: int = option(64, "sentence pairs per batch")
+    dropout: float = probability(0.2, "dropout on embeddings, between layers and before the output")
+    batch_size: int = size(64, "sentence pairs per batch")
 
 
 

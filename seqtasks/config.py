@@ -30,8 +30,23 @@ def choice(default, choices, help=""):
     return dataclasses.field(default=default, metadata={"choices": tuple(choices), "help": help})
 
 
-def option(default, help=""):
-    return dataclasses.field(default=default, metadata={"help": help})
+def option(default, help="", minimum=None, maximum=None, below=None, above=None):
+    """A config field; ``minimum`` / ``maximum`` are inclusive bounds, ``below`` / ``above``
+    exclusive ones (``dropout``: ``minimum=0, below=1``). ``None`` values are never bounded."""
+    bounds = {name: value for name, value in (("minimum", minimum), ("maximum", maximum),
+                                              ("below", below), ("above", above))
+              if value is not None}
+    return dataclasses.field(default=default, metadata={"help": help, "bounds": bounds})
+
+
+def size(default, help=""):
+    """A count or width: an integer of at least 1."""
+    return option(default, help, minimum=1)
+
+
+def probability(default, help=""):
+    """A rate in [0, 1): dropout, smoothing, sampling shares."""
+    return option(default, help, minimum=0.0, below=1.0)
 
 
 @dataclasses.dataclass
@@ -40,35 +55,37 @@ class TextConfig:
 
     level: str = choice("word", ("word", "char"), "tokenize into words or Unicode characters")
     lowercase: bool = option(True, "case-fold before tokenizing")
-    max_length: int = option(64, "tokens kept per input; longer inputs are truncated")
-    min_count: int = option(1, "drop tokens seen fewer times than this (they become [UNK])")
-    max_vocab_size: int = option(20000, "keep at most this many tokens, most frequent first")
+    max_length: int = size(64, "tokens kept per input; longer inputs are truncated")
+    min_count: int = size(1, "drop tokens seen fewer times than this (they become [UNK])")
+    max_vocab_size: int = size(20000, "keep at most this many tokens, most frequent first")
 
 
 @dataclasses.dataclass
 class RecurrentConfig:
     """The shared recurrent stack: cell type, direction, depth, width, dropout."""
 
-    embedding_dim: int = option(128, "size of the token embeddings")
+    embedding_dim: int = size(128, "size of the token embeddings")
     cell: str = choice("lstm", CELLS, "recurrent cell")
-    units: int = option(128, "hidden units per direction and layer")
-    num_layers: int = option(1, "stacked recurrent layers")
+    units: int = size(128, "hidden units per direction and layer")
+    num_layers: int = size(1, "stacked recurrent layers")
     bidirectional: bool = option(True, "run each layer forwards and backwards")
-    dropout: float = option(0.3, "dropout on embeddings and between layers")
-    recurrent_dropout: float = option(0.0, "dropout on the recurrent state (slower)")
+    dropout: float = probability(0.3, "dropout on embeddings and between layers")
+    recurrent_dropout: float = probability(0.0, "dropout on the recurrent state (slower)")
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Optimisation, stopping and input-pipeline knobs."""
 
-    epochs: int = option(10, "maximum passes over the training data")
-    batch_size: int = option(32, "sequences per batch")
+    epochs: int = size(10, "maximum passes over the training data")
+    batch_size: int = size(32, "sequences per batch")
     optimizer: str = choice("adam", OPTIMIZERS, "optimizer name")
-    learning_rate: float = option(1e-3, "initial learning rate")
-    clipnorm: float | None = option(5.0, "clip gradients by global norm (none to disable)")
-    early_stopping_patience: int = option(3, "epochs without validation improvement before stopping")
-    time_budget: float | None = option(None, "stop training after this many minutes")
+    learning_rate: float = option(1e-3, "initial learning rate", above=0.0)
+    clipnorm: float | None = option(5.0, "clip gradients by global norm (none to disable)",
+                                    above=0.0)
+    early_stopping_patience: int = option(3, "epochs without validation improvement before "
+                                          "stopping", minimum=0)
+    time_budget: float | None = option(None, "stop training after this many minutes", above=0.0)
     seed: int = option(42, "seed for initialisation, shuffling and dropout")
     bucket_by_length: bool = option(True, "batch sequences of similar length together")
     grad_diagnostics: bool = option(False, "log per-step gradient norms (global before clipping, "
@@ -109,9 +126,8 @@ def _coerce(name: str, value: Any, hint) -> Any:
         if hint is str:
             return str(value)
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"'{name}' must be a {hint.__name__}, got {value!r}"
-        ) from None
+        kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+        raise ConfigError(f"'{name}' must be {kind[hint]}, got {value!r}") from None
     raise ConfigError(f"'{name}' has an unsupported type {hint}")  # pragma: no cover
 
 
@@ -133,10 +149,30 @@ def _checked(cls, key: str, value: Any) -> Any:
         raise _unknown_key_error(cls, key)
     field, hint = table[key]
     value = _coerce(key, value, hint)
+    _check_value(field, value)
+    return value
+
+
+def _check_value(field: dataclasses.Field, value: Any) -> None:
     choices = field.metadata.get("choices")
     if choices and value not in choices:
-        raise ConfigError(f"Unknown {key} '{value}'. Expected one of: {', '.join(choices)}")
-    return value
+        raise ConfigError(f"Unknown {field.name} '{value}'. Expected one of: {', '.join(choices)}")
+    if value is None:
+        return
+    tests = {"minimum": (lambda v, b: v >= b, ">="), "maximum": (lambda v, b: v <= b, "<="),
+             "below": (lambda v, b: v < b, "<"), "above": (lambda v, b: v > b, ">")}
+    for name, bound in field.metadata.get("bounds", {}).items():
+        holds, sign = tests[name]
+        if not holds(value, bound):
+            raise ConfigError(f"'{field.name}' must be {sign} {bound}, got {value} "
+                              f"(--set {field.name}=...)")
+
+
+def check(config) -> None:
+    """Every field of a config within its choices and bounds (a config built in Python skips
+    the checks that ``from_dict`` / ``replace`` / ``--set`` make)."""
+    for field in dataclasses.fields(config):
+        _check_value(field, getattr(config, field.name))
 
 
 def from_dict(cls: type[C], values: dict[str, Any]) -> C:

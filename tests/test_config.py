@@ -24,8 +24,8 @@ def test_overrides_are_typed():
 @pytest.mark.parametrize("override, message", [
     ("cel=gru", "did you mean 'cell'"),
     ("cell=lsmt", "Unknown cell 'lsmt'. Expected one of: rnn, lstm, peephole_lstm, gru"),
-    ("units=many", "'units' must be a int"),
-    ("bidirectional=maybe", "'bidirectional' must be a bool"),
+    ("units=many", "'units' must be an integer"),
+    ("bidirectional=maybe", "'bidirectional' must be true or false"),
     ("units", "expects key=value"),
 ])
 def test_bad_overrides_raise_clear_errors(override, message):
@@ -57,3 +57,28 @@ def test_file_then_overrides(tmp_path):
     path.write_text("cell: gru\nunits: 32\n")
     config = config_lib.resolve(SentimentConfig, path, ["units=8"])
     assert (config.cell, config.units, config.pooling) == ("gru", 8, "max")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("units=-3", r"'units' must be >= 1, got -3"),
+    ("dropout=1.5", r"'dropout' must be < 1.0, got 1.5"),
+    ("learning_rate=0", r"'learning_rate' must be > 0.0, got 0.0"),
+    ("epochs=two", r"'epochs' must be an integer, got 'two'"),
+])
+def test_sizes_and_rates_are_range_checked(override, message):
+    from pipelines.sentiment import SentimentConfig
+
+    with pytest.raises(ConfigError, match=message):
+        config_lib.resolve(SentimentConfig, overrides=[override])
+
+
+def test_a_config_built_in_python_is_checked_before_training(tmp_path):
+    from pipelines import sentiment
+
+    with pytest.raises(ConfigError, match="'units' must be >= 1"):
+        config_lib.check(sentiment.SentimentConfig(units=0))
+    with pytest.raises(ConfigError, match="'num_layers' must be >= 1"):
+        sentiment.train(sentiment.SentimentConfig(num_layers=0), "missing.tsv", "missing.tsv",
+                        tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # nothing written
+    config_lib.check(sentiment.SentimentConfig(clipnorm=None, time_budget=None))  # none: unbounded

@@ -95,7 +95,7 @@ def _generate(args) -> None:
     from seqtasks.errors import ModelError
 
     predictor = load(args.model_dir, args.version)
-    if not hasattr(predictor, "generate"):
+    if predictor.task != "lm":
         raise ModelError(f"{predictor.export_dir} is a {predictor.task} model; "
                          "generate needs a language model (seqtasks train lm)")
     prompts = None if args.prompt is None else [args.prompt]

@@ -18,7 +18,7 @@ import dataclasses
 import keras
 from keras import ops
 
-from seqtasks.config import RecurrentConfig, choice, option
+from seqtasks.config import RecurrentConfig, choice, option, probability, size
 from seqtasks.errors import ConfigError
 from seqtasks.layers.attention import ATTENTION_CHOICES
 from seqtasks.layers.decoder import AttentionDecoder
@@ -33,17 +33,17 @@ class Seq2SeqConfig(RecurrentConfig):
 
     attention: str = choice("bahdanau", ATTENTION_CHOICES, "decoder attention over the encoder "
                             "states (none: the decoder sees only their fixed-size summary)")
-    attention_units: int = option(128, "hidden units of Bahdanau's scoring layer")
-    decoder_units: int | None = option(None, "decoder width (none: units x directions, the "
+    attention_units: int = size(128, "hidden units of Bahdanau's scoring layer")
+    decoder_units: int | None = size(None, "decoder width (none: units x directions, the "
                                              "width of the encoder states)")
-    label_smoothing: float = option(0.1, "target probability spread over the whole vocabulary")
+    label_smoothing: float = probability(0.1, "target probability spread over the whole vocabulary")
 
 
 @dataclasses.dataclass
 class BeamConfig:
     """How the exported model decodes by default (signatures may take these as inputs)."""
 
-    beam_size: int = option(4, "hypotheses kept by beam search (1: greedy decoding)")
+    beam_size: int = size(4, "hypotheses kept by beam search (1: greedy decoding)")
     length_penalty: float = option(0.6, "GNMT length-penalty alpha when ranking beams (0: none)")
 
 

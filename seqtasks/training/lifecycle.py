@@ -27,6 +27,7 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     """
     if task.multi_worker:  # before TensorFlow runs any op
         out_dir = join_cluster(out_dir)
+    config_lib.check(config)
     task.check(config)
     splits = task.read(config, train_paths, valid_paths, **options)
     run = RunDir(out_dir)
