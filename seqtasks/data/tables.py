@@ -1,7 +1,14 @@
-"""Tabular files (TSV, CSV, JSONL, Parquet) read with pandas, with errors that name file and line.
+"""Tabular files (TSV, CSV, JSONL, Parquet) as pandas DataFrames, with errors that name file and line.
 
-Line numbers are 1-based physical lines: for TSV/CSV the header is line 1, so data row ``i``
-(0-based) is line ``i + 2``; for JSONL row ``i`` is line ``i + 1``; Parquet has rows, not lines.
+TSV and CSV are split into records by Python's ``csv`` module and checked before any DataFrame
+exists: every record must have as many fields as the header (pandas would silently shift the
+columns of a row with one field too many into an index, or merge rows after a stray quote), a
+quote must close on the line it opens unless the field really spans lines, and blank lines are
+skipped. Every record therefore becomes exactly one row, or reading stops naming the line.
+
+Line numbers are 1-based physical lines: for TSV/CSV the header is line 1 and each row keeps the
+line its record starts on (a quoted CSV field may span lines); for JSONL row ``i`` is line
+``i + 1``; Parquet has rows, not lines.
 """
 
 from __future__ import annotations
@@ -52,25 +59,75 @@ def _check_readable(path: Path, fmt: str) -> None:
                                 line=number, hint="re-encode the file as UTF-8") from None
 
 
-def _read_options(fmt: str) -> dict:
-    if fmt == "tsv":
-        # Sentences contain quotes; TSV has no quoting, so take every character literally.
-        return dict(sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
-    if fmt == "csv":
-        return dict(sep=",", dtype=str, keep_default_na=False)
-    return {}
+def _header(path: Path, records) -> list[str]:
+    try:
+        header = next(records)
+    except StopIteration:
+        raise DataError(path, "file has no header line") from None
+    except csv.Error as e:
+        raise DataError(path, f"cannot read the header ({e})", line=1) from None
+    if not header or all(not name.strip() for name in header):
+        raise DataError(path, "the first line is empty; it must be the header", line=1)
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise DataError(path, f"column {', '.join(map(repr, duplicates))} appears more than "
+                        "once in the header", line=1, hint="give every column its own name")
+    return header
 
 
-def _parser_error(path: Path, error: Exception) -> DataError:
-    text = str(error).strip()
-    # pandas says e.g. "Error tokenizing data. C error: Expected 2 fields in line 7, saw 3"
-    line = None
-    marker = " line "
-    if marker in text:
-        digits = text.split(marker, 1)[1].split(",")[0].split()[0].rstrip(".:")
-        line = int(digits) if digits.isdigit() else None
-    return DataError(path, f"cannot parse: {text.splitlines()[-1]}", line=line,
-                     hint="check the separator and the number of fields on that line")
+def _check_record(path: Path, fmt: str, header: list[str], record: list[str], line: int,
+                  last_line: int) -> None:
+    delimiter = "\t" if fmt == "tsv" else ","
+    if len(record) != len(header):
+        hint = ("a tab inside a text is read as a field separator: remove it, or use CSV with "
+                "quotes" if fmt == "tsv" else "quote a field that contains a comma: \"a, b\"")
+        raise DataError(path, f"{len(record)} field{'s' if len(record) != 1 else ''}, expected "
+                        f"{len(header)} (header: {', '.join(header)})", line=line, hint=hint)
+    if last_line > line:  # a quoted field spans lines: legitimate, unless it swallowed rows
+        for field in record:
+            if any(part.count(delimiter) >= len(header) - 1 > 0 for part in field.split("\n")[1:]):
+                raise DataError(path, f"a quoted field runs from line {line} to line {last_line} "
+                                "and holds what look like whole rows", line=line,
+                                hint="a quote on that line is not closed: close it or double it "
+                                     '("")')
+
+
+def _delimited_chunks(path: Path, fmt: str, chunksize: int) -> Iterator[pd.DataFrame]:
+    """TSV (no quoting: every character literal, one record per line) or CSV (RFC 4180
+    quotes), checked record by record; each chunk's ``attrs["_lines"]`` holds its rows' lines."""
+    options = dict(delimiter="\t", quoting=csv.QUOTE_NONE) if fmt == "tsv" \
+        else dict(delimiter=",", quoting=csv.QUOTE_MINIMAL, strict=True)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        records = csv.reader(handle, **options)
+        header = _header(path, records)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        while True:
+            start = records.line_num + 1
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                raise DataError(path, f"malformed quoting ({e})", line=start,
+                                hint='a field with a quote must be quoted itself, with the quote '
+                                     'doubled: "say ""hi"""') from None
+            if not record or record == [""]:
+                continue  # blank line
+            _check_record(path, fmt, header, record, start, records.line_num)
+            rows.append(record)
+            lines.append(start)
+            if len(rows) == chunksize:
+                yield _frame(rows, header, lines)
+                rows, lines = [], []
+        if rows or not lines:
+            yield _frame(rows, header, lines)
+
+
+def _frame(rows: list[list[str]], header: list[str], lines: list[int]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    frame.attrs["_lines"] = lines
+    return frame
 
 
 def _jsonl_chunks(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -98,8 +155,8 @@ def iter_table(path: str | Path, chunksize: int = 10_000, fmt: str | None = None
                ) -> Iterator[pd.DataFrame]:
     """Yield the file as DataFrames of at most ``chunksize`` rows, in file order.
 
-    Each chunk carries a ``_line`` attribute in ``chunk.attrs`` with the physical line of its
-    first row, so later checks can point at the exact line.
+    Each chunk carries ``chunk.attrs["_lines"]``, the physical line of each of its rows, so later
+    checks can point at the exact line.
     """
     path = Path(path)
     fmt = fmt or detect_format(path)
@@ -116,17 +173,12 @@ def iter_table(path: str | Path, chunksize: int = 10_000, fmt: str | None = None
             raise DataError(path, f"not a readable Parquet file ({e})") from None
         chunks = (batch.to_pandas() for batch in batches)
     else:
-        try:
-            chunks = pd.read_csv(path, chunksize=chunksize, **_read_options(fmt))
-        except pd.errors.EmptyDataError:
-            raise DataError(path, "file has no header line") from None
-    try:
-        for chunk in chunks:
-            chunk.attrs["_line"] = line
-            line += len(chunk)
-            yield chunk
-    except pd.errors.ParserError as e:
-        raise _parser_error(path, e) from None
+        chunks = _delimited_chunks(path, fmt, chunksize)
+    for chunk in chunks:
+        if "_lines" not in chunk.attrs:
+            chunk.attrs["_lines"] = list(range(line, line + len(chunk)))
+        line += len(chunk)
+        yield chunk
 
 
 def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
@@ -134,7 +186,7 @@ def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
     if not chunks:
         raise DataError(path, "file has a header but no rows")
     frame = pd.concat(chunks, ignore_index=True)
-    frame.attrs["_line"] = chunks[0].attrs["_line"]
+    frame.attrs["_lines"] = [line for chunk in chunks for line in chunk.attrs["_lines"]]
     return frame
 
 
@@ -151,5 +203,5 @@ def require_columns(frame: pd.DataFrame, path, columns: list[str], option: str =
 
 def row_line(frame: pd.DataFrame, position: int) -> int | None:
     """Physical line of the row at ``position`` in a frame from iter_table/read_table."""
-    start = frame.attrs.get("_line")
-    return None if start is None else start + position
+    lines = frame.attrs.get("_lines")
+    return None if lines is None else lines[position]

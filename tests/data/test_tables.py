@@ -47,8 +47,47 @@ def test_non_utf8_names_line(tmp_path):
 
 def test_wrong_field_count_names_line(tmp_path):
     path = write(tmp_path / "f.tsv", "label\ttext\npos\tok\nneg\ttoo\tmany\n")
-    with pytest.raises(DataError, match=r"f.tsv:3: cannot parse"):
+    with pytest.raises(DataError, match=r"f.tsv:3: 3 fields, expected 2 \(header: label, text\)"):
         read_labelled(path)
+
+
+def test_one_tab_too_many_in_the_first_row_never_shifts_the_columns(tmp_path):
+    """pandas would take the first column as an index and shift every row of the file."""
+    path = write(tmp_path / "x.tsv", "label\ttext\npos\ta\tfilm\nneg\tdull\n")
+    with pytest.raises(DataError, match=r"x.tsv:2: 3 fields, expected 2"):
+        read_labelled(path)
+
+
+def test_a_missing_tab_is_not_read_as_a_label(tmp_path):
+    path = write(tmp_path / "m.tsv", "label\ttext\npos\tgood\nneg a dull film\n")
+    with pytest.raises(DataError, match=r"m.tsv:3: 1 field, expected 2"):
+        read_labelled(path)
+
+
+def test_an_unbalanced_csv_quote_never_merges_rows(tmp_path):
+    merged = write(tmp_path / "q.csv", 'label,text\npos,"a film\nneg,dull\npos,"fine"\n')
+    with pytest.raises(DataError, match=r"q.csv:2: "):
+        read_labelled(merged)
+    at_the_end = write(tmp_path / "e.csv", 'label,text\npos,ok\nneg,"never closed\n')
+    with pytest.raises(DataError, match=r"e.csv:3: malformed quoting"):
+        read_labelled(at_the_end)
+
+
+def test_quoted_multiline_csv_fields_keep_the_line_numbers_right(tmp_path):
+    path = write(tmp_path / "ml.csv", 'label,text\npos,"two\nlines"\nneg,one\n,empty label\n')
+    with pytest.raises(DataError, match=r"ml.csv:5: empty value in column 'label'"):
+        read_labelled(path)
+    data = read_labelled(write(tmp_path / "ok.csv", 'label,text\npos,"two\nlines"\nneg,one\n'))
+    assert data.texts == ["two\nlines", "one"] and data.lines == [2, 4]
+
+
+def test_header_problems(tmp_path):
+    with pytest.raises(DataError, match=r"d.tsv:1: column 'text' appears more than once"):
+        read_labelled(write(tmp_path / "d.tsv", "text\ttext\na\tb\n"))
+    with pytest.raises(DataError, match=r"n.tsv:1: the first line is empty"):
+        read_labelled(write(tmp_path / "n.tsv", "\nlabel\ttext\n"))
+    bom = read_labelled(write(tmp_path / "bom.tsv", "\ufefflabel\ttext\npos\tgood\n"))
+    assert bom.labels == ["pos"]
 
 
 def test_empty_label_names_line(tmp_path):
@@ -80,9 +119,9 @@ def test_unknown_extension(tmp_path):
         read_labelled(write(tmp_path / "x.xlsx", "a"))
 
 
-def test_chunks_carry_their_first_line(tmp_path):
+def test_chunks_carry_the_lines_of_their_rows(tmp_path):
     path = write(tmp_path / "c.tsv", "label\ttext\n" + "".join(f"pos\tt{i}\n" for i in range(5)))
-    assert [c.attrs["_line"] for c in iter_table(path, chunksize=2)] == [2, 4, 6]
+    assert [c.attrs["_lines"] for c in iter_table(path, chunksize=2)] == [[2, 3], [4, 5], [6]]
 
 
 safe_text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
