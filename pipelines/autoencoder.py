@@ -1,4 +1,5 @@
-"""Sequence autoencoder: the translation pipeline's encoder–decoder trained to reproduce its input.
+"""Sequence autoencoder: the translation pipeline's encoder–decoder trained to reproduce its
+input.
 
 A variant of ``pipelines.translation`` (same model, training, decoding and export): the target is
 the source, there is one vocabulary, and there is no attention, so everything the decoder knows

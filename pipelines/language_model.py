@@ -297,8 +297,9 @@ class LanguageModel(Task):
 
     def gradient_probe(self, export_dir, data_path, batch_size: int = 16):
         """For ``seqtasks diagnose``: the export's architecture, and ``batch_size`` windows of
-        ``bptt_steps`` tokens from the start of ``data_path``. The loss is the next-token loss at the
-        window's last position only, so the curve shows how far back that one prediction reaches."""
+        ``bptt_steps`` tokens from the start of ``data_path``. The loss is the next-token loss at
+        the window's last position only, so the curve shows how far back that one prediction
+        reaches."""
         from seqtasks.diagnostics.flow import GradientProbe
         from seqtasks.export.layout import read_metadata
 
@@ -311,7 +312,8 @@ class LanguageModel(Task):
         if rows < 1:
             raise DataError(data_path, f"fewer than {length} tokens", hint="use a longer text")
         windows = ids[: rows * length].reshape(rows, length)
-        inputs = [windows[:, :-1], *[np.zeros((rows, size), "float32") for size in state_sizes(config)]]
+        zeros = [np.zeros((rows, size), "float32") for size in state_sizes(config)]
+        inputs = [windows[:, :-1], *zeros]
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return GradientProbe(lambda: build(config, metadata["vocab_size"]), inputs,
                              lambda outputs: loss(windows[:, -1], outputs[0][:, -1]))

@@ -263,9 +263,9 @@ class Translation(EncoderDecoderTask):
         return attention_grid_png(panels, path)
 
     def gradient_probe(self, export_dir, data_paths, batch_size: int = 16):
-        """For ``seqtasks diagnose``: the export's encoder–decoder, and the first ``batch_size`` pairs
-        of ``data_paths`` with the training loss (teacher forcing); the states probed are the
-        encoder's, over source positions."""
+        """For ``seqtasks diagnose``: the export's encoder–decoder, and the first ``batch_size``
+        pairs of ``data_paths`` with the training loss (teacher forcing); the states probed are
+        the encoder's, over source positions."""
         from seqtasks.diagnostics.flow import GradientProbe
         from seqtasks.export.layout import read_metadata
         from seqtasks.training.losses import SmoothedSparseCrossentropy
@@ -281,7 +281,8 @@ class Translation(EncoderDecoderTask):
             config.max_length, shuffle=False, seed=config.seed, bucket_by_length=False)))
         loss = SmoothedSparseCrossentropy(config.label_smoothing)
         return GradientProbe(
-            lambda: build(config, metadata["source_vocab_size"], metadata["target_vocab_size"]).trainer,
+            lambda: build(config, metadata["source_vocab_size"],
+                          metadata["target_vocab_size"]).trainer,
             inputs, lambda logits: loss(targets, logits, sample_weight=weights),
             positions="source position t")
 

@@ -207,5 +207,6 @@ def compare(task, runs: list[Run], train_paths, valid_paths, out_dir, settings: 
             verbose=0, log: Callable[[str], None] = print) -> Path:
     """Train what is not finished, then write the report; returns the path of report.md."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    results = run_all(functools.partial(lifecycle.train, task), runs, train_paths, valid_paths, out_dir, verbose, log)
+    results = run_all(functools.partial(lifecycle.train, task), runs, train_paths, valid_paths,
+                      out_dir, verbose, log)
     return write_report(task, results, runs, out_dir, settings, valid_paths)
