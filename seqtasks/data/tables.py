@@ -1,4 +1,5 @@
-"""Tabular files (TSV, CSV, JSONL, Parquet) as pandas DataFrames, with errors that name file and line.
+"""Tabular files (TSV, CSV, JSONL, Parquet) as pandas DataFrames, with errors that name file
+and line.
 
 TSV and CSV are split into records by Python's ``csv`` module and checked before any DataFrame
 exists: every record must have as many fields as the header (pandas would silently shift the

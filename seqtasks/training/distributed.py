@@ -59,7 +59,7 @@ def is_chief() -> bool:
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
-_joined = False  # join_cluster ran: the pipeline supports multi-worker training
+_joined = False  # join_cluster ran: the task supports multi-worker training
 
 
 @functools.cache
@@ -74,8 +74,8 @@ def multi_worker_strategy():
         if "program startup" not in str(e):
             raise
         raise TrainingError("multi-worker training must join the cluster before TensorFlow runs "
-                            "any op: call seqtasks.training.distributed.join_cluster(out_dir) at the start "
-                            "of the pipeline's train()") from None
+                            "any op: seqtasks.training.lifecycle.train does it first for tasks "
+                            "with multi_worker = True") from None
 
 
 def join_cluster(out_dir: str | Path) -> Path:
@@ -168,7 +168,7 @@ def fit_multi_worker(model: keras.Model, train_data, valid_data, epochs: int,
     import tensorflow as tf
 
     if not _joined:
-        # Pipelines opt in with join_cluster. The others train models Keras cannot copy onto a
+        # Tasks opt in (multi_worker = True). The others train models Keras cannot copy onto a
         # cluster as they are (a TBPTT wrapper whose carried state is per stream, a seq2seq
         # trainer with its own step): better a clear refusal than a silently wrong run.
         raise ConfigError("TF_CONFIG names several workers, but this pipeline trains in one "

@@ -1,4 +1,5 @@
-"""Per-step gradient diagnostics for ``seqtasks.training.fit.fit`` (``TrainConfig.grad_diagnostics``).
+"""Per-step gradient diagnostics for ``seqtasks.training.fit.fit``
+(``TrainConfig.grad_diagnostics``).
 
 Every model trains through Keras' ``train_step``, which hands the raw gradients to
 ``optimizer.apply``; clipping by global norm happens inside it. ``GradientLog`` wraps that one
@@ -8,7 +9,8 @@ Inside the compiled step the norms go into one small non-trainable vector; after
 callback reads it (one transfer), appends a row to ``gradients.csv``, writes TensorBoard scalars
 and stops training at the first NaN/Inf gradient, naming the step and the layer.
 
-Layers are the variables' Keras paths minus the variable name (``encoder_bi_0/forward_.../lstm_cell``).
+Layers are the variables' Keras paths minus the variable name
+(``encoder_bi_0/forward_.../lstm_cell``).
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ class RunDir:
         try:
             self.resume.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise ModelError(f"{self.root}: cannot create output directory ({e.strerror})") from None
+            raise ModelError(f"{self.root}: cannot create output directory "
+                             f"({e.strerror})") from None
         saved = self.resume / "config.json"
         current = config_lib.to_dict(config)
         if saved.exists():

@@ -11,7 +11,7 @@ import tensorflow as tf
 import seqtasks
 from helpers import DATA, tiny_sentiment_config, write
 from pipelines import sentiment
-from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig
+from seqtasks.config import RecurrentConfig, TrainConfig
 from seqtasks.data.pipeline import sequence_dataset
 from seqtasks.errors import DataError
 from seqtasks.layers.pooling import MaskedMaxPooling
