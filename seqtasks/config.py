@@ -210,7 +210,8 @@ def load_file(cls: type[C], path: str | Path) -> C:
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         where = f"{path}:{line + 1}" if line is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML/JSON") from None
+        reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML/JSON ({reason})") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of key: value, got {type(values).__name__}")
     try:

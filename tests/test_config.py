@@ -82,3 +82,13 @@ def test_a_config_built_in_python_is_checked_before_training(tmp_path):
                         tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing written
     config_lib.check(sentiment.SentimentConfig(clipnorm=None, time_budget=None))  # none: unbounded
+
+
+def test_a_bad_yaml_file_says_where_and_why(tmp_path):
+    from pipelines.sentiment import SentimentConfig
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("cell: gru\nunits: [64\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml:3: not valid YAML/JSON \(expected ',' or "
+                                          r"'\]', but got '<stream end>'\)"):
+        config_lib.load_file(SentimentConfig, path)

@@ -126,6 +126,10 @@ def _read_columns(path: Path, token_column: int, tag_column: int) -> TaggedSente
                 width, width_line = len(columns), number
                 _check_column_index(path, number, width, token_column, "token_column")
                 _check_column_index(path, number, width, tag_column, "tag_column")
+                if token_column % width == tag_column % width:
+                    raise DataError(path, f"{width} column{'s' if width > 1 else ''}: a token "
+                                    "line needs a token and a tag", line=number,
+                                    hint="separate them with a space or a tab, e.g. 'Bonn B-LOC'")
             elif len(columns) != width:
                 raise DataError(path, f"{len(columns)} columns, expected {width} as on line "
                                 f"{width_line}", line=number,

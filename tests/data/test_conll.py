@@ -150,3 +150,11 @@ def test_tag_set_has_every_prefix_and_unknown_types_are_reported(tmp_path):
     with pytest.raises(DataError, match=r"valid.txt:4: entity type 'LOC' never occurs in the "
                                         r"training data \(known types: ORG\)"):
         check_known_tags(valid, tag_set(train))
+
+
+def test_a_first_token_line_without_a_tag_is_the_line_named(tmp_path):
+    path = tmp_path / "notag.txt"
+    path.write_text("-DOCSTART- O\n\nBonn\nis O\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"notag.txt:3: 1 column: a token line needs a token and "
+                                        r"a tag"):
+        read_conll(path)
