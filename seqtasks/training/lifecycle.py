@@ -32,6 +32,9 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     splits = task.read(config, train_paths, valid_paths, **options)
     run = RunDir(out_dir)
     resumed = run.start(config)
+    if resumed:  # said even with --quiet: a rerun must tell whether it continued or restarted
+        print(f"{run.root}: resuming the interrupted run with the same config from its last "
+              f"finished epoch (state in {run.resume})", file=sys.stderr, flush=True)
     keras.utils.set_random_seed(config.seed)
     try:
         data = task.prepare(config, splits, run, resumed)

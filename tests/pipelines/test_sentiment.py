@@ -249,6 +249,7 @@ def test_cli_train_resumes_after_interrupt_and_adds_versions(tmp_path):
     assert changed.returncode == 2 and "different config (changed: epochs, units)" in changed.stderr
     result = run_cli(*args)
     assert "exported sentiment model to" in result.stdout
+    assert "resuming the interrupted run" in result.stderr
     training = json.loads((out / "1" / "seqtasks.json").read_text())["training"]
     assert training["resumed"] is True and training["epochs_run"] < 100
     run_cli(*args[:-2], "epochs=1", "early_stopping_patience=1")
