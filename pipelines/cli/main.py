@@ -199,12 +199,34 @@ COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "genera
             "config": _config, "serve": _serve, "saved-model-cli": _saved_model_cli}
 
 
+def _check_predict_paths(args) -> None:
+    """The model directory, the input and the output's folder, before TensorFlow loads."""
+    from pathlib import Path
+
+    from seqtasks.errors import DataError
+    from seqtasks.export.layout import resolve_export
+
+    resolve_export(args.model_dir, args.version)
+    if not Path(args.input).exists():
+        raise DataError(args.input, "input not found")
+    folder = Path(args.output).absolute().parent
+    if not folder.is_dir():
+        raise DataError(args.output, f"the output folder {folder} does not exist",
+                        hint="create it first")
+
+
+# Argument checks that need no TensorFlow: a mistake is reported at once.
+PRECHECKS = {"predict": _check_predict_paths}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _quiet_tensorflow()
     from seqtasks.errors import SeqtasksError
 
     try:
+        if args.command in PRECHECKS:
+            PRECHECKS[args.command](args)
+        _quiet_tensorflow()
         COMMANDS[args.command](args)
     except SeqtasksError as e:
         print(f"error: {e}", file=sys.stderr)
