@@ -208,10 +208,10 @@ def _check_predict_paths(args) -> None:
 
     resolve_export(args.model_dir, args.version)
     if not Path(args.input).exists():
-        raise DataError(args.input, "input not found")
+        raise DataError(args.input, "file not found")
     folder = Path(args.output).absolute().parent
     if not folder.is_dir():
-        raise DataError(args.output, f"the output folder {folder} does not exist",
+        raise DataError(args.output, f"the output directory {folder} does not exist",
                         hint="create it first")
 
 

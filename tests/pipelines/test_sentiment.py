@@ -171,7 +171,7 @@ def test_cli_errors_are_one_line_and_leave_nothing_behind(sentiment_export, tmp_
         (["predict", root, "--input", tmp_path / "missing.tsv", "--output", tmp_path / "o.tsv"],
          "missing.tsv: file not found"),
         (["predict", root, "--input", VALID, "--output", tmp_path / "no" / "o.tsv"],
-         "output directory does not exist"),
+         "does not exist (create it first)"),
         (["predict", root, "--input", VALID, "--output", tmp_path / "o.tsv", "--text-column",
           "review"], "missing column 'review'"),
         (["train", "sentiment", "--train", TRAIN, "--valid", VALID, "--out", tmp_path / "m",
