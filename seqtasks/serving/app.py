@@ -87,6 +87,8 @@ class ModelServer:
         return self.models[name]
 
     async def status(self, request: Request):
+        if ":" in request.path_params["name"]:  # GET .../NAME:predict: the verbs are POST only
+            raise HTTPException(405, "Method Not Allowed")
         model = self.model(request)
         return TFServingJSONResponse(model.status(request.path_params.get("version")))
 

@@ -120,7 +120,7 @@ def test_bad_requests_get_400_naming_the_problem(url, body, message):
     ("POST", "/v1/models/sentiment:frobnicate", 404, "unknown method ':frobnicate'"),
     ("POST", "/v1/models/sentiment:classify", 400, "':classify' is not supported"),
     ("DELETE", "/v1/models/sentiment", 405, "Method Not Allowed"),
-    ("GET", "/v1/models/sentiment:predict", 404, "not found"),
+    ("GET", "/v1/models/sentiment:predict", 405, "Method Not Allowed"),
 ])
 def test_unknown_models_versions_and_endpoints(url, method, path, status, message):
     response = httpx.request(method, url + path, content=json.dumps({"instances": ["x"]}))
