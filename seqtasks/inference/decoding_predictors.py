@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from seqtasks.data.images import image_problem
 from seqtasks.errors import ConfigError, DataError, ModelError
 from seqtasks.inference.predictor import BATCH, DecodingPredictor, as_strings, column_strings, text_of
 
@@ -89,6 +90,10 @@ def read_images(inputs) -> list[bytes]:
                 images.append(Path(item).read_bytes())
             except OSError as e:
                 raise DataError(item, f"cannot read image {i} ({e.strerror})") from None
+            problem = image_problem(Path(item))  # before TensorFlow fails on it, nameless
+            if problem:
+                raise DataError(item, problem, hint="remove it or replace it with a PNG, JPEG, "
+                                "GIF, BMP or WebP image")
         else:
             raise DataError("input", f"item {i} is {type(item).__name__}, expected an image "
                             "path (str) or encoded image bytes")

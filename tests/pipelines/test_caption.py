@@ -122,6 +122,19 @@ def test_batch_prediction_over_a_folder_and_a_csv_of_paths(trained, digits, tmp_
     assert listed.caption.tolist() == result.caption.iloc[::50].tolist()
 
 
+def test_a_file_that_is_not_an_image_is_named_before_tensorflow_sees_it(trained, digits,
+                                                                        tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes((digits["valid"].parent / "images" / "valid_00000.png")
+                                    .read_bytes())
+    (folder / "notes.png").write_text("not an image", encoding="utf-8")
+    with pytest.raises(DataError, match=r"notes.png: unreadable image"):
+        predict_file(seqtasks.load(trained), folder, tmp_path / "out.csv", "image")
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_b64_images_through_the_rest_codec(trained, digits):
     """What `seqtasks serve` does with a TF Serving REST body carrying {"b64": ...} images."""
     from seqtasks.serving.codec import decode_inputs, encode_outputs, parse_predict_body
