@@ -143,6 +143,17 @@ def build_trainer(config: LanguageModelConfig, vocab_size: int) -> TruncatedBPTT
 
 # --- Export ------------------------------------------------------------------------------------
 
+def echo_prompt(prompts: tf.Tensor, continuations: tf.Tensor, level: str) -> tf.Tensor:
+    """The user's prompt as typed (not its ids: no [UNK], no case folding) + the sample; words
+    are separated by a space unless the prompt ends in whitespace or either side is empty."""
+    if level == "char":
+        return tf.strings.join([prompts, continuations])
+    needs_space = tf.logical_and(
+        tf.logical_and(tf.strings.length(prompts) > 0, tf.strings.length(continuations) > 0),
+        tf.logical_not(tf.strings.regex_full_match(prompts, r"(?s).*\s")))
+    return tf.strings.join([prompts, tf.where(needs_space, " ", ""), continuations])
+
+
 def serving_functions(model: keras.Model, encoder: LineEncoder, config: LanguageModelConfig
                       ) -> dict:
     """``generate`` (also ``serving_default``) and ``score``, strings in, the loops in-graph."""
@@ -179,9 +190,10 @@ def serving_functions(model: keras.Model, encoder: LineEncoder, config: Language
         new_ids, new_lengths = sample_loop(
             token_step, state, last, max_length, RuntimeSampler(temperature, top_k, top_p),
             EOS_ID, tf.stack([seed, 0]), banned)
-        continuation = tf.RaggedTensor.from_tensor(new_ids, lengths=new_lengths)
-        return {"text": encoder.detokenize(tf.concat([prompts, continuation], axis=1)),
-                "continuation": encoder.detokenize(continuation), "length": new_lengths}
+        continuation = encoder.detokenize(tf.RaggedTensor.from_tensor(new_ids,
+                                                                      lengths=new_lengths))
+        return {"text": echo_prompt(tf.repeat(prompt, num_samples), continuation, config.level),
+                "continuation": continuation, "length": new_lengths}
 
     @tf.function(autograph=False,
                  input_signature=[tf.TensorSpec([None], tf.string, name="text")])

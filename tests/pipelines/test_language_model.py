@@ -185,3 +185,19 @@ def test_cli_trains_a_word_level_model(tmp_path):
     assert meta["config"]["level"] == "word" and "bits_per_char" not in meta["metrics"]
     samples = run_cli("generate", out, "--num-samples", "2", "--max-length", "5").stdout
     assert samples.count("\n\n") == 1
+
+
+@pytest.mark.parametrize("level", ["word", "char"])
+def test_generated_text_echoes_the_prompt_as_typed(level):
+    """Not its ids: an unknown word is not [UNK], the case is kept."""
+    config = tiny_config(level=level, lowercase=True)
+    model, encoder = untrained(config, ["the cat sat", "the dog"])
+    prompts = ["The Zebra", "ends with a space ", ""]
+    out = lm.serving_functions(model, encoder, config)["generate"](**{
+        **{k: tf.constant(v, getattr(tf, t)) for k, (v, t) in GENERATE.items()},
+        "prompt": tf.constant(prompts), "num_samples": tf.constant(1)})
+    for prompt, text, continuation in zip(prompts, out["text"].numpy(),
+                                          out["continuation"].numpy()):
+        text, continuation = text.decode(), continuation.decode()
+        space = " " if level == "word" and prompt and continuation and prompt[-1] != " " else ""
+        assert text == prompt + space + continuation
