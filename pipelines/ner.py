@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import sys
 
 import keras
 import tensorflow as tf
@@ -212,6 +213,9 @@ class Ner(Task):
             chars.save(run.path("chars.txt"))
             atomic_write_text(run.path("tags.json"), json.dumps(tags))
         check_known_tags(splits.valid, tags)
+        for split in (splits.train, splits.valid):
+            if split.repair_summary():
+                print(f"warning: {split.repair_summary()}", file=sys.stderr)
         features = TokenFeatures(words, chars, config.lowercase, config.digits_to_zero,
                                  config.max_word_length)
         return NerData(splits.train, splits.valid, tags, features)
@@ -258,7 +262,9 @@ class Ner(Task):
             "word_vocab_size": len(data.features.words),
             "char_vocab_size": len(data.features.chars),
             "data": {"file_scheme": data.train.file_scheme,
-                     "repaired_sentences": data.train.repaired}})
+                     "repaired_sentences": data.train.repaired,
+                     "repairs": data.train.repairs,
+                     "valid_repaired_sentences": data.valid.repaired}})
 
     def score(self, predictor, data_path, plot) -> dict:
         """Entity P/R/F1 (seqeval, strict), per type, and token accuracy on a CoNLL file.

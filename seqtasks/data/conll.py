@@ -15,6 +15,7 @@ from seqtasks.errors import DataError
 
 DOCSTART = "-DOCSTART-"
 INVALID_TAG_POLICIES = ("repair", "error")
+REPAIRS_SHOWN = 5  # repaired sentences named by line in the warning
 
 
 @dataclasses.dataclass
@@ -27,6 +28,17 @@ class TaggedSentences:
     scheme: str  # scheme of ``tags`` (after conversion)
     file_scheme: str  # scheme the file was written in (given or detected)
     repaired: int  # sentences whose tags broke ``file_scheme`` and were repaired
+    repairs: list[str] = dataclasses.field(default_factory=list)  # the first few, file:line
+
+    def repair_summary(self) -> str | None:
+        """A warning about the repaired sentences (None when there are none)."""
+        if not self.repaired:
+            return None
+        more = f", and {self.repaired - len(self.repairs)} more" \
+            if self.repaired > len(self.repairs) else ""
+        return (f"{self.path}: repaired the tags of {self.repaired} sentence"
+                f"{'s' if self.repaired > 1 else ''} that broke {self.file_scheme} (as conlleval "
+                f"reads them): {'; '.join(self.repairs)}{more}")
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -64,7 +76,10 @@ def read_conll(path: str | Path, token_column: int = 0, tag_column: int = -1,
             raise DataError(path, message, line=lines[position],
                             hint="fix the tag, or set invalid_tags=repair to read it the way "
                                  "conlleval does")
-        data.repaired += problem is not None
+        if problem is not None:
+            data.repaired += 1
+            if len(data.repairs) < REPAIRS_SHOWN:
+                data.repairs.append(f"line {lines[problem[0]]}: {problem[1]}")
         if problem or data.scheme != data.file_scheme:
             data.tags[index] = tag_schemes.convert(tags, data.scheme)
     return data

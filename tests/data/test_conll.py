@@ -87,6 +87,9 @@ def test_i_after_o_is_repaired_or_reported(tmp_path):
     data = read_conll(path, file_scheme="iob2")
     assert data.tags[1] == ["O", "B-PER", "I-PER"]
     assert data.repaired == 1
+    assert data.repair_summary() == (
+        f"{path}: repaired the tags of 1 sentence that broke iob2 (as conlleval reads them): "
+        "line 5: tag 'I-PER' is not valid IOB2 between 'O' and 'I-PER' (expected 'B-PER')")
     with pytest.raises(DataError) as error:
         read_conll(path, file_scheme="iob2", invalid_tags="error")
     message = str(error.value)
