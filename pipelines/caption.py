@@ -43,7 +43,7 @@ from seqtasks.task import ExportAssets, Splits
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
-from seqtasks.text.vocab import EOS_ID
+from seqtasks.text.vocab import EOS_ID, unknown_share
 from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
 from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
 from seqtasks.training import lifecycle
@@ -249,6 +249,9 @@ class Caption(EncoderDecoderTask):
 
     def data_summary(self, config, data) -> dict:
         return {"train_captions": len(data.train)}
+
+    def validation_unknown_share(self, config, data) -> float:
+        return unknown_share(data.target(tf.constant(data.valid.captions)))
 
     def build(self, config, data):
         return build(config, len(data.target.vocabulary))

@@ -40,7 +40,7 @@ from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import pad_dense
 from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
-from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, unknown_share
 from seqtasks.training.fit import LR_SCHEDULES, learning_rate_schedule
 from seqtasks.training import lifecycle
 
@@ -266,6 +266,9 @@ class LanguageModel(Task):
         layout = StreamLayout(len(data.train_ids), config.batch_size, config.bptt_steps,
                               config.stride)
         return layout.n_windows * config.batch_size * config.stride
+
+    def validation_unknown_share(self, config, data) -> float:
+        return unknown_share(data.valid_ids)
 
     def build(self, config, data):
         return build_trainer(config, len(data.encoder.vocabulary))

@@ -43,6 +43,7 @@ from seqtasks.text.casing import CASING_CLASSES
 from seqtasks.text.spans import EntityDecoder, entities_in_text
 from seqtasks.text.token_features import TokenFeatures, build_vocabularies
 from seqtasks.text.tokenizers import sanitize
+from seqtasks.text.vocab import unknown_share
 from seqtasks.training.fit import EpochScore
 from seqtasks.training import lifecycle
 
@@ -233,6 +234,9 @@ class Ner(Task):
 
     def training_units(self, config, data) -> int:
         return sum(min(len(tokens), config.max_length) for tokens in data.train.tokens)
+
+    def validation_unknown_share(self, config, data) -> float:
+        return unknown_share(data.features(tf.ragged.constant(data.valid.tokens))["word_ids"])
 
     def build(self, config, data):
         return build(config, len(data.features.words), len(data.features.chars), data.tags)

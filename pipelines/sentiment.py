@@ -36,6 +36,7 @@ from seqtasks.task import ExportAssets, Splits, Task
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.tokenizers import tokenize_to_python
+from seqtasks.text.vocab import unknown_share
 from seqtasks.training import lifecycle
 
 POOLINGS = ("last", "max", "attention")
@@ -161,6 +162,9 @@ class Sentiment(Task):
 
     def training_units(self, config, data) -> int:
         return int(data.encoder(tf.constant(data.train.texts)).row_lengths().numpy().sum())
+
+    def validation_unknown_share(self, config, data) -> float:
+        return unknown_share(data.encoder(tf.constant(data.valid.texts)))
 
     def build(self, config, data):
         return build(config, len(data.encoder.vocabulary), len(data.labels))

@@ -37,7 +37,7 @@ from seqtasks.task import ExportAssets, Splits
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
-from seqtasks.text.vocab import EOS_ID
+from seqtasks.text.vocab import EOS_ID, unknown_share
 from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
 from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
 from seqtasks.training import lifecycle
@@ -194,6 +194,9 @@ class Translation(EncoderDecoderTask):
 
     def data_summary(self, config, data) -> dict:
         return {"train_pairs": len(data.train), "skipped_pairs": data.train.skipped}
+
+    def validation_unknown_share(self, config, data) -> float:
+        return unknown_share(data.source(tf.constant(data.valid.sources)))
 
     def build(self, config, data):
         return build(config, len(data.source.vocabulary), len(data.target.vocabulary))

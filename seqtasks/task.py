@@ -108,6 +108,10 @@ class Task:
     def export_assets(self, config, model, data, work_dir: Path) -> ExportAssets:
         raise NotImplementedError
 
+    def validation_unknown_share(self, config, data) -> float | None:
+        """The share of validation tokens the vocabulary maps to [UNK] (None: not applicable)."""
+        return None
+
     def data_summary(self, config, data) -> dict:
         """Entries for the training summary about the data (pairs read, pairs skipped)."""
         return {}

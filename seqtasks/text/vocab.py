@@ -17,6 +17,19 @@ PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 RESERVED = (PAD, UNK, BOS, EOS)
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(4)
 
+
+def unknown_share(ids) -> float:
+    """The share of [UNK] among the real tokens (not [PAD], [BOS], [EOS]) of ``ids``: a
+    tf.RaggedTensor, a tensor or an array of token ids."""
+    import numpy as np
+    import tensorflow as tf
+
+    if isinstance(ids, tf.RaggedTensor):
+        ids = ids.flat_values
+    flat = np.asarray(ids).ravel()
+    real = flat[~np.isin(flat, (PAD_ID, BOS_ID, EOS_ID))]
+    return float(np.mean(real == UNK_ID)) if real.size else 0.0
+
 # One token per line; these escapes let character vocabularies hold newlines and tabs.
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _UNESCAPES = {v: k for k, v in _ESCAPES.items()}

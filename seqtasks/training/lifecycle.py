@@ -16,6 +16,9 @@ from seqtasks.training.distributed import join_cluster
 from seqtasks.training.fit import Throughput, fit, make_optimizer
 from seqtasks.training.run_dir import RunDir
 
+UNKNOWN_WARNING = 0.5  # share of [UNK] validation tokens that earns a warning (the bundled
+# 480-sentence sample leaves about 22 %; a file of another kind of text, far more)
+
 
 def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **options) -> Path:
     """Train ``task`` with ``config`` on ``train_paths``, early-stop on ``valid_paths``, export
@@ -57,6 +60,13 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     summary[f"train_{task.throughput_unit}_per_second"] = round(
         units_per_batch * throughput.batches / max(throughput.seconds, 1e-9), 1)
     summary.update(task.data_summary(config, data))
+    unknown = task.validation_unknown_share(config, data)
+    if unknown is not None:
+        summary["valid_unknown_share"] = round(unknown, 4)
+        if unknown > UNKNOWN_WARNING:
+            print(f"warning: {unknown:.1%} of the validation tokens are [UNK]: the training "
+                  "vocabulary covers them poorly (check that both files hold the same kind of "
+                  "text; lower min_count or raise max_vocab_size)", file=sys.stderr, flush=True)
 
     metrics = {**task.validation_metrics(config, data, signatures),
                "data": describe_paths(valid_paths)}

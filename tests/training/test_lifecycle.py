@@ -18,7 +18,7 @@ from seqtasks.layers.pooling import MaskedMaxPooling
 from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
-from seqtasks.training.lifecycle import batches_per_epoch
+from seqtasks.training.lifecycle import UNKNOWN_WARNING, batches_per_epoch
 
 TRAIN, VALID = DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv"
 
@@ -111,3 +111,17 @@ def test_batches_per_epoch_counts_when_tf_data_cannot_tell():
     known = tf.data.Dataset.range(10).batch(3)
     unknown = tf.data.Dataset.range(10).filter(lambda x: x % 2 == 0).batch(2)
     assert batches_per_epoch(known) == 4 and batches_per_epoch(unknown) == 3
+
+
+def test_a_validation_set_the_vocabulary_does_not_cover_is_warned_about(tmp_path, capsys):
+    unseen = write(tmp_path / "valid.tsv", "label\ttext\npos\tzqx vlorp\nneg\tgrumf blatch\n")
+    export_dir = sentiment.train(tiny_sentiment_config(epochs=1), TRAIN, unseen, tmp_path / "m",
+                                 verbose=0)
+    training = json.loads((export_dir / "seqtasks.json").read_text())["training"]
+    assert training["valid_unknown_share"] == 1.0
+    assert "warning: 100.0% of the validation tokens are [UNK]" in capsys.readouterr().err
+
+
+def test_the_bundled_sample_is_not_warned_about(sentiment_export):
+    training = json.loads((sentiment_export[0] / "seqtasks.json").read_text())["training"]
+    assert 0 < training["valid_unknown_share"] < UNKNOWN_WARNING
