@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from seqtasks.serving.batcher import MicroBatcher
 from seqtasks.serving.codec import decode_inputs, encode_outputs, parse_predict_body
-from seqtasks.serving.errors import BodyTooLarge, NotFound, RequestError
+from seqtasks.serving.errors import BodyTooLarge, NotFound, RejectedInstance, RequestError
 from seqtasks.serving.models import ServedModel
 
 log = logging.getLogger("seqtasks.serving")
@@ -116,6 +116,10 @@ class ModelServer:
                                               self.config.batch_timeout_ms / 1000.0)
         try:
             outputs = await self.batchers[key].predict(inputs)
+        except RejectedInstance as rejected:
+            where = "instance" if parsed.row_format else "example (row of the inputs)"
+            raise RequestError(f"the model rejected {where} {rejected.index} (counting from 0): "
+                               f"{_op_error_text(rejected.error)}") from None
         except tf.errors.InvalidArgumentError as error:
             raise RequestError(f"the model rejected the input: {_op_error_text(error)}") from None
         return TFServingJSONResponse(encode_outputs(outputs, parsed.row_format))

@@ -19,6 +19,7 @@ from concurrent.futures import Executor
 import numpy as np
 
 from seqtasks.serving.codec import DecodedInputs
+from seqtasks.serving.errors import RejectedInstance
 from seqtasks.serving.models import Signature
 
 log = logging.getLogger("seqtasks.serving")
@@ -144,8 +145,23 @@ class MicroBatcher:
             try:
                 results.append(self._call_concatenated([pending]))
             except tf.errors.OpError as error:
-                results.append(error)
+                results.append(self._locate(pending, error))
         return results
+
+    def _locate(self, pending: _Pending, error: Exception) -> Exception:
+        """The request's first example that fails on its own, so the client learns which one
+        to fix; ``error`` when none does alone (or the signature cannot take single rows)."""
+        import tensorflow as tf
+
+        if pending.inputs.rows < 2 or not self.signature.batchable:
+            return error
+        for index in range(pending.inputs.rows):
+            row = {name: array[index:index + 1] for name, array in pending.inputs.batched.items()}
+            try:
+                self.signature({**row, **pending.inputs.unbatched})
+            except tf.errors.OpError as row_error:
+                return RejectedInstance(index, row_error)
+        return error
 
     def _call_concatenated(self, group: list[_Pending]) -> dict[str, np.ndarray]:
         arrays = {name: np.concatenate([pending.inputs.batched[name] for pending in group])

@@ -18,3 +18,12 @@ class BodyTooLarge(ValueError):
     """A request body over the server's size limit (HTTP 413)."""
 
     status = 413
+
+
+class RejectedInstance(Exception):
+    """The model failed on one example of a request on its own: ``index`` in the request."""
+
+    def __init__(self, index: int, error: Exception):
+        super().__init__(f"instance {index}: {error}")
+        self.index = index
+        self.error = error

@@ -63,7 +63,7 @@ def test_a_request_that_fails_inside_the_model_does_not_fail_its_batch(numbers_s
     responses = post_concurrently(url, bodies)
     bad = responses.pop(5)
     assert bad.status_code == 400
-    assert "the model rejected the input" in bad.json()["error"]
+    assert "the model rejected instance 1 (counting from 0)" in bad.json()["error"]
     assert "not a number" in bad.json()["error"]
     assert [r.json()["predictions"] for r in responses] == [[2.0 * i] for i in range(12)]
     assert server.batchers[("numbers", 1, "serving_default")].batches < len(bodies)
