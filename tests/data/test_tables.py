@@ -39,29 +39,20 @@ def test_missing_column_names_found_columns(tmp_path):
         read_labelled(path)
 
 
-def test_non_utf8_names_line(tmp_path):
-    path = write(tmp_path / "b.tsv", b"label\ttext\npos\tfine\nneg\tcaf\xe9 bad\n")
-    with pytest.raises(DataError, match=r"b.tsv:3: bytes are not valid UTF-8 at column 8"):
-        read_labelled(path)
-
-
-def test_wrong_field_count_names_line(tmp_path):
-    path = write(tmp_path / "f.tsv", "label\ttext\npos\tok\nneg\ttoo\tmany\n")
-    with pytest.raises(DataError, match=r"f.tsv:3: 3 fields, expected 2 \(header: label, text\)"):
-        read_labelled(path)
-
-
-def test_one_tab_too_many_in_the_first_row_never_shifts_the_columns(tmp_path):
-    """pandas would take the first column as an index and shift every row of the file."""
-    path = write(tmp_path / "x.tsv", "label\ttext\npos\ta\tfilm\nneg\tdull\n")
-    with pytest.raises(DataError, match=r"x.tsv:2: 3 fields, expected 2"):
-        read_labelled(path)
-
-
-def test_a_missing_tab_is_not_read_as_a_label(tmp_path):
-    path = write(tmp_path / "m.tsv", "label\ttext\npos\tgood\nneg a dull film\n")
-    with pytest.raises(DataError, match=r"m.tsv:3: 1 field, expected 2"):
-        read_labelled(path)
+@pytest.mark.parametrize("name, content, message", [
+    ("b.tsv", b"label\ttext\npos\tfine\nneg\tcaf\xe9 bad\n",
+     r"b.tsv:3: bytes are not valid UTF-8 at column 8"),
+    ("f.tsv", "label\ttext\npos\tok\nneg\ttoo\tmany\n",
+     r"f.tsv:3: 3 fields, expected 2 \(header: label, text\)"),
+    # one tab too many in the first row: pandas would make the first column an index and shift
+    # every row of the file
+    ("x.tsv", "label\ttext\npos\ta\tfilm\nneg\tdull\n", r"x.tsv:2: 3 fields, expected 2"),
+    # a missing tab: never a sentence read as a label
+    ("m.tsv", "label\ttext\npos\tgood\nneg a dull film\n", r"m.tsv:3: 1 field, expected 2"),
+])
+def test_a_bad_row_is_named_by_its_line(tmp_path, name, content, message):
+    with pytest.raises(DataError, match=message):
+        read_labelled(write(tmp_path / name, content))
 
 
 def test_an_unbalanced_csv_quote_never_merges_rows(tmp_path):
