@@ -1,6 +1,6 @@
-"""The one training lifecycle every task runs (``Task.train``): check, read, run directory and
-resume, seed, data, build, compile, fit (time budget, early stopping, throughput), validation
-metrics, export, figures, training summary."""
+"""The one training lifecycle every task runs (``seqtasks.train``): check, read, run directory
+and resume, seed, data, build, compile, fit (time budget, early stopping, throughput),
+validation metrics, export, figures, training summary."""
 
 from __future__ import annotations
 
@@ -46,27 +46,16 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
         model = task.build(config, data)
         trainable = compile_model(task, config, model, steps_per_epoch)
         signatures = task.signatures(config, model, data)
+        throughput = Throughput()
+        monitor, mode = task.monitor
+        summary = fit(trainable, train_ds, valid_ds, config, run.resume, run.logs,
+                      monitor=monitor, mode=mode, verbose=verbose, callbacks=[
+                          throughput, *task.callbacks(config, model, data, signatures)])
     except BaseException:
-        if not resumed:  # nothing trained yet: leave nothing that blocks a corrected rerun
+        if not run.has_finished_epoch():  # nothing to resume: nothing may block a rerun
             run.finish()
         raise
-    throughput = Throughput()
-    monitor, mode = task.monitor
-    summary = fit(trainable, train_ds, valid_ds, config, run.resume, run.logs, monitor=monitor,
-                  mode=mode, callbacks=[throughput, *task.callbacks(config, model, data,
-                                                                     signatures)],
-                  verbose=verbose)
-    units_per_batch = task.training_units(config, data) / max(steps_per_epoch, 1)
-    summary[f"train_{task.throughput_unit}_per_second"] = round(
-        units_per_batch * throughput.batches / max(throughput.seconds, 1e-9), 1)
-    summary.update(task.data_summary(config, data))
-    unknown = task.validation_unknown_share(config, data)
-    if unknown is not None:
-        summary["valid_unknown_share"] = round(unknown, 4)
-        if unknown > UNKNOWN_WARNING:
-            print(f"warning: {unknown:.1%} of the validation tokens are [UNK]: the training "
-                  "vocabulary covers them poorly (check that both files hold the same kind of "
-                  "text; lower min_count or raise max_vocab_size)", file=sys.stderr, flush=True)
+    summary.update(training_summary(task, config, data, throughput, steps_per_epoch))
 
     metrics = {**task.validation_metrics(config, data, signatures),
                "data": describe_paths(valid_paths)}
@@ -77,6 +66,24 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     if verbose != 0:
         print(summary_line(task, summary), file=sys.stderr, flush=True)
     return export_dir
+
+
+def training_summary(task, config, data, throughput: Throughput, steps_per_epoch: int) -> dict:
+    """Throughput (the task's units per batch on average x batches trained / seconds inside
+    them), the task's data summary and the share of [UNK] validation tokens (warned above
+    ``UNKNOWN_WARNING``)."""
+    units_per_batch = task.training_units(config, data) / max(steps_per_epoch, 1)
+    summary = {f"train_{task.throughput_unit}_per_second": round(
+        units_per_batch * throughput.batches / max(throughput.seconds, 1e-9), 1),
+        **task.data_summary(config, data)}
+    unknown = task.validation_unknown_share(config, data)
+    if unknown is not None:
+        summary["valid_unknown_share"] = round(unknown, 4)
+        if unknown > UNKNOWN_WARNING:
+            print(f"warning: {unknown:.1%} of the validation tokens are [UNK]: the training "
+                  "vocabulary covers them poorly (check that both files hold the same kind of "
+                  "text; lower min_count or raise max_vocab_size)", file=sys.stderr, flush=True)
+    return summary
 
 
 def compile_model(task, config, model, steps_per_epoch: int):

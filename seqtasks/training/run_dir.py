@@ -47,6 +47,11 @@ class RunDir:
         atomic_write_text(saved, json.dumps(current, indent=2))
         return False
 
+    def has_finished_epoch(self) -> bool:
+        """Whether the unfinished run got far enough to resume (a last-epoch backup exists)."""
+        backup = self.resume / "backup"
+        return backup.is_dir() and any(backup.iterdir())
+
     def path(self, name: str) -> Path:
         return self.resume / name
 

@@ -13,11 +13,12 @@ from helpers import DATA, tiny_sentiment_config, write
 from pipelines import sentiment
 from seqtasks.config import RecurrentConfig, TrainConfig
 from seqtasks.data.pipeline import sequence_dataset
-from seqtasks.errors import DataError
+from seqtasks.errors import DataError, TrainingError
 from seqtasks.layers.pooling import MaskedMaxPooling
 from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
+from seqtasks.training import lifecycle
 from seqtasks.training.lifecycle import UNKNOWN_WARNING, batches_per_epoch
 
 TRAIN, VALID = DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv"
@@ -105,6 +106,19 @@ def test_a_failed_start_leaves_nothing_that_blocks_the_corrected_rerun(tmp_path)
     export_dir = sentiment.train(tiny_sentiment_config(units=8, epochs=1), TRAIN, VALID, out,
                                  verbose=0)
     assert export_dir == out / "1"
+
+
+def test_a_run_that_fails_before_its_first_epoch_ends_leaves_nothing_to_resume(tmp_path,
+                                                                              monkeypatch):
+    def nan_in_the_first_epoch(*args, **kwargs):
+        raise TrainingError("loss became nan at epoch 1, batch 3")
+
+    monkeypatch.setattr(lifecycle, "fit", nan_in_the_first_epoch)
+    out = tmp_path / "model"
+    with pytest.raises(TrainingError):
+        sentiment.train(tiny_sentiment_config(learning_rate=100.0), TRAIN, VALID, out,
+                        verbose=0)
+    assert not (out / ".resume").exists()  # the rerun with a lower rate is not "a changed run"
 
 
 def test_batches_per_epoch_counts_when_tf_data_cannot_tell():
