@@ -201,3 +201,12 @@ def test_generated_text_echoes_the_prompt_as_typed(level):
         text, continuation = text.decode(), continuation.decode()
         space = " " if level == "word" and prompt and continuation and prompt[-1] != " " else ""
         assert text == prompt + space + continuation
+
+
+def test_a_one_character_corpus_is_warned_about_not_flattered(tmp_path, capsys):
+    corpus = tmp_path / "a.txt"
+    corpus.write_text("aaaa aaaa\n" * 40, encoding="utf-8")
+    export_dir = lm.train(tiny_config(epochs=1), corpus, VALID, tmp_path / "m", verbose=0)
+    training = json.loads((export_dir / "seqtasks.json").read_text())["training"]
+    assert training["valid_unknown_share"] > 0.75  # every character but space and newline
+    assert "of the validation tokens are [UNK]" in capsys.readouterr().err
