@@ -58,8 +58,10 @@ def read_captions(path: str | Path, images_dir: str | Path | None = None,
         fields = line.split("\t")
         if number == 1 and tuple(f.strip().lower() for f in fields[:2]) == HEADER:
             continue
-        if len(fields) < 2:
-            raise DataError(path, "no tab on this line", line=number,
+        if len(fields) != 2:
+            raise DataError(path, "no tab on this line" if len(fields) < 2 else
+                            f"{len(fields)} tab-separated fields, expected 2 (image, caption)",
+                            line=number,
                             hint="each line must be image<TAB>caption or image.jpg#N<TAB>caption")
         name, caption = fields[0].strip(), fields[1].strip()
         flickr = FLICKR_NAME.match(name)

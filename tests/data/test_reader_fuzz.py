@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from seqtasks.data.captions import read_captions
 from seqtasks.data.conll import read_conll
 from seqtasks.data.parallel import read_parallel
 from seqtasks.errors import DataError
@@ -124,3 +125,42 @@ def test_every_parallel_tsv_corruption(tmp_path, kind, pick):
     pairs = [("Ein Mann", "A man"), ("Zwei Hunde", "Two dogs"), ("Hallo", "Hello"),
              ("Gut", "Good")]
     check_tsv(tmp_path, pairs, kind, pick)
+
+
+CAPTION_CORRUPTIONS = ("none", "missing_tab", "extra_tab", "empty_caption", "bad_bytes",
+                       "missing_image", "truncated")
+
+
+def check_captions(tmp_path, captions, kind, pick):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(tmp_path / "red.png")
+    lines = [f"red.png\t{caption}" for caption in captions]
+    index = pick % len(lines)
+    if kind == "missing_tab":
+        lines[index] = lines[index].replace("\t", " ")
+    elif kind == "extra_tab":
+        lines[index] += "\tmore"
+    elif kind == "empty_caption":
+        lines[index] = "red.png\t "
+    elif kind == "missing_image":
+        lines[index] = lines[index].replace("red.png", "gone.png")
+    elif kind == "truncated":
+        lines = lines[: index + 1]
+    path = tmp_path / "captions.tsv"
+    write(path, lines, index + 1 if kind == "bad_bytes" else None)
+    if kind in ("none", "truncated"):
+        data = read_captions(path)
+        assert data.captions == [line.split("\t")[1] for line in lines]
+        return
+    with pytest.raises(DataError) as error:
+        read_captions(path)
+    assert str(error.value).startswith(f"{path}:{index + 1}: "), str(error.value)
+
+
+@settings(max_examples=FAST_CASES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(captions=st.lists(SENTENCE_TEXT, min_size=1, max_size=8),
+       kind=st.sampled_from(CAPTION_CORRUPTIONS), pick=st.integers(0, 100))
+def test_corrupted_caption_files(tmp_path, captions, kind, pick):
+    check_captions(tmp_path, captions, kind, pick)
