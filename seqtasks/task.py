@@ -7,14 +7,17 @@ file of its own code:
 
     class Sentiment(Task):
         name, config_class = "sentiment", SentimentConfig
+        def read(self, config, train_path, valid_path): ...    # files -> checked Splits
         def prepare(self, config, splits, run, resumed): ...   # vocabularies + labels
         def datasets(self, config, data): ...                  # tf.data train / valid
+        def training_units(self, config, data): ...            # tokens in one epoch
         def build(self, config, data): ...                     # keras.Model, token ids in
         def compile_options(self, config, model): ...          # loss (and metrics)
         def signatures(self, config, model, data): ...         # string-in tf.functions
         def validation_metrics(self, config, data, signatures): ...
-        def export_assets(self, config, data, work_dir): ...   # lookup tables, files, metadata
+        def export_assets(self, config, model, data, work_dir): ...  # tables, files, metadata
         def score(self, predictor, data_paths, plot, **options): ...   # evaluate an export
+        def format_metrics(self, metrics): ...
 
     seqtasks.train(Sentiment(), SentimentConfig(), "train.tsv", "valid.tsv", "saved_models/x")
 """
@@ -45,6 +48,9 @@ class ExportAssets:
 
 
 class Task:
+    """One task: subclass it, set the class attributes, implement the methods that raise
+    ``NotImplementedError``; the others have defaults that suit most tasks."""
+
     name: str = ""                       # the task's name in the CLI and in seqtasks.json
     config_class: type = type(None)      # its config dataclass
     monitor: tuple[str, str] = ("val_loss", "min")  # what early stopping watches, and which way
@@ -129,7 +135,12 @@ class Task:
         if plot and self.evaluation_plot is None:
             raise ConfigError(f"--plot: {self.name} evaluations have no figure to draw; "
                               "leave out --plot")
-        return self.score(load(export_dir, version), data_paths, plot, **options)
+        predictor = load(export_dir, version)
+        if predictor.task != self.name:
+            raise ModelError(f"{predictor.export_dir} is a {predictor.task} model, not "
+                             f"{self.name}; evaluate it with its own task (seqtasks evaluate DIR "
+                             "picks it)")
+        return self.score(predictor, data_paths, plot, **options)
 
     def score(self, predictor, data_paths, plot, **options) -> dict:
         raise NotImplementedError
