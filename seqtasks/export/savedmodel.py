@@ -17,13 +17,15 @@ from seqtasks.io import atomic_dir
 
 
 def library_versions() -> dict[str, str]:
+    import importlib.metadata
+
     import keras
     import tensorflow_text
 
-    from seqtasks import __version__
-
-    return {"seqtasks": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-            "tensorflow_text": tensorflow_text.__version__, "python": platform.python_version()}
+    # The installed distribution's version: the export layer does not import the package face.
+    return {"seqtasks": importlib.metadata.version("seqtasks"), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "tensorflow_text": tensorflow_text.__version__,
+            "python": platform.python_version()}
 
 
 def export_savedmodel(
