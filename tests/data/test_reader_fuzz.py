@@ -1,6 +1,7 @@
-"""Corrupted CoNLL files and parallel-text TSVs: each reader returns exactly the sentences
-written, or stops with a one-line error that names the corrupted line (the TSV/CSV tables have
-their own harness, tests/data/test_table_fuzz.py). ``-m slow`` runs many more cases."""
+"""Corrupted CoNLL files, parallel-text TSVs, caption files (TSV and Flickr8k) and plain-text
+corpora: each reader returns exactly what was written, or stops with a one-line error that names
+the corrupted line (the TSV/CSV tables have their own harness, tests/data/test_table_fuzz.py).
+``-m slow`` runs many more cases."""
 
 import os
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from seqtasks.data.captions import read_captions
 from seqtasks.data.conll import read_conll
+from seqtasks.data.corpus import iter_line_chunks
 from seqtasks.data.parallel import read_parallel
 from seqtasks.errors import DataError
 
@@ -47,7 +49,6 @@ def check_conll(tmp_path, sentences, kind, pick):
     lines, token_lines = conll_lines(sentences)
     line = token_lines[pick % len(token_lines)]
     path = tmp_path / "case.txt"
-    bad = None
     if kind == "missing_tag":
         lines[line - 1] = lines[line - 1].split()[0]
     elif kind == "extra_column":
@@ -95,22 +96,6 @@ SENTENCE_TEXT = st.lists(WORDS, min_size=1, max_size=6).map(" ".join)
 PAIRS = st.lists(st.tuples(SENTENCE_TEXT, SENTENCE_TEXT), min_size=1, max_size=10)
 
 
-def fuzz(max_examples: int):
-    @settings(max_examples=max_examples, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(sentences=SENTENCES, conll_kind=st.sampled_from(CONLL_CORRUPTIONS), pairs=PAIRS,
-           tsv_kind=st.sampled_from(TSV_CORRUPTIONS), pick=st.integers(0, 100))
-    def run(tmp_path, sentences, conll_kind, pairs, tsv_kind, pick):
-        check_conll(tmp_path, sentences, conll_kind, pick)
-        check_tsv(tmp_path, pairs, tsv_kind, pick)
-
-    return run
-
-
-test_corrupted_conll_and_parallel_files_fast = fuzz(FAST_CASES)
-test_corrupted_conll_and_parallel_files_many = pytest.mark.slow(fuzz(SLOW_CASES))
-
-
 @pytest.mark.parametrize("kind", CONLL_CORRUPTIONS)
 @pytest.mark.parametrize("pick", [0, 2, 5])
 def test_every_conll_corruption(tmp_path, kind, pick):
@@ -131,11 +116,12 @@ CAPTION_CORRUPTIONS = ("none", "missing_tab", "extra_tab", "empty_caption", "bad
                        "missing_image", "truncated")
 
 
-def check_captions(tmp_path, captions, kind, pick):
+def check_captions(tmp_path, captions, kind, pick, flickr=False):
     from PIL import Image
 
     Image.new("RGB", (8, 8), (200, 10, 10)).save(tmp_path / "red.png")
-    lines = [f"red.png\t{caption}" for caption in captions]
+    lines = [f"red.png{f'#{i % 5}' if flickr else ''}\t{caption}"
+             for i, caption in enumerate(captions)]
     index = pick % len(lines)
     if kind == "missing_tab":
         lines[index] = lines[index].replace("\t", " ")
@@ -158,9 +144,46 @@ def check_captions(tmp_path, captions, kind, pick):
     assert str(error.value).startswith(f"{path}:{index + 1}: "), str(error.value)
 
 
-@settings(max_examples=FAST_CASES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(captions=st.lists(SENTENCE_TEXT, min_size=1, max_size=8),
-       kind=st.sampled_from(CAPTION_CORRUPTIONS), pick=st.integers(0, 100))
-def test_corrupted_caption_files(tmp_path, captions, kind, pick):
-    check_captions(tmp_path, captions, kind, pick)
+def check_corpus(tmp_path, lines, kind, pick):
+    index = pick % len(lines)
+    if kind == "truncated":
+        lines = lines[: index + 1]
+    path = tmp_path / "corpus.txt"
+    write(path, lines, index + 1 if kind == "bad_bytes" else None)
+    if kind != "bad_bytes":
+        assert "".join(iter_line_chunks(path, lines_per_chunk=3)) == "".join(
+            f"{line}\n" for line in lines)
+        return
+    with pytest.raises(DataError) as error:
+        "".join(iter_line_chunks(path, lines_per_chunk=3))
+    assert str(error.value).startswith(f"{path}:{index + 1}: bytes are not valid UTF-8")
+
+
+CORPUS_LINES = st.lists(st.text(st.characters(blacklist_categories=("Cs",),
+                                               blacklist_characters="\r\n"), max_size=30),
+                        min_size=1, max_size=10)
+
+
+def fuzz(max_examples: int):
+    """Every example corrupts (or not) one file of each kind, each in its own way."""
+
+    @settings(max_examples=max_examples, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(sentences=SENTENCES, conll_kind=st.sampled_from(CONLL_CORRUPTIONS), pairs=PAIRS,
+           tsv_kind=st.sampled_from(TSV_CORRUPTIONS),
+           captions=st.lists(SENTENCE_TEXT, min_size=1, max_size=8),
+           caption_kind=st.sampled_from(CAPTION_CORRUPTIONS), flickr=st.booleans(),
+           corpus=CORPUS_LINES, corpus_kind=st.sampled_from(("none", "bad_bytes", "truncated")),
+           pick=st.integers(0, 100))
+    def run(tmp_path, sentences, conll_kind, pairs, tsv_kind, captions, caption_kind, flickr,
+            corpus, corpus_kind, pick):
+        check_conll(tmp_path, sentences, conll_kind, pick)
+        check_tsv(tmp_path, pairs, tsv_kind, pick)
+        check_captions(tmp_path, captions, caption_kind, pick, flickr)
+        check_corpus(tmp_path, corpus, corpus_kind, pick)
+
+    return run
+
+
+test_corrupted_files_of_every_reader_fast = fuzz(FAST_CASES)
+test_corrupted_files_of_every_reader_many = pytest.mark.slow(fuzz(SLOW_CASES))
