@@ -1,5 +1,7 @@
-"""Every CLI command that reads a table, on each kind of corrupted file: exit status 2, one line
-naming file and line, nothing written. In-process (``main([...])``), as the console script runs."""
+"""Every CLI command that reads data, on each kind of corrupted file: exit status 2, one line
+naming file and line, nothing written. In-process (``main([...])``), as the console script runs:
+tables for sentiment (train, evaluate, predict), CoNLL for NER and parallel text for translation
+(train and evaluate)."""
 
 import pytest
 
@@ -59,3 +61,83 @@ def test_predict_refuses_a_corrupted_file_and_writes_nothing(sentiment_export, t
                  str(output), "--quiet"]) == 2
     assert_one_line_error(capsys, path, line)
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+NER_GOOD = (DATA / "ner" / "valid.txt").read_text(encoding="utf-8").splitlines()
+PAIRS_GOOD = (DATA / "translation" / "valid.tsv").read_text(encoding="utf-8").splitlines()
+
+
+def first_token_line(lines):
+    return next(i for i, line in enumerate(lines) if line.strip() and
+                not line.startswith("-DOCSTART-"))
+
+
+def ner_case(tmp_path, name):
+    lines, index = list(NER_GOOD), first_token_line(NER_GOOD) + 1  # the second token line
+    if name == "missing tag":
+        lines[index] = lines[index].split()[0]
+    elif name == "extra column":
+        lines[index] += " extra"
+    path = tmp_path / "corrupt.txt"
+    data = "".join(f"{line}\n" for line in lines).encode()
+    if name == "bad bytes":
+        start = len("".join(f"{line}\n" for line in lines[:index]).encode())
+        data = data[:start] + b"\xff" + data[start:]
+    path.write_bytes(data)
+    return path, index + 1
+
+
+def pairs_case(tmp_path, name):
+    lines, index = list(PAIRS_GOOD), 3
+    if name == "missing tab":
+        lines[index] = lines[index].replace("\t", " ")
+    elif name == "one side empty":
+        lines[index] = lines[index].split("\t")[0] + "\t"
+    path = tmp_path / "corrupt.tsv"
+    data = "".join(f"{line}\n" for line in lines).encode()
+    if name == "bad bytes":
+        start = len("".join(f"{line}\n" for line in lines[:index]).encode())
+        data = data[:start] + b"\xff" + data[start:]
+    path.write_bytes(data)
+    return path, index + 1
+
+
+@pytest.fixture(scope="module")
+def ner_and_translation_exports(tmp_path_factory):
+    root = tmp_path_factory.mktemp("exports")
+    ner, translate = root / "ner", root / "translate"
+    tiny = ["embedding_dim=8", "units=8", "epochs=1"]
+    assert main(["train", "ner", "--train", str(DATA / "ner" / "train.txt"), "--valid",
+                 str(DATA / "ner" / "valid.txt"), "--out", str(ner), "--quiet", "--set", *tiny,
+                 "char_units=4", "char_embedding_dim=4"]) == 0
+    assert main(["train", "translate", "--train", str(DATA / "translation" / "train.tsv"),
+                 "--valid", str(DATA / "translation" / "valid.tsv"), "--out", str(translate),
+                 "--quiet", "--set", *tiny, "max_vocab_size=200", "attention_units=4"]) == 0
+    return {"ner": ner, "translate": translate}
+
+
+@pytest.mark.parametrize("name", ["missing tag", "extra column", "bad bytes"])
+def test_ner_train_and_evaluate_refuse_a_corrupted_conll_file(ner_and_translation_exports,
+                                                              tmp_path, capsys, name):
+    path, line = ner_case(tmp_path, name)
+    out = tmp_path / "model"
+    assert main(["train", "ner", "--train", str(path), "--valid", str(DATA / "ner" / "valid.txt"),
+                 "--out", str(out), "--quiet"]) == 2
+    assert_one_line_error(capsys, path, line)
+    assert not out.exists()
+    assert main(["evaluate", str(ner_and_translation_exports["ner"]), "--data", str(path)]) == 2
+    assert_one_line_error(capsys, path, line)
+
+
+@pytest.mark.parametrize("name", ["missing tab", "one side empty", "bad bytes"])
+def test_translate_train_and_evaluate_refuse_a_corrupted_parallel_file(
+        ner_and_translation_exports, tmp_path, capsys, name):
+    path, line = pairs_case(tmp_path, name)
+    out = tmp_path / "model"
+    assert main(["train", "translate", "--train", str(path), "--valid",
+                 str(DATA / "translation" / "valid.tsv"), "--out", str(out), "--quiet"]) == 2
+    assert_one_line_error(capsys, path, line)
+    assert not out.exists()
+    assert main(["evaluate", str(ner_and_translation_exports["translate"]), "--data",
+                 str(path)]) == 2
+    assert_one_line_error(capsys, path, line)
