@@ -24,6 +24,17 @@ def write(path, text: str | bytes):
     return path
 
 
+def write_lines(path, lines: list[str], bad_line: int | None = None):
+    """``lines`` as a UTF-8 file, one per line; with ``bad_line`` (1-based) a byte that is not
+    UTF-8 starts that line. Returns ``path``."""
+    data = "".join(f"{line}\n" for line in lines).encode()
+    if bad_line is not None:
+        start = len("".join(f"{line}\n" for line in lines[:bad_line - 1]).encode())
+        data = data[:start] + b"\xff" + data[start:]
+    path.write_bytes(data)
+    return path
+
+
 def tiny_sentiment_config(**overrides):
     from pipelines.sentiment import SentimentConfig
     from seqtasks import config as config_lib

@@ -5,7 +5,7 @@ tables for sentiment (train, evaluate, predict), CoNLL for NER and parallel text
 
 import pytest
 
-from helpers import DATA
+from helpers import DATA, write_lines
 from pipelines.cli.main import main
 
 VALID = DATA / "sentiment" / "valid.tsv"
@@ -78,12 +78,7 @@ def ner_case(tmp_path, name):
         lines[index] = lines[index].split()[0]
     elif name == "extra column":
         lines[index] += " extra"
-    path = tmp_path / "corrupt.txt"
-    data = "".join(f"{line}\n" for line in lines).encode()
-    if name == "bad bytes":
-        start = len("".join(f"{line}\n" for line in lines[:index]).encode())
-        data = data[:start] + b"\xff" + data[start:]
-    path.write_bytes(data)
+    path = write_lines(tmp_path / "corrupt.txt", lines, index + 1 if name == "bad bytes" else None)
     return path, index + 1
 
 
@@ -93,12 +88,7 @@ def pairs_case(tmp_path, name):
         lines[index] = lines[index].replace("\t", " ")
     elif name == "one side empty":
         lines[index] = lines[index].split("\t")[0] + "\t"
-    path = tmp_path / "corrupt.tsv"
-    data = "".join(f"{line}\n" for line in lines).encode()
-    if name == "bad bytes":
-        start = len("".join(f"{line}\n" for line in lines[:index]).encode())
-        data = data[:start] + b"\xff" + data[start:]
-    path.write_bytes(data)
+    path = write_lines(tmp_path / "corrupt.tsv", lines, index + 1 if name == "bad bytes" else None)
     return path, index + 1
 
 

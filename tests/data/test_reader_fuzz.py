@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import write_lines
 from seqtasks.data.captions import read_captions
 from seqtasks.data.conll import read_conll
 from seqtasks.data.corpus import iter_line_chunks
@@ -37,14 +38,6 @@ def conll_lines(sentences) -> tuple[list[str], list[int]]:
     return lines, token_lines
 
 
-def write(path, lines: list[str], bad_line: int | None = None) -> None:
-    data = "".join(f"{line}\n" for line in lines).encode()
-    if bad_line is not None:
-        start = len("".join(f"{line}\n" for line in lines[:bad_line - 1]).encode())
-        data = data[:start] + b"\xff" + data[start:]
-    path.write_bytes(data)
-
-
 def check_conll(tmp_path, sentences, kind, pick):
     lines, token_lines = conll_lines(sentences)
     line = token_lines[pick % len(token_lines)]
@@ -55,7 +48,7 @@ def check_conll(tmp_path, sentences, kind, pick):
         lines[line - 1] += " extra"
     elif kind == "truncated":
         lines = lines[:line]
-    write(path, lines, line if kind == "bad_bytes" else None)
+    write_lines(path, lines, line if kind == "bad_bytes" else None)
     if kind in ("none", "truncated"):
         expected = [[tuple(l.split()) for l in block.splitlines()]
                     for block in "\n".join(lines).split("\n\n") if block.strip()]
@@ -71,6 +64,17 @@ def check_conll(tmp_path, sentences, kind, pick):
     assert "\n" not in message
 
 
+def read_or_fail_at(read, path, index: int | None):
+    """``read(path)``; when ``index`` is given, the one-line DataError at line ``index + 1``."""
+    if index is None:
+        return read(path)
+    with pytest.raises(DataError) as error:
+        read(path)
+    assert str(error.value).startswith(f"{path}:{index + 1}: "), str(error.value)
+    assert "\n" not in str(error.value)
+    return None
+
+
 def check_tsv(tmp_path, pairs, kind, pick):
     lines = [f"{source}\t{target}" for source, target in pairs]
     index = pick % len(lines)
@@ -81,15 +85,11 @@ def check_tsv(tmp_path, pairs, kind, pick):
     elif kind == "truncated":
         lines = lines[: index + 1]
     path = tmp_path / "pairs.tsv"
-    write(path, lines, index + 1 if kind == "bad_bytes" else None)
-    if kind in ("none", "truncated"):
-        data = read_parallel(path)
+    write_lines(path, lines, index + 1 if kind == "bad_bytes" else None)
+    data = read_or_fail_at(read_parallel, path, None if kind in ("none", "truncated") else index)
+    if data is not None:
         assert list(zip(data.sources, data.targets)) == [tuple(l.split("\t")) for l in lines]
         assert data.lines == list(range(1, len(lines) + 1))
-        return
-    with pytest.raises(DataError) as error:
-        read_parallel(path)
-    assert str(error.value).startswith(f"{path}:{index + 1}: "), str(error.value)
 
 
 SENTENCE_TEXT = st.lists(WORDS, min_size=1, max_size=6).map(" ".join)
@@ -134,14 +134,10 @@ def check_captions(tmp_path, captions, kind, pick, flickr=False):
     elif kind == "truncated":
         lines = lines[: index + 1]
     path = tmp_path / "captions.tsv"
-    write(path, lines, index + 1 if kind == "bad_bytes" else None)
-    if kind in ("none", "truncated"):
-        data = read_captions(path)
+    write_lines(path, lines, index + 1 if kind == "bad_bytes" else None)
+    data = read_or_fail_at(read_captions, path, None if kind in ("none", "truncated") else index)
+    if data is not None:
         assert data.captions == [line.split("\t")[1] for line in lines]
-        return
-    with pytest.raises(DataError) as error:
-        read_captions(path)
-    assert str(error.value).startswith(f"{path}:{index + 1}: "), str(error.value)
 
 
 def check_corpus(tmp_path, lines, kind, pick):
@@ -149,7 +145,7 @@ def check_corpus(tmp_path, lines, kind, pick):
     if kind == "truncated":
         lines = lines[: index + 1]
     path = tmp_path / "corpus.txt"
-    write(path, lines, index + 1 if kind == "bad_bytes" else None)
+    write_lines(path, lines, index + 1 if kind == "bad_bytes" else None)
     if kind != "bad_bytes":
         assert "".join(iter_line_chunks(path, lines_per_chunk=3)) == "".join(
             f"{line}\n" for line in lines)
