@@ -24,9 +24,9 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.config import (RecurrentConfig, TextConfig, TrainConfig, choice, option,
-                             probability, size)
-from seqtasks.data.corpus import (StreamLayout, build_vocabulary, encode_corpus,
+from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
+                             choice, option, probability, size)
+from seqtasks.data.corpus import (StreamLayout, build_vocabulary, corpus_tokens, encode_corpus,
                                   iter_line_chunks, tbptt_dataset)
 from seqtasks.decoding import RuntimeSampler, sample_loop
 from seqtasks.decoding.scoring import sequence_log_probs
@@ -36,7 +36,7 @@ from seqtasks.layers.recurrent import recurrent_stack, state_sizes
 from seqtasks.evaluation.metrics import language_model_metrics
 from seqtasks.task import ExportAssets, Splits, Task
 from seqtasks.training.tbptt import ResetCarriedState, TruncatedBPTT
-from seqtasks.text import Vocabulary
+from seqtasks.text import Vocabulary, pretrained
 from seqtasks.text.encoder import pad_dense
 from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
@@ -52,7 +52,7 @@ LINES_PER_DOCUMENT = 100  # evaluation scores a file as documents of this many l
 # --- Config ------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class LanguageModelConfig(TrainConfig, RecurrentConfig, TextConfig):
+class LanguageModelConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedConfig):
     lowercase: bool = option(False, "case-fold before tokenizing")
     max_length: int = size(200, "tokens a sample generates at most, unless asked otherwise")
     bidirectional: bool = option(False, "must stay false: a language model reads left to right")
@@ -98,6 +98,7 @@ class LanguageModelData:
     train_ids: np.ndarray
     valid_ids: np.ndarray
     valid_path: Path
+    embedding: pretrained.EmbeddingInit | None = None  # from config.embeddings
 
 
 def windows(config: LanguageModelConfig, ids: np.ndarray) -> tf.data.Dataset:
@@ -233,6 +234,9 @@ class LanguageModel(Task):
     config_class = LanguageModelConfig
 
     def check(self, config) -> None:
+        if config.embeddings and config.level != "word":
+            raise ConfigError("embeddings are word vectors: set level=word (level is "
+                              f"'{config.level}')")
         if config.bidirectional:
             raise ConfigError("a language model reads left to right; set bidirectional=false")
         if not 1 <= config.stride <= config.bptt_steps:
@@ -245,18 +249,26 @@ class LanguageModel(Task):
 
     def prepare(self, config, splits, run, resumed) -> LanguageModelData:
         """The vocabulary (reloaded when resuming); both corpora encoded to id files."""
+        report = run.path("embeddings.json")
         if resumed:
             vocabulary = Vocabulary.load(run.path("vocab.txt"))
+            embedding = pretrained.resumed_embedding(config.embeddings, report)
         else:
             counting = make_encoder(config, Vocabulary([]))
             vocabulary = build_vocabulary(splits.train, counting.tokens, config.min_count,
                                           config.max_vocab_size)
+            # the vectors initialise the vocabulary's rows but do not extend it: every word of
+            # a language model is also an output, and one never seen in training is a waste
+            vocabulary, embedding = pretrained.pretrained_vocabulary(
+                config.embeddings, vocabulary, corpus_tokens(splits.train, counting.tokens),
+                pretrained.normalised_forms(config.lowercase), len(vocabulary), config.seed,
+                report)
             vocabulary.save(run.path("vocab.txt"))
         encoder = make_encoder(config, vocabulary)
         return LanguageModelData(encoder,
                                  encode_corpus(splits.train, encoder.encode, run.path("train.ids")),
                                  encode_corpus(splits.valid, encoder.encode, run.path("valid.ids")),
-                                 splits.valid)
+                                 splits.valid, embedding)
 
     def datasets(self, config, data):
         return windows(config, data.train_ids), windows(config, data.valid_ids)
@@ -271,7 +283,13 @@ class LanguageModel(Task):
         return unknown_share(data.valid_ids)
 
     def build(self, config, data):
-        return build_trainer(config, len(data.encoder.vocabulary))
+        trainer = build_trainer(config, len(data.encoder.vocabulary))
+        pretrained.assign_embedding(trainer.step_model.get_layer("embedding"), data.embedding,
+                                    config.embeddings_trainable)
+        return trainer
+
+    def data_summary(self, config, data) -> dict:
+        return {"embeddings": data.embedding.report} if data.embedding else {}
 
     def exported(self, model):
         return model.step_model

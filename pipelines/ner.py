@@ -23,8 +23,8 @@ import tensorflow as tf
 
 from seqtasks import config as config_lib
 from seqtasks.inference.load import tag_sentences
-from seqtasks.config import (RecurrentConfig, TextConfig, TrainConfig, choice, option,
-                             probability, size)
+from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
+                             choice, option, probability, size)
 from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
                                   read_conll, tag_set)
 from seqtasks.data.pipeline import tagged_dataset
@@ -38,7 +38,7 @@ from seqtasks.evaluation.metrics import classification_metrics, entity_metrics
 from seqtasks.evaluation.plots import confusion_matrix_png
 from seqtasks.task import ExportAssets, Splits, Task
 from seqtasks.text.tag_schemes import OUTSIDE, allowed_transitions, split_tag
-from seqtasks.text import Vocabulary, WordTokenizer
+from seqtasks.text import Vocabulary, WordTokenizer, pretrained
 from seqtasks.text.casing import CASING_CLASSES
 from seqtasks.text.spans import EntityDecoder, entities_in_text
 from seqtasks.text.token_features import TokenFeatures, build_vocabularies
@@ -53,12 +53,14 @@ MONITOR = "val_entity_f1"
 # --- Config ------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class NerConfig(TrainConfig, RecurrentConfig, TextConfig):
+class NerConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedConfig):
     # Shared keys, with defaults that suit NER (bench/ner.py on CoNLL-2003):
     dropout: float = probability(0.5, "dropout on the token features and between layers")
     epochs: int = size(50, "maximum passes over the training data")
     early_stopping_patience: int = option(5, "epochs without a better validation entity F1 "
                                              "before stopping")
+    max_vocab_size: int = size(100_000, "words kept: the training words, then the most "
+                                        "frequent pretrained ones (embeddings), up to this many")
     max_length: int = size(128, "training sentences are cut to this many tokens "
                                   "(prediction tags every token)")
     # NER knobs:
@@ -87,6 +89,7 @@ class NerData:
     valid: TaggedSentences
     tags: list[str]
     features: TokenFeatures
+    embedding: pretrained.EmbeddingInit | None = None  # from config.embeddings
 
 
 def read(config: NerConfig, path) -> TaggedSentences:
@@ -205,11 +208,17 @@ class Ner(Task):
             words = Vocabulary.load(run.path("words.txt"))
             chars = Vocabulary.load(run.path("chars.txt"))
             tags = json.loads(run.path("tags.json").read_text(encoding="utf-8"))
+            embedding = pretrained.resumed_embedding(config.embeddings,
+                                                     run.path("embeddings.json"))
         else:
             tags = tag_set(splits.train)
             words, chars = build_vocabularies(splits.train.tokens, config.lowercase,
                                               config.digits_to_zero, config.min_count,
                                               config.max_vocab_size)
+            forms = pretrained.normalised_forms(config.lowercase, config.digits_to_zero)
+            words, embedding = pretrained.pretrained_vocabulary(
+                config.embeddings, words, pretrained.sentence_forms(splits.train.tokens, forms),
+                forms, config.max_vocab_size, config.seed, run.path("embeddings.json"))
             words.save(run.path("words.txt"))
             chars.save(run.path("chars.txt"))
             atomic_write_text(run.path("tags.json"), json.dumps(tags))
@@ -219,7 +228,7 @@ class Ner(Task):
                 print(f"warning: {split.repair_summary()}", file=sys.stderr)
         features = TokenFeatures(words, chars, config.lowercase, config.digits_to_zero,
                                  config.max_word_length)
-        return NerData(splits.train, splits.valid, tags, features)
+        return NerData(splits.train, splits.valid, tags, features, embedding)
 
     def datasets(self, config, data):
         index = {tag: i for i, tag in enumerate(data.tags)}
@@ -239,7 +248,13 @@ class Ner(Task):
         return unknown_share(data.features(tf.ragged.constant(data.valid.tokens))["word_ids"])
 
     def build(self, config, data):
-        return build(config, len(data.features.words), len(data.features.chars), data.tags)
+        model = build(config, len(data.features.words), len(data.features.chars), data.tags)
+        pretrained.assign_embedding(model.get_layer("word_embedding"), data.embedding,
+                                    config.embeddings_trainable)
+        return model
+
+    def data_summary(self, config, data) -> dict:
+        return {"embeddings": data.embedding.report} if data.embedding else {}
 
     def compile_options(self, config, model) -> dict:
         return {"loss": tag_loss(model, config)}

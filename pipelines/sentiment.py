@@ -23,8 +23,8 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.config import (RecurrentConfig, TextConfig, TrainConfig, choice, option,
-                             probability, size)
+from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
+                             choice, option, probability, size)
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
 from seqtasks.data.pipeline import sequence_dataset
 from seqtasks.errors import DataError
@@ -33,7 +33,7 @@ from seqtasks.evaluation.plots import confusion_matrix_png
 from seqtasks.layers.pooling import AttentionPooling, MaskedMaxPooling
 from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.task import ExportAssets, Splits, Task
-from seqtasks.text import Vocabulary
+from seqtasks.text import Vocabulary, pretrained
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.tokenizers import tokenize_to_python
 from seqtasks.text.vocab import unknown_share
@@ -45,10 +45,12 @@ POOLINGS = ("last", "max", "attention")
 # --- Config ------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class SentimentConfig(TrainConfig, RecurrentConfig, TextConfig):
+class SentimentConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedConfig):
     # Shared keys, with the defaults of the SST-2 recipe (recipes/sst2.yaml):
     dropout: float = probability(0.7, "dropout on embeddings, between layers and before the output")
     min_count: int = size(2, "tokens seen fewer times become [UNK] (so [UNK] is trained)")
+    max_vocab_size: int = size(50_000, "tokens kept: the training tokens, then the most "
+                                       "frequent pretrained words (embeddings), up to this many")
     epochs: int = size(50, "maximum passes over the training data")
     early_stopping_patience: int = option(4, "epochs without a better validation accuracy "
                                              "before stopping")
@@ -66,16 +68,22 @@ class SentimentData:
     valid: LabelledText
     labels: list[str]
     encoder: TextEncoder
+    embedding: pretrained.EmbeddingInit | None = None  # from config.embeddings
 
 
 def read(config: SentimentConfig, path) -> LabelledText:
     return read_labelled(path, config.text_column, config.label_column)
 
 
-def make_vocabulary(config: SentimentConfig, texts: list[str]) -> Vocabulary:
+def make_vocabulary(config: SentimentConfig, texts: list[str], report_path: Path
+                    ) -> tuple[Vocabulary, pretrained.EmbeddingInit | None]:
+    """Training tokens seen ``min_count`` times, plus pretrained words (``embeddings``)."""
     tokenizer = TextEncoder(Vocabulary([]), config.level, config.lowercase, 1).tokenizer
-    return Vocabulary.build(tokenize_to_python(tokenizer, texts), config.min_count,
-                            config.max_vocab_size)
+    tokens = tokenize_to_python(tokenizer, texts)
+    vocabulary = Vocabulary.build(tokens, config.min_count, config.max_vocab_size)
+    return pretrained.pretrained_vocabulary(
+        config.embeddings, vocabulary, tokens, pretrained.normalised_forms(config.lowercase),
+        config.max_vocab_size, config.seed, report_path)
 
 
 # --- Build -------------------------------------------------------------------------------------
@@ -137,17 +145,20 @@ class Sentiment(Task):
         if resumed:
             vocabulary = Vocabulary.load(run.path("vocab.txt"))
             labels = json.loads(run.path("labels.json").read_text())
+            embedding = pretrained.resumed_embedding(config.embeddings,
+                                                     run.path("embeddings.json"))
         else:
             labels = sorted(set(splits.train.labels))
             if len(labels) < 2:
                 raise DataError(splits.train.path, f"only one label ('{labels[0]}') in the "
                                 "training data", hint="a classifier needs at least two labels")
-            vocabulary = make_vocabulary(config, splits.train.texts)
+            vocabulary, embedding = make_vocabulary(config, splits.train.texts,
+                                                    run.path("embeddings.json"))
             vocabulary.save(run.path("vocab.txt"))
             run.path("labels.json").write_text(json.dumps(labels))
         check_known_labels(splits.valid, labels)
         encoder = TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
-        return SentimentData(splits.train, splits.valid, labels, encoder)
+        return SentimentData(splits.train, splits.valid, labels, encoder, embedding)
 
     def datasets(self, config, data):
         index = {label: i for i, label in enumerate(data.labels)}
@@ -167,7 +178,13 @@ class Sentiment(Task):
         return unknown_share(data.encoder(tf.constant(data.valid.texts)))
 
     def build(self, config, data):
-        return build(config, len(data.encoder.vocabulary), len(data.labels))
+        model = build(config, len(data.encoder.vocabulary), len(data.labels))
+        pretrained.assign_embedding(model.get_layer("embedding"), data.embedding,
+                                    config.embeddings_trainable)
+        return model
+
+    def data_summary(self, config, data) -> dict:
+        return {"embeddings": data.embedding.report} if data.embedding else {}
 
     def compile_options(self, config, model) -> dict:
         return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}

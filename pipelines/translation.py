@@ -24,19 +24,21 @@ from pathlib import Path
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.config import TextConfig, TrainConfig, choice, option, probability, size
+from seqtasks.config import (PretrainedPairConfig, TextConfig, TrainConfig, choice, option,
+                             probability, size)
 from seqtasks.data.parallel import ParallelText, read_parallel
 from seqtasks.data.pipeline import parallel_dataset
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
-from seqtasks.errors import DataError
+from seqtasks.errors import ConfigError, DataError
 from seqtasks.evaluation.metrics import translation_metrics
 from seqtasks.evaluation.plots import attention_grid_png, attention_png
 from seqtasks.inference.decoding_predictors import translate_texts
 from seqtasks.models.encoder_decoder import DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq
 from seqtasks.task import ExportAssets, Splits
-from seqtasks.text import Vocabulary
+from seqtasks.text import Vocabulary, make_tokenizer, pretrained
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
+from seqtasks.text.tokenizers import tokenize_to_python
 from seqtasks.text.vocab import EOS_ID, unknown_share
 from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
 from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
@@ -49,7 +51,7 @@ TEXT = tf.TensorSpec([None], tf.string, name="text")
 
 @dataclasses.dataclass
 class TranslationConfig(TrainConfig, DecodingConfig, ScheduledSamplingConfig, Seq2SeqConfig,
-                        TextConfig):
+                        TextConfig, PretrainedPairConfig):
     level: str = choice("wordpiece", ("wordpiece", "word"), "WordPiece subwords or words")
     lowercase: bool = option(False, "case-fold both languages (BLEU is then case-insensitive)")
     max_vocab_size: int = size(6000, "vocabulary size of each language")
@@ -73,6 +75,7 @@ class TranslationData:
     valid: ParallelText
     source: TextEncoder
     target: TextEncoder
+    embeddings: dict[str, pretrained.EmbeddingInit] = dataclasses.field(default_factory=dict)
 
 
 # --- Build -------------------------------------------------------------------------------------
@@ -163,22 +166,39 @@ class Translation(EncoderDecoderTask):
                   f"{train.skipped['too_long']} pairs over max_words={config.max_words}",
                   file=sys.stderr)
         names = ("source_vocab.txt", "target_vocab.txt")
+        reports = {side: run.path(f"{side}_embeddings.json") for side in ("source", "target")}
         if resumed:
             source_vocab, target_vocab = (Vocabulary.load(run.path(name)) for name in names)
+            embeddings = {f"{side}_embeddings": pretrained.resumed_embedding(
+                getattr(config, f"{side}_embeddings"), path) for side, path in reports.items()}
         else:
             def learn(texts):
                 return learn_vocabulary(texts, config.level, config.lowercase,
                                         config.max_vocab_size, config.min_count)
 
-            source_vocab = learn(train.sources)
+            def with_vectors(side, vocabulary, texts, max_size):
+                tokens = tokenize_to_python(make_tokenizer("word", config.lowercase), texts)
+                return pretrained.pretrained_vocabulary(
+                    getattr(config, f"{side}_embeddings"), vocabulary, tokens,
+                    pretrained.normalised_forms(config.lowercase), max_size, config.seed,
+                    reports[side])
+
+            # pretrained words extend the source side only: a target word the decoder never
+            # saw as a target would only widen its softmax
+            source_vocab, source_init = with_vectors("source", learn(train.sources),
+                                                     train.sources, config.max_vocab_size)
             target_vocab = source_vocab if self.shared_vocabulary else learn(train.targets)
+            target_vocab, target_init = with_vectors("target", target_vocab, train.targets,
+                                                     len(target_vocab))
+            embeddings = {"source_embeddings": source_init, "target_embeddings": target_init}
             source_vocab.save(run.path(names[0]))
             target_vocab.save(run.path(names[1]))
 
         def encoder(vocabulary):
             return TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
 
-        return TranslationData(train, splits.valid, encoder(source_vocab), encoder(target_vocab))
+        return TranslationData(train, splits.valid, encoder(source_vocab), encoder(target_vocab),
+                               {name: init for name, init in embeddings.items() if init})
 
     def datasets(self, config, data):
         def make(split: ParallelText, shuffle: bool):
@@ -193,13 +213,26 @@ class Translation(EncoderDecoderTask):
         return int(tf.reduce_sum(lengths)) + len(data.train)
 
     def data_summary(self, config, data) -> dict:
-        return {"train_pairs": len(data.train), "skipped_pairs": data.train.skipped}
+        return {"train_pairs": len(data.train), "skipped_pairs": data.train.skipped,
+                **{name: init.report for name, init in data.embeddings.items()}}
 
     def validation_unknown_share(self, config, data) -> float:
         return unknown_share(data.source(tf.constant(data.valid.sources)))
 
+    def check(self, config) -> None:
+        super().check(config)
+        if (config.source_embeddings or config.target_embeddings) and config.level != "word":
+            raise ConfigError(f"source_embeddings / target_embeddings are word vectors: set "
+                              f"level=word (level is '{config.level}')")
+
     def build(self, config, data):
-        return build(config, len(data.source.vocabulary), len(data.target.vocabulary))
+        model = build(config, len(data.source.vocabulary), len(data.target.vocabulary))
+        trainable = config.embeddings_trainable
+        pretrained.assign_embedding(model.trainer.get_layer("source_embedding"),
+                                    data.embeddings.get("source_embeddings"), trainable)
+        pretrained.assign_embedding(model.decoder.embedding,
+                                    data.embeddings.get("target_embeddings"), trainable)
+        return model
 
     def signatures(self, config, model, data) -> dict:
         return serving_functions(model, data, config)

@@ -74,6 +74,33 @@ class RecurrentConfig:
 
 
 @dataclasses.dataclass
+class TrainableEmbeddingsConfig:
+    embeddings_trainable: bool = option(True, "fine-tune the pretrained vectors (false: keep "
+                                              "them as they are)")
+
+
+VECTORS_HELP = ("pretrained word vectors (GloVe / word2vec / fastText text, word2vec .bin): "
+                "their words join the vocabulary up to max_vocab_size, their rows initialise "
+                "the embedding, their size sets embedding_dim")
+
+
+@dataclasses.dataclass
+class PretrainedConfig(TrainableEmbeddingsConfig):
+    """Transfer: pretrained word vectors for the embedding (``seqtasks.text.pretrained``)."""
+
+    embeddings: str = option("", VECTORS_HELP)
+
+
+@dataclasses.dataclass
+class PretrainedPairConfig(TrainableEmbeddingsConfig):
+    """Pretrained word vectors for a sequence-to-sequence model's two embeddings."""
+
+    source_embeddings: str = option("", "source side: " + VECTORS_HELP)
+    target_embeddings: str = option("", "target side: pretrained word vectors for the words "
+                                        "of the target vocabulary (which they do not extend)")
+
+
+@dataclasses.dataclass
 class TrainConfig:
     """Optimisation, stopping and input-pipeline knobs."""
 

@@ -44,6 +44,17 @@ def tiny_sentiment_config(**overrides):
     return config_lib.replace(base, **overrides)
 
 
+def tiny_ner_config(**overrides):
+    """An NER config small enough to train in seconds on the bundled sample."""
+    from pipelines.ner import NerConfig
+    from seqtasks import config as config_lib
+
+    base = NerConfig(embedding_dim=16, units=16, char_embedding_dim=8, char_units=8,
+                     casing_dim=4, epochs=8, batch_size=8, learning_rate=0.03, seed=7,
+                     early_stopping_patience=8)
+    return config_lib.replace(base, **overrides)
+
+
 def task_data(task, config, train, valid, work_dir, **options):
     """A task's data as its training lifecycle prepares it (vocabularies saved in ``work_dir``)."""
     from seqtasks.training.run_dir import RunDir

@@ -173,6 +173,28 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--units", type=int, default=32, help="--task: hidden units")
     diagnose.add_argument("--seed", type=int, default=0, help="--task: seed (default: 0)")
 
+    pretrain = commands.add_parser(
+        "pretrain", help="pretrain word vectors on plain text (for embeddings=FILE)",
+        description="seqtasks pretrain vectors --corpus FILE [FILE ...] --out vectors.txt: "
+                    "word2vec or fastText vectors (gensim, every core) on plain-text files, "
+                    "tokenized and normalised as the pipelines' embeddings look words up. "
+                    "Output: word2vec text (.txt / .vec, .gz compressed) or binary (.bin).")
+    pretrain.add_argument("what", choices=["vectors"], help="what to pretrain")
+    pretrain.add_argument("--corpus", nargs="+", required=True, metavar="FILE",
+                          help="plain UTF-8 text, one sentence, paragraph or document a line")
+    pretrain.add_argument("--out", required=True, metavar="FILE", help="vectors file to write")
+    pretrain.add_argument("--method", choices=["word2vec", "fasttext"], default="word2vec",
+                          help="skip-gram word2vec or fastText (default: word2vec)")
+    pretrain.add_argument("--dim", type=int, default=100, help="vector size (default: 100)")
+    pretrain.add_argument("--epochs", type=int, default=5,
+                          help="passes over the corpus (default: 5)")
+    pretrain.add_argument("--min-count", type=int, default=5,
+                          help="ignore words seen fewer times (default: 5)")
+    pretrain.add_argument("--max-words", type=int, default=200_000,
+                          help="keep the most frequent words only (default: 200000)")
+    pretrain.add_argument("--keep-case", action="store_true",
+                          help="do not case-fold (the pipelines case-fold by default)")
+    pretrain.add_argument("--quiet", action="store_true", help="no progress bars")
     show = commands.add_parser("config", help="list a task's config keys and defaults",
                                description="Print the config keys of TASK with defaults.")
     show.add_argument("task", choices=TASKS)

@@ -160,6 +160,15 @@ def _attention(args) -> None:
     print(f"wrote {path}")
 
 
+def _pretrain(args) -> None:
+    from seqtasks.training.pretrain_vectors import VectorsRecipe, pretrain_vectors
+
+    recipe = VectorsRecipe(method=args.method, dim=args.dim, epochs=args.epochs,
+                           min_count=args.min_count, max_words=args.max_words,
+                           lowercase=not args.keep_case)
+    print(json.dumps(pretrain_vectors(args.corpus, args.out, recipe, verbose=not args.quiet)))
+
+
 def _config(args) -> None:
     import yaml
 
@@ -196,7 +205,7 @@ def _saved_model_cli(args) -> None:
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
             "attention": _attention, "compare": _compare, "diagnose": _diagnose,
-            "config": _config, "serve": _serve, "saved-model-cli": _saved_model_cli}
+            "config": _config, "pretrain": _pretrain, "serve": _serve, "saved-model-cli": _saved_model_cli}
 
 
 def _check_predict_paths(args) -> None:

@@ -49,12 +49,14 @@ def iter_line_chunks(path: str | Path, lines_per_chunk: int = 2048) -> Iterator[
 def build_vocabulary(path: str | Path, tokens: Callable[[tf.Tensor], tf.RaggedTensor],
                      min_count: int, max_size: int | None) -> Vocabulary:
     """Count the tokens of a corpus in one streamed pass (``tokens``: texts -> ragged tokens)."""
+    return Vocabulary.build(corpus_tokens(path, tokens), min_count, max_size)
 
-    def token_lists() -> Iterable[list[str]]:
-        for chunk in iter_line_chunks(path):
-            yield [t.decode("utf-8") for t in tokens(tf.constant([chunk])).flat_values.numpy()]
 
-    return Vocabulary.build(token_lists(), min_count, max_size)
+def corpus_tokens(path: str | Path, tokens: Callable[[tf.Tensor], tf.RaggedTensor]
+                  ) -> Iterable[list[str]]:
+    """The tokens of a corpus, a chunk of lines at a time (streamed)."""
+    for chunk in iter_line_chunks(path):
+        yield [t.decode("utf-8") for t in tokens(tf.constant([chunk])).flat_values.numpy()]
 
 
 def encode_corpus(path: str | Path, encode: Callable[..., tf.RaggedTensor], ids_path: Path

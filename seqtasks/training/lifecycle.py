@@ -12,6 +12,8 @@ import keras
 from seqtasks import config as config_lib
 from seqtasks.evaluation.plots import learning_curves_png
 from seqtasks.export.savedmodel import export_savedmodel
+from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
+                                       with_vectors_dimension)
 from seqtasks.training.distributed import join_cluster
 from seqtasks.training.fit import Throughput, fit, make_optimizer
 from seqtasks.training.run_dir import RunDir
@@ -31,6 +33,7 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     if task.multi_worker:  # before TensorFlow runs any op
         out_dir = join_cluster(out_dir)
     config_lib.check(config)
+    config = with_vectors_dimension(config)  # pretrained vectors set embedding_dim
     task.check(config)
     splits = task.read(config, train_paths, valid_paths, **options)
     run = RunDir(out_dir)
@@ -128,6 +131,8 @@ def describe_paths(paths) -> str | list[str]:
 def summary_line(task, summary: dict) -> str:
     unit = task.throughput_unit
     best = f", best epoch {summary['best_epoch']}" if summary.get("best_epoch") else ""
+    vectors = "".join(f"; {coverage_line(summary[name], name)}" for name in EMBEDDING_FIELDS
+                      if name in summary)
     return (f"trained {summary['epochs_run']} epochs in {summary['train_seconds']:.0f} s "
             f"(stopped by {summary['stopped_by'].replace('_', ' ')}{best}), "
-            f"{summary[f'train_{unit}_per_second']:,.0f} {unit}/s")
+            f"{summary[f'train_{unit}_per_second']:,.0f} {unit}/s{vectors}")

@@ -9,21 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import DATA, run_cli, run_fresh_python, task_data
+from helpers import DATA, run_cli, run_fresh_python, task_data, tiny_ner_config
 
 TRAIN, VALID = DATA / "ner" / "train.txt", DATA / "ner" / "valid.txt"
 TEXTS = ["U.N. official Ekeus heads for Baghdad .", "Marie Curie was born in Warsaw .",
          "", "  Toyota  builds cars in Japan,\tsaid Ada Lovelace…"]
-
-
-def tiny_config(**overrides):
-    from pipelines.ner import NerConfig
-    from seqtasks import config as config_lib
-
-    base = NerConfig(embedding_dim=16, units=16, char_embedding_dim=8, char_units=8,
-                     casing_dim=4, epochs=8, batch_size=8, learning_rate=0.03, seed=7,
-                     early_stopping_patience=8)
-    return config_lib.replace(base, **overrides)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +21,7 @@ def ner_export(tmp_path_factory):
     from pipelines import ner
 
     out = tmp_path_factory.mktemp("ner") / "model"
-    return ner.train(tiny_config(), TRAIN, VALID, out, verbose=0)
+    return ner.train(tiny_ner_config(), TRAIN, VALID, out, verbose=0)
 
 
 def test_export_is_self_describing(ner_export):
@@ -71,7 +61,7 @@ def test_fresh_process_reload_gives_the_in_memory_scores_and_the_same_tags(ner_e
     import seqtasks
     from pipelines import ner
 
-    valid = ner.read(tiny_config(), VALID)
+    valid = ner.read(tiny_ner_config(), VALID)
     out = run_fresh_python(f"""
         import json
         import tensorflow as tf
@@ -147,7 +137,7 @@ def test_a_training_step_with_every_option(overrides, tmp_path):
     from pipelines import ner
     from seqtasks.training.lifecycle import compile_model
 
-    config = tiny_config(learning_rate=0.01, **overrides)
+    config = tiny_ner_config(learning_rate=0.01, **overrides)
     keras.utils.set_random_seed(config.seed)
     data = task_data(ner.TASK, config, TRAIN, VALID, tmp_path)
     train_ds, _ = ner.TASK.datasets(config, data)
@@ -166,9 +156,9 @@ def test_data_errors_name_file_and_line(tmp_path):
     unseen = tmp_path / "unseen.txt"
     unseen.write_text("Bonn B-LOC\n\nThe O\nEuro B-CURRENCY\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"unseen.txt:4: entity type 'CURRENCY' never occurs"):
-        task_data(ner.TASK, tiny_config(), TRAIN, unseen, tmp_path)
+        task_data(ner.TASK, tiny_ner_config(), TRAIN, unseen, tmp_path)
     with pytest.raises(ConfigError, match="level must be 'word'"):
-        task_data(ner.TASK, tiny_config(level="char"), TRAIN, VALID, tmp_path)
+        task_data(ner.TASK, tiny_ner_config(level="char"), TRAIN, VALID, tmp_path)
 
 
 def test_cli_reports_a_bad_file_with_its_line(tmp_path):

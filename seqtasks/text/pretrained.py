@@ -1,0 +1,317 @@
+"""Pretrained word vectors: read (gensim), match to a vocabulary, and initialise an embedding.
+
+Formats: GloVe text (no header), word2vec / fastText text (``.vec``, a "count dim" header) and
+word2vec binary (``.bin``); any of them gzipped (``.gz``). gensim's ``KeyedVectors`` reads them
+line by line into one preallocated array, so a large file is never held twice in memory; when
+it fails, ``_locate_problem`` re-reads the file to name the bad line.
+
+The vocabulary a pipeline builds is its training words **plus** the most frequent pretrained
+words up to ``max_vocab_size`` (Lample et al. 2016), so a word never seen in training still has
+its vector at test time. Words are matched exactly, then by the pipeline's own normalisation of
+the vectors' words (case folding, digits to 0), then lower-cased.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import gzip
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from seqtasks.errors import ConfigError, DataError
+from seqtasks.io import atomic_write_text
+from seqtasks.text.vocab import PAD_ID, RESERVED, Vocabulary
+
+EMBEDDING_FIELDS = ("embeddings", "source_embeddings", "target_embeddings")
+FIX_HINT = "use a GloVe / word2vec / fastText text file (one word and its numbers a line) or a " \
+           "word2vec .bin file, e.g. one written by 'seqtasks pretrain vectors'"
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _is_binary(path: Path) -> bool:
+    return ".bin" in path.suffixes
+
+
+def _first_line(path: Path) -> tuple[bytes, int]:
+    """The first line of ``path`` (bytes) and the number of fields in it."""
+    if not path.is_file():
+        raise DataError(path, "no such vectors file", hint=FIX_HINT)
+    with _open(path) as f:
+        line = f.readline()
+    return line, len(line.split())
+
+
+def _header(line: bytes) -> tuple[int, int] | None:
+    """(count, dim) when ``line`` is a word2vec header ("400000 100"), else None."""
+    fields = line.split()
+    if len(fields) == 2 and all(field.isdigit() for field in fields):
+        return int(fields[0]), int(fields[1])
+    return None
+
+
+def vectors_dimension(path) -> int:
+    """The vectors' dimension, from the header or the first row (no full read)."""
+    path = Path(path)
+    line, n_fields = _first_line(path)
+    if not line.strip():
+        raise DataError(path, "empty vectors file", line=1, hint=FIX_HINT)
+    header = _header(line)
+    if header:
+        return header[1]
+    if _is_binary(path):
+        raise DataError(path, "a word2vec binary file starts with a 'count dim' header line",
+                        line=1, hint=FIX_HINT)
+    return n_fields - 1
+
+
+def with_vectors_dimension(config):
+    """``config`` with ``embedding_dim`` taken from its vectors file(s). An ``embedding_dim``
+    other than the default that disagrees with the file is an error, as are source and target
+    vectors of different sizes."""
+    paths = {name: getattr(config, name) for name in EMBEDDING_FIELDS
+             if getattr(config, name, "")}
+    if not paths:
+        return config
+    dims = {name: vectors_dimension(path) for name, path in paths.items()}
+    if len(set(dims.values())) > 1:
+        raise ConfigError("the vectors files differ in size ("
+                          + ", ".join(f"{name}: {dim}" for name, dim in dims.items())
+                          + "): the encoder and decoder share embedding_dim; use vectors of "
+                          "one size")
+    (dim,) = set(dims.values())
+    default = {f.name: f.default for f in dataclasses.fields(config)}["embedding_dim"]
+    if config.embedding_dim not in (dim, default):
+        name, path = next(iter(paths.items()))
+        raise ConfigError(f"embedding_dim={config.embedding_dim}, but {name}={path} holds "
+                          f"{dim}-dimensional vectors: the vectors set the size (drop "
+                          f"embedding_dim or set it to {dim})")
+    return dataclasses.replace(config, embedding_dim=dim)
+
+
+def file_facts(path: Path) -> dict:
+    """Name, size and sha256 of a vectors file: what a model was initialised from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+@dataclasses.dataclass
+class WordVectors:
+    """The words of a vectors file in file order (most frequent first) and their matrix."""
+
+    path: Path
+    words: list[str]
+    matrix: np.ndarray  # float32 [len(words), dim]
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+
+def read_vectors(path) -> WordVectors:
+    """Read a vectors file with gensim; a bad file is a DataError naming file:line."""
+    from gensim.models import KeyedVectors
+
+    path = Path(path)
+    line, _ = _first_line(path)
+    if not line.strip():
+        raise DataError(path, "empty vectors file", line=1, hint=FIX_HINT)
+    binary, has_header = _is_binary(path), _header(line) is not None
+    problem = None if binary else _locate_problem(path, has_header)
+    if problem:  # gensim would fail without a line, or (a header that undercounts) read less
+        raise DataError(path, problem[1], line=problem[0], hint=FIX_HINT)
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    try:
+        vectors = KeyedVectors.load_word2vec_format(
+            str(path), binary=binary, no_header=not has_header, unicode_errors="strict")
+    except (ValueError, EOFError, UnicodeDecodeError) as e:
+        raise DataError(path, f"not a readable word2vec binary file ({e})", hint=FIX_HINT) \
+            from None
+    return WordVectors(path, list(vectors.index_to_key), vectors.vectors.astype(np.float32))
+
+
+def _locate_problem(path: Path, has_header: bool) -> tuple[int, str] | None:
+    """The first (line, problem) of a text vectors file: bytes that are not UTF-8, a row with
+    the wrong number of fields or a non-number, a header whose count the rows contradict."""
+    count = dim = None
+    rows = 0
+    with _open(path) as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return number, f"bytes that are not UTF-8 at column {e.start + 1}"
+            if number == 1 and has_header:
+                count, dim = _header(raw)
+                continue
+            fields = line.rstrip(" \r\n").split(" ")
+            if fields == [""]:
+                return number, "empty line among the vectors"
+            if dim is None:
+                dim = len(fields) - 1
+                if dim < 1:
+                    return number, "a word without numbers"
+            if len(fields) != dim + 1:
+                return number, (f"{len(fields) - 1} numbers where the "
+                                f"{'header' if has_header else 'first row'} says {dim}")
+            try:
+                np.asarray(fields[1:], dtype=np.float32)
+            except ValueError:
+                return number, f"not a number in the vector of '{fields[0]}'"
+            rows += 1
+    if count is not None and rows != count:
+        return 1, f"the header says {count} vectors, the file holds {rows}"
+    return None
+
+
+# --- Matching a vocabulary -----------------------------------------------------------------------
+
+Forms = Callable[[list[str]], list[str]]  # a pipeline's normalisation of raw words (in-graph)
+
+
+def normalised_forms(lowercase: bool, digits_to_zero: bool = False) -> Forms:
+    """A pipeline's word normalisation, run in-graph (as training and serving run it)."""
+
+    def forms(words: list[str]) -> list[str]:
+        import tensorflow as tf
+
+        from seqtasks.text.token_features import word_forms
+
+        out = []
+        for start in range(0, len(words), 65536):
+            batch = tf.constant(words[start:start + 65536] or [""], tf.string)
+            out += [f.decode("utf-8") for f in word_forms(batch, lowercase, digits_to_zero).numpy()]
+        return out[:len(words)]
+
+    return forms
+
+
+def sentence_forms(sentences, forms: Forms):
+    """Tokenized sentences as their normalised forms, lazily (for the coverage report)."""
+    unique = sorted({token for sentence in sentences for token in sentence})
+    form_of = dict(zip(unique, forms(unique)))
+    for sentence in sentences:
+        yield [form_of[token] for token in sentence]
+
+
+class VectorIndex:
+    """Where a vocabulary token's vector is: exact word, same normalised form, lower-cased."""
+
+    def __init__(self, vectors: WordVectors, forms: Forms):
+        self.vectors = vectors
+        self.exact = {word: i for i, word in enumerate(vectors.words)}
+        self.by_form: dict[str, int] = {}
+        for i, form in enumerate(forms(vectors.words)):
+            self.by_form.setdefault(form, i)  # file order: the most frequent word wins
+        self.forms = list(self.by_form)  # distinct forms, most frequent first
+
+    def row(self, token: str) -> int | None:
+        for table, key in ((self.exact, token), (self.by_form, token),
+                           (self.exact, token.lower())):
+            if key in table:
+                return table[key]
+        return None
+
+
+def extend_vocabulary(vocabulary: Vocabulary, index: VectorIndex, max_size: int) -> Vocabulary:
+    """The training vocabulary plus the most frequent pretrained forms, up to ``max_size``."""
+    tokens = list(vocabulary.tokens)
+    known = set(tokens)
+    for form in index.forms:
+        if len(tokens) >= max_size:
+            break
+        if form and form not in known:
+            tokens.append(form)
+            known.add(form)
+    return Vocabulary(tokens)
+
+
+@dataclasses.dataclass
+class EmbeddingInit:
+    """An embedding matrix for a vocabulary, and what it was made from (for the summary)."""
+
+    matrix: np.ndarray | None  # None when resuming: the checkpoint holds the weights
+    report: dict
+
+    def save(self, path: Path) -> None:
+        atomic_write_text(path, json.dumps(self.report, indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> "EmbeddingInit":
+        return cls(None, json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def embedding_init(vocabulary: Vocabulary, index: VectorIndex, train_counts: collections.Counter,
+                   seed: int) -> EmbeddingInit:
+    """Rows from the vectors where a token has one; the others drawn at the vectors' scale
+    (normal, the vectors' standard deviation); [PAD] zero."""
+    vectors = index.vectors
+    rng = np.random.default_rng(seed)
+    scale = float(vectors.matrix.std())
+    matrix = rng.normal(0.0, scale, (len(vocabulary), vectors.dim)).astype(np.float32)
+    rows = [index.row(token) for token in vocabulary.tokens]
+    for i, row in enumerate(rows):
+        if row is not None and i >= len(RESERVED):
+            matrix[i] = vectors.matrix[row]
+    matrix[PAD_ID] = 0.0
+    covered = {token for token, row in zip(vocabulary.tokens, rows) if row is not None}
+    total = sum(train_counts.values())
+    report = {**file_facts(vectors.path), "vectors": len(vectors.words), "dim": vectors.dim,
+              "vocab_rows_with_vector": sum(r is not None for r in rows[len(RESERVED):]),
+              "train_token_coverage": round(sum(c for t, c in train_counts.items()
+                                                if t in covered) / max(total, 1), 4),
+              "train_type_coverage": round(sum(t in covered for t in train_counts)
+                                           / max(len(train_counts), 1), 4)}
+    return EmbeddingInit(matrix, report)
+
+
+def pretrained_vocabulary(path, vocabulary: Vocabulary, train_tokens: Iterable[Iterable[str]],
+                          forms: Forms, max_size: int, seed: int, report_path: Path
+                          ) -> tuple[Vocabulary, EmbeddingInit | None]:
+    """What a word-level pipeline does with ``embeddings=path`` (nothing when ``path`` is
+    empty): read the vectors, extend the training ``vocabulary`` with pretrained words, make the
+    embedding matrix and keep its report in ``report_path`` (for a resumed run).
+    ``train_tokens``: the training sentences as vocabulary tokens (for the coverage report)."""
+    if not path:
+        return vocabulary, None
+    index = VectorIndex(read_vectors(path), forms)
+    vocabulary = extend_vocabulary(vocabulary, index, max_size)
+    counts = collections.Counter(token for tokens in train_tokens for token in tokens)
+    init = embedding_init(vocabulary, index, counts, seed)
+    init.save(report_path)
+    return vocabulary, init
+
+
+def resumed_embedding(path, report_path: Path) -> EmbeddingInit | None:
+    """The report of a resumed run's vectors (the weights come from its checkpoint)."""
+    return EmbeddingInit.load(report_path) if path else None
+
+
+def assign_embedding(layer, init: EmbeddingInit | None, trainable: bool) -> None:
+    """Put ``init``'s matrix into an embedding layer (``keras.layers.Embedding`` or
+    ``TiedEmbedding``, built) and freeze it unless ``trainable``."""
+    if init is None or init.matrix is None:
+        return
+    if tuple(layer.embeddings.shape) != init.matrix.shape:
+        raise ValueError(f"{layer.name}: embedding {tuple(layer.embeddings.shape)} != vectors "
+                         f"{init.matrix.shape}")
+    layer.embeddings.assign(init.matrix)
+    layer.trainable = trainable
+
+
+def coverage_line(report: dict, name: str = "embeddings") -> str:
+    """One line for the training log."""
+    return (f"{name}: {report['file']} ({report['vectors']:,} x {report['dim']}) covers "
+            f"{report['train_token_coverage']:.1%} of the training tokens, "
+            f"{report['train_type_coverage']:.1%} of their types")
