@@ -42,7 +42,7 @@ from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, unknown_share
 from seqtasks.training.fit import LR_SCHEDULES, learning_rate_schedule
-from seqtasks.training import lifecycle
+from seqtasks.training import lifecycle, transfer
 
 WORD_SPLITS = {"whitespace": WhitespaceTokenizer, "punctuation": WordTokenizer}
 SCORE_WINDOW = 128  # positions of logits in memory at once while scoring
@@ -69,6 +69,9 @@ class LanguageModelConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedCo
     bptt_steps: int = size(35, "k2: window length, the positions gradients flow back over")
     bptt_stride: int | None = size(None, "k1: positions a window advances, <= bptt_steps "
                                      "(none: bptt_steps, windows do not overlap)")
+    direction: str = choice("forward", ("forward", "backward"), "read each line left to right, "
+                            "or right to left (a backward LM: with a forward one it initialises "
+                            "a bidirectional encoder, init_from=FORWARD,BACKWARD)")
     tie_embeddings: bool = option(True, "output projection = input embedding matrix (a linear "
                                   "projection bridges units != embedding_dim)")
     lr_schedule: str = choice("step", LR_SCHEDULES, "step: multiply the learning rate by "
@@ -89,7 +92,8 @@ def make_encoder(config: LanguageModelConfig, vocabulary: Vocabulary) -> LineEnc
     tokenizer = CharTokenizer(config.lowercase) if config.level == "char" \
         else WORD_SPLITS[config.word_split](config.lowercase)
     unknown_word = config.unknown_word if config.level == "word" else None
-    return LineEncoder(vocabulary, tokenizer, config.eos_at_line_end, unknown_word or None)
+    return LineEncoder(vocabulary, tokenizer, config.eos_at_line_end, unknown_word or None,
+                       backward=config.direction == "backward")
 
 
 @dataclasses.dataclass
@@ -98,7 +102,8 @@ class LanguageModelData:
     train_ids: np.ndarray
     valid_ids: np.ndarray
     valid_path: Path
-    embedding: pretrained.EmbeddingInit | None = None  # from config.embeddings
+    transfer: transfer.Transfer  # pretrained vectors
+    pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
 def windows(config: LanguageModelConfig, ids: np.ndarray) -> tf.data.Dataset:
@@ -144,15 +149,16 @@ def build_trainer(config: LanguageModelConfig, vocab_size: int) -> TruncatedBPTT
 
 # --- Export ------------------------------------------------------------------------------------
 
-def echo_prompt(prompts: tf.Tensor, continuations: tf.Tensor, level: str) -> tf.Tensor:
-    """The user's prompt as typed (not its ids: no [UNK], no case folding) + the sample; words
-    are separated by a space unless the prompt ends in whitespace or either side is empty."""
+def echo_prompt(before: tf.Tensor, after: tf.Tensor, level: str) -> tf.Tensor:
+    """The user's prompt as typed (not its ids: no [UNK], no case folding) and the sample, in
+    reading order (``before`` then ``after``); words are separated by a space unless ``before``
+    ends in whitespace or either side is empty."""
     if level == "char":
-        return tf.strings.join([prompts, continuations])
+        return tf.strings.join([before, after])
     needs_space = tf.logical_and(
-        tf.logical_and(tf.strings.length(prompts) > 0, tf.strings.length(continuations) > 0),
-        tf.logical_not(tf.strings.regex_full_match(prompts, r"(?s).*\s")))
-    return tf.strings.join([prompts, tf.where(needs_space, " ", ""), continuations])
+        tf.logical_and(tf.strings.length(before) > 0, tf.strings.length(after) > 0),
+        tf.logical_not(tf.strings.regex_full_match(before, r"(?s).*\s")))
+    return tf.strings.join([before, tf.where(needs_space, " ", ""), after])
 
 
 def serving_functions(model: keras.Model, encoder: LineEncoder, config: LanguageModelConfig
@@ -193,7 +199,10 @@ def serving_functions(model: keras.Model, encoder: LineEncoder, config: Language
             EOS_ID, tf.stack([seed, 0]), banned)
         continuation = encoder.detokenize(tf.RaggedTensor.from_tensor(new_ids,
                                                                       lengths=new_lengths))
-        return {"text": echo_prompt(tf.repeat(prompt, num_samples), continuation, config.level),
+        typed = tf.repeat(prompt, num_samples)  # a backward LM writes what comes before it
+        text = echo_prompt(continuation, typed, config.level) \
+            if config.direction == "backward" else echo_prompt(typed, continuation, config.level)
+        return {"text": text,
                 "continuation": continuation, "length": new_lengths}
 
     @tf.function(autograph=False,
@@ -234,11 +243,18 @@ class LanguageModel(Task):
     config_class = LanguageModelConfig
 
     def check(self, config) -> None:
+        if config.init_from:
+            raise ConfigError("init_from initialises task encoders from a language model; to "
+                              "go on training an LM, resume its run or train a new one")
         if config.embeddings and config.level != "word":
             raise ConfigError("embeddings are word vectors: set level=word (level is "
                               f"'{config.level}')")
         if config.bidirectional:
-            raise ConfigError("a language model reads left to right; set bidirectional=false")
+            raise ConfigError("a language model reads in one direction; set bidirectional=false "
+                              "(direction=backward for right to left)")
+        if config.direction == "backward" and not config.eos_at_line_end:
+            raise ConfigError("direction=backward reads each line right to left: it needs "
+                              "eos_at_line_end=true")
         if not 1 <= config.stride <= config.bptt_steps:
             raise ConfigError(f"need 1 <= bptt_stride (k1) <= bptt_steps (k2), got "
                               f"k1={config.stride}, k2={config.bptt_steps}")
@@ -249,26 +265,25 @@ class LanguageModel(Task):
 
     def prepare(self, config, splits, run, resumed) -> LanguageModelData:
         """The vocabulary (reloaded when resuming); both corpora encoded to id files."""
-        report = run.path("embeddings.json")
         if resumed:
             vocabulary = Vocabulary.load(run.path("vocab.txt"))
-            embedding = pretrained.resumed_embedding(config.embeddings, report)
+            parts = transfer.resumed(run, config.embeddings)
         else:
             counting = make_encoder(config, Vocabulary([]))
-            vocabulary = build_vocabulary(splits.train, counting.tokens, config.min_count,
-                                          config.max_vocab_size)
             # the vectors initialise the vocabulary's rows but do not extend it: every word of
             # a language model is also an output, and one never seen in training is a waste
-            vocabulary, embedding = pretrained.pretrained_vocabulary(
-                config.embeddings, vocabulary, corpus_tokens(splits.train, counting.tokens),
-                pretrained.normalised_forms(config.lowercase), len(vocabulary), config.seed,
-                report)
+            vocabulary, parts = transfer.prepare(
+                config, corpus_tokens(splits.train, counting.tokens),
+                lambda: build_vocabulary(splits.train, counting.tokens, config.min_count,
+                                         config.max_vocab_size),
+                pretrained.normalised_forms(config.lowercase), run, config.embeddings,
+                extend=False)
             vocabulary.save(run.path("vocab.txt"))
         encoder = make_encoder(config, vocabulary)
         return LanguageModelData(encoder,
                                  encode_corpus(splits.train, encoder.encode, run.path("train.ids")),
                                  encode_corpus(splits.valid, encoder.encode, run.path("valid.ids")),
-                                 splits.valid, embedding)
+                                 splits.valid, parts)
 
     def datasets(self, config, data):
         return windows(config, data.train_ids), windows(config, data.valid_ids)
@@ -284,12 +299,15 @@ class LanguageModel(Task):
 
     def build(self, config, data):
         trainer = build_trainer(config, len(data.encoder.vocabulary))
-        pretrained.assign_embedding(trainer.step_model.get_layer("embedding"), data.embedding,
-                                    config.embeddings_trainable)
+        data.pretrained = data.transfer.apply(trainer.step_model, config, "embedding",
+                                              trainable=config.embeddings_trainable)
         return trainer
 
+    def pretrained_variables(self, model, data) -> tuple[str, ...]:
+        return data.pretrained
+
     def data_summary(self, config, data) -> dict:
-        return {"embeddings": data.embedding.report} if data.embedding else {}
+        return data.transfer.summary()
 
     def exported(self, model):
         return model.step_model

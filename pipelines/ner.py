@@ -45,7 +45,7 @@ from seqtasks.text.token_features import TokenFeatures, build_vocabularies
 from seqtasks.text.tokenizers import sanitize
 from seqtasks.text.vocab import unknown_share
 from seqtasks.training.fit import EpochScore
-from seqtasks.training import lifecycle
+from seqtasks.training import lifecycle, transfer
 
 MONITOR = "val_entity_f1"
 
@@ -89,7 +89,8 @@ class NerData:
     valid: TaggedSentences
     tags: list[str]
     features: TokenFeatures
-    embedding: pretrained.EmbeddingInit | None = None  # from config.embeddings
+    transfer: transfer.Transfer  # pretrained vectors or LM encoders
+    pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
 def read(config: NerConfig, path) -> TaggedSentences:
@@ -208,17 +209,16 @@ class Ner(Task):
             words = Vocabulary.load(run.path("words.txt"))
             chars = Vocabulary.load(run.path("chars.txt"))
             tags = json.loads(run.path("tags.json").read_text(encoding="utf-8"))
-            embedding = pretrained.resumed_embedding(config.embeddings,
-                                                     run.path("embeddings.json"))
+            parts = transfer.resumed(run, config.embeddings, init_from=config.init_from)
         else:
             tags = tag_set(splits.train)
             words, chars = build_vocabularies(splits.train.tokens, config.lowercase,
                                               config.digits_to_zero, config.min_count,
                                               config.max_vocab_size)
             forms = pretrained.normalised_forms(config.lowercase, config.digits_to_zero)
-            words, embedding = pretrained.pretrained_vocabulary(
-                config.embeddings, words, pretrained.sentence_forms(splits.train.tokens, forms),
-                forms, config.max_vocab_size, config.seed, run.path("embeddings.json"))
+            words, parts = transfer.prepare(
+                config, pretrained.sentence_forms(splits.train.tokens, forms), lambda: words,
+                forms, run, config.embeddings, init_from=config.init_from)
             words.save(run.path("words.txt"))
             chars.save(run.path("chars.txt"))
             atomic_write_text(run.path("tags.json"), json.dumps(tags))
@@ -228,7 +228,7 @@ class Ner(Task):
                 print(f"warning: {split.repair_summary()}", file=sys.stderr)
         features = TokenFeatures(words, chars, config.lowercase, config.digits_to_zero,
                                  config.max_word_length)
-        return NerData(splits.train, splits.valid, tags, features, embedding)
+        return NerData(splits.train, splits.valid, tags, features, parts)
 
     def datasets(self, config, data):
         index = {tag: i for i, tag in enumerate(data.tags)}
@@ -249,12 +249,15 @@ class Ner(Task):
 
     def build(self, config, data):
         model = build(config, len(data.features.words), len(data.features.chars), data.tags)
-        pretrained.assign_embedding(model.get_layer("word_embedding"), data.embedding,
-                                    config.embeddings_trainable)
+        data.pretrained = data.transfer.apply(model, config, "word_embedding",
+                                              trainable=config.embeddings_trainable)
         return model
 
+    def pretrained_variables(self, model, data) -> tuple[str, ...]:
+        return data.pretrained
+
     def data_summary(self, config, data) -> dict:
-        return {"embeddings": data.embedding.report} if data.embedding else {}
+        return data.transfer.summary()
 
     def compile_options(self, config, model) -> dict:
         return {"loss": tag_loss(model, config)}

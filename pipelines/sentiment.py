@@ -37,7 +37,7 @@ from seqtasks.text import Vocabulary, pretrained
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.tokenizers import tokenize_to_python
 from seqtasks.text.vocab import unknown_share
-from seqtasks.training import lifecycle
+from seqtasks.training import lifecycle, transfer
 
 POOLINGS = ("last", "max", "attention")
 
@@ -68,22 +68,24 @@ class SentimentData:
     valid: LabelledText
     labels: list[str]
     encoder: TextEncoder
-    embedding: pretrained.EmbeddingInit | None = None  # from config.embeddings
+    transfer: transfer.Transfer  # pretrained vectors or LM encoders
+    pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
 def read(config: SentimentConfig, path) -> LabelledText:
     return read_labelled(path, config.text_column, config.label_column)
 
 
-def make_vocabulary(config: SentimentConfig, texts: list[str], report_path: Path
-                    ) -> tuple[Vocabulary, pretrained.EmbeddingInit | None]:
-    """Training tokens seen ``min_count`` times, plus pretrained words (``embeddings``)."""
+def make_vocabulary(config: SentimentConfig, texts: list[str], run
+                    ) -> tuple[Vocabulary, transfer.Transfer]:
+    """Training tokens seen ``min_count`` times, plus pretrained words (``embeddings``); or the
+    LM's vocabulary plus the new training words (``init_from``)."""
     tokenizer = TextEncoder(Vocabulary([]), config.level, config.lowercase, 1).tokenizer
     tokens = tokenize_to_python(tokenizer, texts)
-    vocabulary = Vocabulary.build(tokens, config.min_count, config.max_vocab_size)
-    return pretrained.pretrained_vocabulary(
-        config.embeddings, vocabulary, tokens, pretrained.normalised_forms(config.lowercase),
-        config.max_vocab_size, config.seed, report_path)
+    return transfer.prepare(
+        config, tokens, lambda: Vocabulary.build(tokens, config.min_count, config.max_vocab_size),
+        pretrained.normalised_forms(config.lowercase), run, config.embeddings,
+        init_from=config.init_from)
 
 
 # --- Build -------------------------------------------------------------------------------------
@@ -145,20 +147,18 @@ class Sentiment(Task):
         if resumed:
             vocabulary = Vocabulary.load(run.path("vocab.txt"))
             labels = json.loads(run.path("labels.json").read_text())
-            embedding = pretrained.resumed_embedding(config.embeddings,
-                                                     run.path("embeddings.json"))
+            parts = transfer.resumed(run, config.embeddings, init_from=config.init_from)
         else:
             labels = sorted(set(splits.train.labels))
             if len(labels) < 2:
                 raise DataError(splits.train.path, f"only one label ('{labels[0]}') in the "
                                 "training data", hint="a classifier needs at least two labels")
-            vocabulary, embedding = make_vocabulary(config, splits.train.texts,
-                                                    run.path("embeddings.json"))
+            vocabulary, parts = make_vocabulary(config, splits.train.texts, run)
             vocabulary.save(run.path("vocab.txt"))
             run.path("labels.json").write_text(json.dumps(labels))
         check_known_labels(splits.valid, labels)
         encoder = TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
-        return SentimentData(splits.train, splits.valid, labels, encoder, embedding)
+        return SentimentData(splits.train, splits.valid, labels, encoder, parts)
 
     def datasets(self, config, data):
         index = {label: i for i, label in enumerate(data.labels)}
@@ -179,12 +179,15 @@ class Sentiment(Task):
 
     def build(self, config, data):
         model = build(config, len(data.encoder.vocabulary), len(data.labels))
-        pretrained.assign_embedding(model.get_layer("embedding"), data.embedding,
-                                    config.embeddings_trainable)
+        data.pretrained = data.transfer.apply(model, config, "embedding",
+                                              trainable=config.embeddings_trainable)
         return model
 
+    def pretrained_variables(self, model, data) -> tuple[str, ...]:
+        return data.pretrained
+
     def data_summary(self, config, data) -> dict:
-        return {"embeddings": data.embedding.report} if data.embedding else {}
+        return data.transfer.summary()
 
     def compile_options(self, config, model) -> dict:
         return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}

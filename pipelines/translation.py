@@ -42,7 +42,7 @@ from seqtasks.text.tokenizers import tokenize_to_python
 from seqtasks.text.vocab import EOS_ID, unknown_share
 from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
 from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
-from seqtasks.training import lifecycle
+from seqtasks.training import lifecycle, transfer
 
 TEXT = tf.TensorSpec([None], tf.string, name="text")
 
@@ -75,7 +75,8 @@ class TranslationData:
     valid: ParallelText
     source: TextEncoder
     target: TextEncoder
-    embeddings: dict[str, pretrained.EmbeddingInit] = dataclasses.field(default_factory=dict)
+    transfer: dict[str, transfer.Transfer]  # source_embeddings / target_embeddings
+    pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
 # --- Build -------------------------------------------------------------------------------------
@@ -166,31 +167,34 @@ class Translation(EncoderDecoderTask):
                   f"{train.skipped['too_long']} pairs over max_words={config.max_words}",
                   file=sys.stderr)
         names = ("source_vocab.txt", "target_vocab.txt")
-        reports = {side: run.path(f"{side}_embeddings.json") for side in ("source", "target")}
+        sides = {"source_embeddings": config.source_embeddings,
+                 "target_embeddings": config.target_embeddings}
         if resumed:
             source_vocab, target_vocab = (Vocabulary.load(run.path(name)) for name in names)
-            embeddings = {f"{side}_embeddings": pretrained.resumed_embedding(
-                getattr(config, f"{side}_embeddings"), path) for side, path in reports.items()}
+            parts = {name: transfer.resumed(run, path, name,
+                                            config.init_from if name[0] == "s" else "")
+                     for name, path in sides.items()}
         else:
             def learn(texts):
                 return learn_vocabulary(texts, config.level, config.lowercase,
                                         config.max_vocab_size, config.min_count)
 
-            def with_vectors(side, vocabulary, texts, max_size):
-                tokens = tokenize_to_python(make_tokenizer("word", config.lowercase), texts)
-                return pretrained.pretrained_vocabulary(
-                    getattr(config, f"{side}_embeddings"), vocabulary, tokens,
-                    pretrained.normalised_forms(config.lowercase), max_size, config.seed,
-                    reports[side])
+            def pretrained_side(name, texts, learned, extend):
+                tokens = tokenize_to_python(make_tokenizer("word", config.lowercase), texts) \
+                    if sides[name] or (extend and config.init_from) else []
+                return transfer.prepare(
+                    config, tokens, learned, pretrained.normalised_forms(config.lowercase), run,
+                    sides[name], extend=extend, name=name,
+                    init_from=config.init_from if extend else "")
 
             # pretrained words extend the source side only: a target word the decoder never
-            # saw as a target would only widen its softmax
-            source_vocab, source_init = with_vectors("source", learn(train.sources),
-                                                     train.sources, config.max_vocab_size)
-            target_vocab = source_vocab if self.shared_vocabulary else learn(train.targets)
-            target_vocab, target_init = with_vectors("target", target_vocab, train.targets,
-                                                     len(target_vocab))
-            embeddings = {"source_embeddings": source_init, "target_embeddings": target_init}
+            # saw as a target would only widen its softmax; init_from is the encoder's
+            source_vocab, source_parts = pretrained_side(
+                "source_embeddings", train.sources, lambda: learn(train.sources), extend=True)
+            target_vocab, target_parts = pretrained_side(
+                "target_embeddings", train.targets, (lambda: source_vocab)
+                if self.shared_vocabulary else lambda: learn(train.targets), extend=False)
+            parts = {"source_embeddings": source_parts, "target_embeddings": target_parts}
             source_vocab.save(run.path(names[0]))
             target_vocab.save(run.path(names[1]))
 
@@ -198,7 +202,7 @@ class Translation(EncoderDecoderTask):
             return TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
 
         return TranslationData(train, splits.valid, encoder(source_vocab), encoder(target_vocab),
-                               {name: init for name, init in embeddings.items() if init})
+                               parts)
 
     def datasets(self, config, data):
         def make(split: ParallelText, shuffle: bool):
@@ -214,25 +218,30 @@ class Translation(EncoderDecoderTask):
 
     def data_summary(self, config, data) -> dict:
         return {"train_pairs": len(data.train), "skipped_pairs": data.train.skipped,
-                **{name: init.report for name, init in data.embeddings.items()}}
+                **{key: value for name, side in data.transfer.items()
+                   for key, value in side.summary(name).items()}}
 
     def validation_unknown_share(self, config, data) -> float:
         return unknown_share(data.source(tf.constant(data.valid.sources)))
 
     def check(self, config) -> None:
         super().check(config)
-        if (config.source_embeddings or config.target_embeddings) and config.level != "word":
-            raise ConfigError(f"source_embeddings / target_embeddings are word vectors: set "
-                              f"level=word (level is '{config.level}')")
+        if (config.source_embeddings or config.target_embeddings or config.init_from) \
+                and config.level != "word":
+            raise ConfigError(f"source_embeddings, target_embeddings and init_from work on "
+                              f"words: set level=word (level is '{config.level}')")
 
     def build(self, config, data):
         model = build(config, len(data.source.vocabulary), len(data.target.vocabulary))
         trainable = config.embeddings_trainable
-        pretrained.assign_embedding(model.trainer.get_layer("source_embedding"),
-                                    data.embeddings.get("source_embeddings"), trainable)
-        pretrained.assign_embedding(model.decoder.embedding,
-                                    data.embeddings.get("target_embeddings"), trainable)
+        data.pretrained = data.transfer["source_embeddings"].apply(
+            model.trainer, config, "source_embedding", trainable=trainable)
+        data.pretrained += pretrained.assign_embedding(
+            model.decoder.embedding, data.transfer["target_embeddings"].vectors, trainable)
         return model
+
+    def pretrained_variables(self, model, data) -> tuple[str, ...]:
+        return data.pretrained
 
     def signatures(self, config, model, data) -> dict:
         return serving_functions(model, data, config)

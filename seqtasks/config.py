@@ -74,9 +74,20 @@ class RecurrentConfig:
 
 
 @dataclasses.dataclass
-class TrainableEmbeddingsConfig:
+class TransferConfig:
+    """What every pipeline with pretrained parts shares: LM-initialised encoders, how the
+    pretrained weights are fine-tuned."""
+
     embeddings_trainable: bool = option(True, "fine-tune the pretrained vectors (false: keep "
                                               "them as they are)")
+    init_from: str = option("", "language-model export(s) whose embedding and recurrent layers "
+                                "initialise the encoder (ULMFiT): FORWARD, or FORWARD,BACKWARD "
+                                "for a bidirectional one; the vocabulary is the LM's plus the "
+                                "new training words")
+    pretrained_lr_scale: float = option(1.0, "learning-rate factor of the pretrained weights "
+                                             "(embeddings, init_from)", above=0.0)
+    freeze_epochs: int = option(0, "epochs the pretrained weights stay fixed while the rest "
+                                   "learns", minimum=0)
 
 
 VECTORS_HELP = ("pretrained word vectors (GloVe / word2vec / fastText text, word2vec .bin): "
@@ -85,14 +96,14 @@ VECTORS_HELP = ("pretrained word vectors (GloVe / word2vec / fastText text, word
 
 
 @dataclasses.dataclass
-class PretrainedConfig(TrainableEmbeddingsConfig):
+class PretrainedConfig(TransferConfig):
     """Transfer: pretrained word vectors for the embedding (``seqtasks.text.pretrained``)."""
 
     embeddings: str = option("", VECTORS_HELP)
 
 
 @dataclasses.dataclass
-class PretrainedPairConfig(TrainableEmbeddingsConfig):
+class PretrainedPairConfig(TransferConfig):
     """Pretrained word vectors for a sequence-to-sequence model's two embeddings."""
 
     source_embeddings: str = option("", "source side: " + VECTORS_HELP)

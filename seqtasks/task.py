@@ -118,6 +118,11 @@ class Task:
         """The share of validation tokens the vocabulary maps to [UNK] (None: not applicable)."""
         return None
 
+    def pretrained_variables(self, model, data) -> tuple[str, ...]:
+        """Paths of the variables initialised from pretraining (vectors, ``init_from``): they
+        learn at ``pretrained_lr_scale`` and stay fixed for ``freeze_epochs``."""
+        return ()
+
     def data_summary(self, config, data) -> dict:
         """Entries for the training summary about the data (pairs read, pairs skipped)."""
         return {}

@@ -14,16 +14,29 @@ import tensorflow as tf
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK, Vocabulary, VocabularyLookup
 
 
+def reverse_rows(rows: tf.RaggedTensor) -> tf.RaggedTensor:
+    """Each row of ``rows`` [N, (k), ...] in reverse order (the rows stay where they are)."""
+    n_values = tf.shape(rows.flat_values)[0] if rows.ragged_rank == 1 else rows.values.nrows()
+    everything = tf.RaggedTensor.from_row_lengths(  # last row first, each row reversed
+        tf.gather(rows.values, tf.range(n_values - 1, -1, -1)), tf.reverse(rows.row_lengths(), [0]))
+    return tf.gather(everything, tf.range(rows.nrows() - 1, -1, -1))
+
+
 class LineEncoder:
     """``tokenizer`` splits one string into tokens (word or character level); tokens equal to
-    ``unknown_word`` (PTB's ``<unk>``) become our ``[UNK]``."""
+    ``unknown_word`` (PTB's ``<unk>``) become our ``[UNK]``. With ``backward`` every line is read
+    right to left (a backward language model: ``[BOS] last ... first [EOS]``); ``detokenize``
+    turns its output back into reading order."""
 
     def __init__(self, vocabulary: Vocabulary, tokenizer, eos_at_line_end: bool,
-                 unknown_word: str | None = None):
+                 unknown_word: str | None = None, backward: bool = False):
+        if backward and not eos_at_line_end:
+            raise ValueError("a backward encoder reads lines: it needs eos_at_line_end")
         self.vocabulary = vocabulary
         self.tokenizer = tokenizer
         self.eos_at_line_end = eos_at_line_end
         self.unknown_word = unknown_word
+        self.backward = backward
         self.lookup = VocabularyLookup(vocabulary)
 
     @property
@@ -42,7 +55,8 @@ class LineEncoder:
         """[N] texts -> [N, (lines), (tokens)]; a final newline does not start another line."""
         texts = tf.strings.regex_replace(texts, "\r\n", "\n")
         lines = tf.strings.split(tf.strings.regex_replace(texts, "\n\\z", ""), "\n")
-        return lines.with_values(self._tokenize(lines.values))
+        tokens = self._tokenize(lines.values)
+        return lines.with_values(reverse_rows(tokens) if self.backward else tokens)
 
     def tokens(self, texts: tf.Tensor) -> tf.RaggedTensor:
         """[N] texts -> [N, (tokens)] token strings, without [BOS]/[EOS] (what a vocabulary
@@ -73,6 +87,8 @@ class LineEncoder:
     def detokenize(self, ids: tf.RaggedTensor) -> tf.Tensor:
         """[N, (ids)] -> [N] strings: [BOS] and [PAD] dropped, [EOS] becomes a newline."""
         ids = tf.cast(ids, tf.int64)
+        if self.backward:
+            ids = reverse_rows(ids)
         ids = tf.ragged.boolean_mask(ids, tf.logical_and(tf.not_equal(ids, BOS_ID),
                                                          tf.not_equal(ids, PAD_ID)))
         tokens = tf.ragged.map_flat_values(

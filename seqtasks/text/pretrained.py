@@ -81,6 +81,9 @@ def with_vectors_dimension(config):
              if getattr(config, name, "")}
     if not paths:
         return config
+    if getattr(config, "init_from", ""):
+        raise ConfigError("embeddings and init_from both initialise the embedding: the LM's "
+                          "embedding already holds pretrained rows; drop one of them")
     dims = {name: vectors_dimension(path) for name, path in paths.items()}
     if len(set(dims.values())) > 1:
         raise ConfigError("the vectors files differ in size ("
@@ -298,16 +301,19 @@ def resumed_embedding(path, report_path: Path) -> EmbeddingInit | None:
     return EmbeddingInit.load(report_path) if path else None
 
 
-def assign_embedding(layer, init: EmbeddingInit | None, trainable: bool) -> None:
+def assign_embedding(layer, init: EmbeddingInit | None, trainable: bool) -> tuple[str, ...]:
     """Put ``init``'s matrix into an embedding layer (``keras.layers.Embedding`` or
-    ``TiedEmbedding``, built) and freeze it unless ``trainable``."""
-    if init is None or init.matrix is None:
-        return
-    if tuple(layer.embeddings.shape) != init.matrix.shape:
-        raise ValueError(f"{layer.name}: embedding {tuple(layer.embeddings.shape)} != vectors "
-                         f"{init.matrix.shape}")
-    layer.embeddings.assign(init.matrix)
+    ``TiedEmbedding``, built; a resumed run's ``init`` has none: its checkpoint holds it) and
+    freeze it unless ``trainable``. Returns the path of the variable it initialises."""
+    if init is None:
+        return ()
     layer.trainable = trainable
+    if init.matrix is not None:
+        if tuple(layer.embeddings.shape) != init.matrix.shape:
+            raise ValueError(f"{layer.name}: embedding {tuple(layer.embeddings.shape)} != "
+                             f"vectors {init.matrix.shape}")
+        layer.embeddings.assign(init.matrix)
+    return (layer.embeddings.path,)
 
 
 def coverage_line(report: dict, name: str = "embeddings") -> str:

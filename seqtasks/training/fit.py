@@ -24,14 +24,66 @@ OPTIMIZERS = {
 }
 
 
-def make_optimizer(name: str, learning_rate, clipnorm: float | None) -> keras.optimizers.Optimizer:
+def make_optimizer(name: str, learning_rate, clipnorm: float | None,
+                   pretrained: tuple[str, ...] = (), pretrained_lr_scale: float = 1.0
+                   ) -> keras.optimizers.Optimizer:
     """Optimizer by name. ``clipnorm`` clips by the *global* norm over all gradients, as the RNN
-    literature means it (Keras' own ``clipnorm=`` clips each tensor separately)."""
+    literature means it (Keras' own ``clipnorm=`` clips each tensor separately). The variables
+    whose paths are in ``pretrained`` learn at ``pretrained_lr_scale`` times the rate
+    (discriminative fine-tuning; ``FreezePretrained`` sets the factor to 0 for the first epochs)."""
     if name not in OPTIMIZERS:
         raise ConfigError(f"Unknown optimizer '{name}'. Expected one of: {', '.join(OPTIMIZERS)}")
     if clipnorm is not None and clipnorm <= 0:
         raise ConfigError(f"clipnorm must be > 0 or none, got {clipnorm}")
-    return OPTIMIZERS[name](learning_rate=learning_rate, global_clipnorm=clipnorm)
+    if not pretrained:
+        return OPTIMIZERS[name](learning_rate=learning_rate, global_clipnorm=clipnorm)
+    return SCALED_OPTIMIZERS[name](learning_rate=learning_rate, global_clipnorm=clipnorm,
+                                   pretrained=pretrained, pretrained_lr_scale=pretrained_lr_scale)
+
+
+class PretrainedRate:
+    """Mixed into a Keras optimizer: the rate of the ``pretrained`` variables is multiplied by
+    the variable ``pretrained_rate`` (saved with the optimizer, so a resumed run keeps it)."""
+
+    def __init__(self, *args, pretrained: tuple[str, ...] = (), pretrained_lr_scale: float = 1.0,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pretrained = frozenset(pretrained)
+        self.pretrained_lr_scale = pretrained_lr_scale
+
+    def build(self, variables):
+        super().build(variables)
+        self.pretrained_rate = self.add_variable(
+            (), initializer=keras.initializers.Constant(self.pretrained_lr_scale),
+            name="pretrained_rate")
+        # update_step may get the backend's variable (a tf.Variable): match by the key the
+        # optimizer itself uses for a variable
+        self.pretrained_keys = {self._var_key(v) for v in variables if v.path in self.pretrained}
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self._var_key(variable) in self.pretrained_keys:
+            learning_rate = keras.ops.cast(learning_rate, variable.dtype) * keras.ops.cast(
+                self.pretrained_rate, variable.dtype)
+        return super().update_step(gradient, variable, learning_rate)
+
+
+SCALED_OPTIMIZERS = {name: type(f"Pretrained{cls.__name__}", (PretrainedRate, cls), {})
+                     for name, cls in OPTIMIZERS.items()}
+
+
+class FreezePretrained(keras.callbacks.Callback):
+    """ULMFiT's first step: the pretrained variables stay fixed for ``epochs`` epochs (the new
+    head learns first), then learn at their scaled rate."""
+
+    def __init__(self, epochs: int, scale: float):
+        super().__init__()
+        self.epochs, self.scale = epochs, scale
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        optimizer.pretrained_rate.assign(0.0 if epoch < self.epochs else self.scale)
 
 
 LR_SCHEDULES = ("step", "cosine")

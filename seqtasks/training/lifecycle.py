@@ -10,12 +10,13 @@ from pathlib import Path
 import keras
 
 from seqtasks import config as config_lib
+from seqtasks.config import TransferConfig
 from seqtasks.evaluation.plots import learning_curves_png
 from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
                                        with_vectors_dimension)
 from seqtasks.training.distributed import join_cluster
-from seqtasks.training.fit import Throughput, fit, make_optimizer
+from seqtasks.training.fit import FreezePretrained, Throughput, fit, make_optimizer
 from seqtasks.training.run_dir import RunDir
 
 UNKNOWN_WARNING = 0.5  # share of [UNK] validation tokens that earns a warning (the bundled
@@ -47,13 +48,15 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
         train_ds, valid_ds = task.datasets(config, data)
         steps_per_epoch = batches_per_epoch(train_ds)
         model = task.build(config, data)
-        trainable = compile_model(task, config, model, steps_per_epoch)
+        pretrained = task.pretrained_variables(model, data)
+        trainable = compile_model(task, config, model, steps_per_epoch, pretrained)
         signatures = task.signatures(config, model, data)
         throughput = Throughput()
         monitor, mode = task.monitor
         summary = fit(trainable, train_ds, valid_ds, config, run.resume, run.logs,
                       monitor=monitor, mode=mode, verbose=verbose, callbacks=[
-                          throughput, *task.callbacks(config, model, data, signatures)])
+                          throughput, *transfer_callbacks(config, pretrained),
+                          *task.callbacks(config, model, data, signatures)])
     except BaseException:
         if not run.has_finished_epoch():  # nothing to resume: nothing may block a rerun
             run.finish()
@@ -89,16 +92,25 @@ def training_summary(task, config, data, throughput: Throughput, steps_per_epoch
     return summary
 
 
-def compile_model(task, config, model, steps_per_epoch: int):
+def compile_model(task, config, model, steps_per_epoch: int, pretrained: tuple[str, ...] = ()):
     """Compile ``task.trainable(model)`` with the config's optimizer (global-norm clipping, the
-    task's learning rate or schedule) and the task's loss; returns the compiled Keras model."""
+    task's learning rate or schedule, ``pretrained_lr_scale`` for the ``pretrained`` variables)
+    and the task's loss; returns the compiled Keras model."""
     trainable = task.trainable(model)
+    scale = config.pretrained_lr_scale if isinstance(config, TransferConfig) else 1.0
     optimizer = make_optimizer(config.optimizer, task.learning_rate(config, steps_per_epoch),
-                               config.clipnorm)
+                               config.clipnorm, pretrained, scale)
     # jit_compile=False: XLA is slower for recurrent loops on CPU (TOOLCHAIN.md).
     trainable.compile(optimizer=optimizer, jit_compile=False,
                       **task.compile_options(config, model))
     return trainable
+
+
+def transfer_callbacks(config, pretrained: tuple[str, ...]) -> list:
+    """``freeze_epochs``: the pretrained variables wait while the rest of the model learns."""
+    if pretrained and isinstance(config, TransferConfig) and config.freeze_epochs:
+        return [FreezePretrained(config.freeze_epochs, config.pretrained_lr_scale)]
+    return []
 
 
 def export(task, config, model, data, out_dir, metrics: dict, summary: dict, work_dir,

@@ -121,7 +121,7 @@ def pretrain_vectors(corpus, out, recipe: VectorsRecipe | None = None, verbose: 
 
     total_bytes = sum(p.stat().st_size for p in paths)
     bar = keras.utils.Progbar(total_bytes, unit_name="byte", verbose=1 if verbose else 0)
-    with tempfile.TemporaryDirectory(prefix="seqtasks-vectors-", dir=out.parent) as work:
+    with tempfile.TemporaryDirectory(prefix=".seqtasks-vectors-", dir=out.parent) as work:
         tokens = Path(work) / "corpus.txt"
         if verbose:
             print(f"tokenizing {len(paths)} file(s), {total_bytes / 1e6:,.1f} MB", flush=True)
