@@ -3,7 +3,8 @@
 Run by hand from the repository root, one part at a time (not part of the tests):
 
     python bench/transfer.py --only vectors           # seqtasks pretrain vectors (defaults)
-    python bench/transfer.py --only sst2,mr           # each: random, then vectors
+    python bench/transfer.py --only lm --out W        # forward + backward IMDB LMs (init_from)
+    python bench/transfer.py --only sst2,mr --out W   # each: random, vectors, LM-initialised
     python bench/transfer.py --only conll2003
     python bench/transfer.py --only sst2 --vectors V  # reuse vectors made before
 
@@ -11,7 +12,10 @@ Every row is one ``seqtasks train`` command (the CLI, in a fresh process), run e
 README quotes it: the part's recipe, and for the ``vectors`` row ``--set embeddings=V`` and
 nothing else. ``vectors`` runs ``seqtasks pretrain vectors --corpus
 ../shared/data/unlabelled/imdb_unsup.txt ../shared/data/unlabelled/enwiki_2015_sample.txt --out
-V`` with its defaults and records its cost (minutes, corpus words).
+V`` with its defaults and records its cost (minutes, corpus words). ``lm`` trains a forward and
+a backward word LM (recipes/imdb-lm.yaml, side by side) on the IMDB reviews but their last
+``LM_VALID_LINES`` (its validation text); the ``lm`` row of a sentiment part is ``--set
+init_from=FORWARD,BACKWARD freeze_epochs=1``.
 
 Writes bench/results/transfer-<part>.json (rows: init, metric, value, train minutes, command,
 coverage of the training tokens by the vectors) and prints it as one JSON line.
@@ -38,6 +42,9 @@ PARTS = {  # part: (task, recipe, data folder, train file, valid file, metric ke
 }
 CORPUS = ("unlabelled/imdb_unsup.txt", "unlabelled/enwiki_2015_sample.txt")
 VECTORS_RESULT = "transfer-vectors"
+LM_RESULT = "transfer-lm"
+LM_VALID_LINES = 1000
+LM_INIT = ["freeze_epochs=1"]  # what the lm rows set besides init_from
 log = common.log
 
 
@@ -49,12 +56,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"comma-separated parts: vectors,{','.join(PARTS)}")
     parser.add_argument("--vectors", type=Path, default=None,
                         help="vectors file (default: OUT/vectors.txt, made by the vectors part)")
-    parser.add_argument("--inits", default="random,vectors",
-                        help="rows per part (default: random,vectors)")
+    parser.add_argument("--inits", default="random,vectors,lm",
+                        help="rows per part (default: random,vectors,lm; the task's own "
+                             "where it has no LM row)")
     common.add_arguments(parser, config=False)
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.only.split(",") if p.strip()]
-    unknown = [p for p in args.parts if p not in ("vectors", *PARTS)]
+    unknown = [p for p in args.parts if p not in ("vectors", "lm", *PARTS)]
     if unknown:
         parser.error(f"--only: unknown part(s) {', '.join(unknown)}")
     args.inits = [i.strip() for i in args.inits.split(",") if i.strip()]
@@ -82,20 +90,64 @@ def pretrain(args, vectors: Path) -> None:
         "command": "seqtasks " + " ".join(command), **facts}, args.results, start)
 
 
+def pretrain_lms(args, work: Path) -> None:
+    """Forward and backward IMDB LMs, trained at the same time (each one command)."""
+    start = common.started()
+    corpus = common.DATA / CORPUS[0]
+    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+    train, valid = work / "imdb_lm_train.txt", work / "imdb_lm_valid.txt"
+    train.write_text("".join(lines[:-LM_VALID_LINES]), encoding="utf-8")
+    valid.write_text("".join(lines[-LM_VALID_LINES:]), encoding="utf-8")
+    commands, processes = {}, {}
+    for direction in ("forward", "backward"):
+        commands[direction] = ["train", "lm", "--config", "recipes/imdb-lm.yaml", "--train",
+                               str(train), "--valid", str(valid), "--out",
+                               str(work / f"lm-{direction}"), "--set",
+                               f"direction={direction}", "--quiet"]
+        log("$ seqtasks " + " ".join(commands[direction]))
+        processes[direction] = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", *commands[direction]], cwd=common.REPO)
+    rows = []
+    for direction, process in processes.items():
+        if process.wait() != 0:
+            sys.exit(f"bench: the {direction} LM failed")
+        metadata = common.read_metadata(latest_export(work / f"lm-{direction}"))
+        training = metadata["training"]
+        rows.append({"direction": direction, "validation": metadata["metrics"],
+                     "train_minutes": round(training["train_seconds"] / 60, 2),
+                     "train_tokens_per_second": training.get("train_tokens_per_second"),
+                     "epochs_run": training["epochs_run"], "stopped_by": training["stopped_by"],
+                     "command": "seqtasks " + " ".join(commands[direction])})
+    common.write_result(LM_RESULT, {
+        "what": "forward and backward word LMs on the IMDB reviews for init_from, trained at "
+                "the same time on the same 2 cores",
+        "corpus_lines": len(lines) - LM_VALID_LINES, "valid_lines": LM_VALID_LINES,
+        "rows": rows}, args.results, start)
+
+
+def latest_export(root: Path) -> Path:
+    return sorted((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))[-1]
+
+
 def measure(args, part: str, vectors: Path) -> None:
     task, recipe, folder, train, valid, key, metric = PARTS[part]
     start = common.started()
     data = common.DATA / folder
     rows = []
+    work = common.work_dir(args, "transfer")
     for init in args.inits:
-        out = common.work_dir(args, f"transfer-{part}") / init
+        if init == "lm" and task != "sentiment":
+            continue  # the LMs are shaped as the sentiment recipe's encoder
+        out = work / f"{part}-{init}"
         command = ["train", task, "--config", recipe, "--train", str(data / train),
                    "--valid", str(data / valid), "--out", str(out), "--quiet"]
         if init == "vectors":
             command += ["--set", f"embeddings={vectors}"]
+        if init == "lm":
+            command += ["--set", f"init_from={work / 'lm-forward'},{work / 'lm-backward'}",
+                        *LM_INIT]
         wall = run(command)
-        export = sorted(out.iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else -1)[-1]
-        metadata = common.read_metadata(export)
+        metadata = common.read_metadata(latest_export(out))
         training = metadata["training"]
         rows.append({"init": init, "metric": metric, "value": metadata["metrics"][key],
                      "train_minutes": round(training["train_seconds"] / 60, 2),
@@ -105,15 +157,31 @@ def measure(args, part: str, vectors: Path) -> None:
                      "embeddings": training.get("embeddings"),
                      "command": "seqtasks " + " ".join(command)})
         log(f"{part} {init}: {metric} {rows[-1]['value']:.4f}")
-    pretraining = None
+    pretraining = {}
     vectors_result = Path(args.results) / f"{VECTORS_RESULT}.json"
     if vectors_result.is_file():
         facts = json.loads(vectors_result.read_text())
-        pretraining = {k: facts[k] for k in ("minutes", "corpus_words", "vectors", "dim",
-                                             "method", "epochs")}
+        pretraining["vectors"] = {k: facts[k] for k in ("minutes", "corpus_words", "vectors",
+                                                        "dim", "method", "epochs")}
+    lm_result = Path(args.results) / f"{LM_RESULT}.json"
+    if lm_result.is_file():
+        facts = json.loads(lm_result.read_text())
+        pretraining["lm"] = {"minutes": [row["train_minutes"] for row in facts["rows"]],
+                             "corpus_lines": facts["corpus_lines"]}
     common.write_result(f"transfer-{part}", {"task": task, "data": folder, "recipe": recipe,
-                                             "rows": rows, "pretraining": pretraining},
+                                             "rows": merged_rows(args, part, rows),
+                                             "pretraining": pretraining},
                         args.results, start)
+
+
+def merged_rows(args, part: str, rows: list[dict]) -> list[dict]:
+    """This run's rows, after the rows of other inits a previous run of the part measured
+    (so ``--inits lm`` adds its row once the LMs exist)."""
+    previous = Path(args.results) / f"transfer-{part}.json"
+    measured = {row["init"] for row in rows}
+    kept = [row for row in json.loads(previous.read_text())["rows"]
+            if row["init"] not in measured] if previous.is_file() else []
+    return kept + rows
 
 
 def main(argv=None) -> None:
@@ -121,6 +189,8 @@ def main(argv=None) -> None:
     vectors = args.vectors or common.work_dir(args, "transfer") / "vectors.txt"
     if "vectors" in args.parts:
         pretrain(args, vectors)
+    if "lm" in args.parts:
+        pretrain_lms(args, common.work_dir(args, "transfer"))
     for part in args.parts:
         if part in PARTS:
             if "vectors" in args.inits and not vectors.is_file():
