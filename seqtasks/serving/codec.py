@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from seqtasks.serving.errors import RequestError
-from seqtasks.serving.models import Signature, TensorInfo
+from seqtasks.serving.models import Signature, TensorInfo, numpy_dtype
 
 @dataclasses.dataclass
 class PredictRequest:
@@ -64,12 +64,22 @@ def parse_predict_body(body: bytes) -> PredictRequest:
 def decode_inputs(request: PredictRequest, signature: Signature, max_rows: int) -> DecodedInputs:
     columns = _rows_to_columns(request.payload, signature) if request.row_format \
         else _named_values(request.payload, signature, "'inputs'")
-    batched, unbatched = {}, {}
+    arrays = {}
     for name, value in columns.items():
-        spec = signature.inputs[name]
         where = "'instances'" if request.row_format else f"input '{name}'"
-        array = to_array(value, spec, where if len(columns) == 1 else f"input '{name}'")
-        (batched if spec.batched else unbatched)[name] = array
+        arrays[name] = to_array(value, signature.inputs[name],
+                                where if len(columns) == 1 else f"input '{name}'")
+    return assemble_inputs(arrays, signature, max_rows, request.row_format)
+
+
+def assemble_inputs(arrays: dict[str, np.ndarray], signature: Signature, max_rows: int,
+                    rows_given: bool = False) -> DecodedInputs:
+    """Checked arrays (every input of the signature) split into batched and unbatched ones;
+    ``rows_given``: the arrays were stacked from rows (so all have the batch dimension)."""
+    batched, unbatched = {}, {}
+    for name, array in arrays.items():
+        is_batched = signature.inputs[name].batched or (rows_given and array.ndim > 0)
+        (batched if is_batched else unbatched)[name] = array
     sizes = {name: array.shape[0] for name, array in batched.items()}
     if len(set(sizes.values())) > 1:
         raise RequestError("batched inputs differ in their first dimension: "
@@ -87,7 +97,8 @@ def _rows_to_columns(instances, signature: Signature) -> dict[str, list]:
     if not isinstance(instances, list):
         raise RequestError(f"'instances' must be a list (one entry per example), got "
                            f"{_json_type(instances)}")
-    unbatched = [name for name, spec in signature.inputs.items() if not spec.batched]
+    unbatched = [name for name, spec in signature.inputs.items()
+                 if spec.shape is not None and not spec.batched]
     if unbatched:
         raise RequestError(f"input '{unbatched[0]}' has no batch dimension (shape "
                            f"{_shape_text(signature.inputs[unbatched[0]].shape)}); send the "
@@ -121,15 +132,38 @@ def _named_values(value, signature: Signature, where: str) -> dict:
 
 def to_array(value, spec: TensorInfo, where: str) -> np.ndarray:
     """A JSON value as an array of the spec's dtype and shape, or a RequestError saying why not."""
-    rank = len(spec.shape) if spec.shape is not None else _json_rank(value)
-    shape, leaves = _shape_and_leaves(value, rank, where)
-    if spec.shape is not None:
-        for axis, (expected, got) in enumerate(zip(spec.shape, shape)):
-            if expected is not None and expected != got:
-                raise RequestError(f"{where}: dimension {axis} must be {expected}, got {got} "
-                                   f"(expected shape {_shape_text(spec.shape)})")
+    shape, leaves = _shape_and_leaves(value, _rank_to_parse(value, spec), where)
+    check_shape(shape, spec, where)
     convert = _leaf_converter(spec, where)
-    return np.array([convert(leaf) for leaf in leaves], dtype=_numpy_dtype(spec)).reshape(shape)
+    return np.array([convert(leaf) for leaf in leaves], dtype=numpy_dtype(spec)).reshape(shape)
+
+
+def check_shape(shape, spec: TensorInfo, where: str) -> None:
+    """``shape`` fits the spec: known sizes equal; a lower rank only when the dimensions left
+    out all have size 1 (see ``_rank_to_parse``)."""
+    if spec.shape is None:
+        return
+    shape = tuple(shape)
+    if len(shape) > len(spec.shape) or (len(shape) < len(spec.shape) and any(
+            size != 1 for size in spec.shape[len(shape):])):
+        raise RequestError(f"{where}: expected a value of rank {len(spec.shape)} (shape "
+                           f"{_shape_text(spec.shape)}), got shape {_shape_text(shape)}")
+    for axis, (expected, got) in enumerate(zip(spec.shape, shape)):
+        if expected is not None and expected != got:
+            raise RequestError(f"{where}: dimension {axis} must be {expected}, got {got} "
+                               f"(expected shape {_shape_text(spec.shape)})")
+
+
+def _rank_to_parse(value, spec: TensorInfo) -> int:
+    """The spec's rank; but TF Serving feeds a tensor as the JSON gives it, and models rely on
+    leaving out trailing size-1 dimensions (its half_plus_two takes [2.0, 3.0] for an input of
+    shape [-1, 1]), so a value that lacks only such dimensions is fed at its own rank."""
+    if spec.shape is None:
+        return _json_rank(value)
+    given = _json_rank(value)
+    if given < len(spec.shape) and all(size == 1 for size in spec.shape[given:]):
+        return given
+    return len(spec.shape)
 
 
 def _shape_and_leaves(value, rank: int, where: str) -> tuple[list[int], list]:
@@ -207,10 +241,6 @@ def _leaf_converter(spec: TensorInfo, where: str):
         raise RequestError(f"input '{spec.name}' has dtype {dtype.name}, which the REST API "
                            "of this server does not accept")
     return convert
-
-
-def _numpy_dtype(spec: TensorInfo):
-    return object if spec.dtype.name == "string" else spec.dtype.as_numpy_dtype
 
 
 def encode_outputs(outputs: dict[str, np.ndarray], row_format: bool) -> dict:

@@ -25,8 +25,8 @@ def test_serve_rejects_a_directory_that_is_not_an_export(tmp_path):
     result = run_cli("serve", tmp_path, "--port", "1", check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: {tmp_path}: no exported versions (expected {tmp_path}/<version>/seqtasks.json); "
-        "pass the --out directory of 'seqtasks train'"]
+        f"error: {tmp_path}: no SavedModel versions (expected {tmp_path}/<version>/"
+        "saved_model.pb, e.g. the --out directory of 'seqtasks train')"]
 
 
 def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_export, port):
