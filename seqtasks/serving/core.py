@@ -66,6 +66,9 @@ class ServingCore:
         self.executor: ThreadPoolExecutor | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._closing: set[asyncio.Task] = set()
+        # (model, version, signature) -> (the LoadedVersion it runs, its batcher); per server,
+        # as batchers live on this server's loop and threads.
+        self._batchers: dict[tuple[str, int, str], tuple[LoadedVersion, MicroBatcher]] = {}
 
     @property
     def models(self) -> dict[str, ServedModel]:
@@ -82,9 +85,8 @@ class ServingCore:
 
     async def stop(self) -> None:
         self.manager.stop()
-        for model in self.models.values():
-            for loaded in model.loaded.values():
-                await self._close_batchers(loaded)
+        for _, batcher in list(self._batchers.values()):
+            await batcher.close()  # kept: their counts stay readable after the stop
         for task in list(self._closing):
             await task
         self.executor.shutdown(wait=True)
@@ -103,10 +105,12 @@ class ServingCore:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    @staticmethod
-    async def _close_batchers(loaded: LoadedVersion) -> None:
-        for batcher in list(loaded.batchers.values()):
-            await batcher.close()
+    async def _close_batchers(self, loaded: LoadedVersion) -> None:
+        for key, (owner, batcher) in list(self._batchers.items()):
+            if owner is loaded:
+                await batcher.close()
+                if self._batchers.get(key, (None,))[0] is loaded:
+                    del self._batchers[key]
 
     def model(self, name: str) -> ServedModel:
         if name not in self.models:
@@ -137,12 +141,13 @@ class ServingCore:
         example in the error for one the model rejects ("instance", "example")."""
         import tensorflow as tf
 
-        batcher = loaded.batchers.get(signature.name)
-        if batcher is None:
+        key = (model, loaded.version, signature.name)
+        owner, batcher = self._batchers.get(key, (None, None))
+        if owner is not loaded:  # none yet, or one of an unloaded version of that number
             histogram = self.metrics.batch_size.labels(model, signature.name)
-            batcher = loaded.batchers[signature.name] = MicroBatcher(
-                signature, self.executor, self.config.max_batch_size,
-                self.config.batch_timeout_ms / 1000.0, histogram.observe)
+            batcher = MicroBatcher(signature, self.executor, self.config.max_batch_size,
+                                   self.config.batch_timeout_ms / 1000.0, histogram.observe)
+            self._batchers[key] = (loaded, batcher)
         try:
             return await batcher.predict(inputs)
         except RejectedInstance as rejected:
@@ -159,7 +164,4 @@ class ServingCore:
     @property
     def batchers(self) -> dict[tuple[str, int, str], MicroBatcher]:
         """(model, version, signature) -> its batcher, for the versions loaded now."""
-        return {(name, version, signature): batcher
-                for name, model in self.models.items()
-                for version, loaded in model.loaded.items()
-                for signature, batcher in loaded.batchers.items()}
+        return {key: batcher for key, (_, batcher) in self._batchers.items()}

@@ -117,7 +117,6 @@ class LoadedVersion:
             signatures
         self._signature_defs = signature_defs or {}
         self.session = session
-        self.batchers: dict[str, object] = {}  # signature name -> MicroBatcher (app-owned)
         self.in_flight = 0
         self.retired = False
         self._lock = threading.Lock()

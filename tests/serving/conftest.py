@@ -20,12 +20,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(app):
-    """Serve ``app`` with uvicorn on 127.0.0.1; yields the base URL; shuts down gracefully."""
+def running(app, loop: str = "auto"):
+    """Serve ``app`` with uvicorn on 127.0.0.1; yields the base URL; shuts down gracefully.
+    (``loop="asyncio"`` for an app that also runs gRPC: grpc.aio needs asyncio's own loop.)"""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           loop=loop))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -109,3 +111,9 @@ def tf2_half_plus_two(tmp_path_factory):
     base = tmp_path_factory.mktemp("tfs2") / "tf2_half_plus_two"
     export_tf2_half_plus_two(base / "00000123")
     return base
+
+
+@pytest.fixture(scope="session")
+def new_port():
+    """``new_port()`` is a free TCP port on 127.0.0.1 (for module-scoped servers)."""
+    return free_port

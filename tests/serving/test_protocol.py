@@ -162,7 +162,7 @@ def test_all_versions_serves_older_versions_and_newest_by_default(sentiment_expo
     newest_only = load_models([f"sst={root}"])
     assert sorted(newest_only["sst"].loaded) == [3]
     with pytest.raises(LookupError, match="serve older versions with --all-versions"):
-        newest_only["sst"].version(1)
+        newest_only["sst"].resolve(1)
     with serve_app(create_app(load_models([f"sst={root}"], all_versions=True))) as base:
         versions = httpx.get(base + "/v1/models/sst").json()["model_version_status"]
         assert [v["version"] for v in versions] == ["1", "3"]
