@@ -112,7 +112,12 @@ class RestAPI:
                         media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def demo(self, request: Request):
-        return HTMLResponse(DEMO_PAGE.read_text(encoding="utf-8"))
+        """The page, with the served model names written in (TF Serving has no list call)."""
+        names = json.dumps(sorted(self.core.models)).replace("<", "\\u003c")
+        page = DEMO_PAGE.read_text(encoding="utf-8").replace("/*MODELS*/[]", names)
+        return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'self'; "
+                                           "script-src 'unsafe-inline'; style-src "
+                                           "'unsafe-inline'; img-src 'self' data:"})
 
 
 async def _client_error(request: Request, error: ServingError):
