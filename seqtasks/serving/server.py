@@ -49,7 +49,5 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
               "ModelService)", file=sys.stderr, flush=True)
     if demo:
         print(f"demo page: http://{host}:{port}/", file=sys.stderr, flush=True)
-    # grpc.aio needs the standard asyncio loop; uvloop is kept when gRPC is off.
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log,
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False,
-                loop="asyncio" if grpc_port is not None else "auto")
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False)

@@ -20,14 +20,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(app, loop: str = "auto"):
-    """Serve ``app`` with uvicorn on 127.0.0.1; yields the base URL; shuts down gracefully.
-    (``loop="asyncio"`` for an app that also runs gRPC: grpc.aio needs asyncio's own loop.)"""
+def running(app):
+    """Serve ``app`` with uvicorn on 127.0.0.1; yields the base URL; shuts down gracefully."""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           loop=loop))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -24,7 +24,7 @@ def stubs(half_plus_two, tf2_half_plus_two, serve_app, new_port):
     grpc_port = new_port()
     app = create_app(ModelManager.of(models), ServerConfig(batch_timeout_ms=1),
                      grpc_port=grpc_port)
-    with serve_app(app, loop="asyncio"):
+    with serve_app(app):  # uvicorn picks uvloop: grpc.aio runs on it
         with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             yield (prediction_service_pb2_grpc.PredictionServiceStub(channel),
                    model_service_pb2_grpc.ModelServiceStub(channel))
