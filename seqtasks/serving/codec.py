@@ -37,7 +37,8 @@ class DecodedInputs:
     rows: int
 
 
-def parse_predict_body(body: bytes) -> PredictRequest:
+def parse_json_object(body: bytes, fields: str) -> dict:
+    """The body as a JSON object (``fields`` says what it should hold), or a RequestError."""
     try:
         request = json.loads(body)
     except RecursionError:
@@ -45,8 +46,16 @@ def parse_predict_body(body: bytes) -> PredictRequest:
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, over-long integers
         raise RequestError(f"malformed JSON request body: {e}") from None
     if not isinstance(request, dict):
-        raise RequestError("request body must be a JSON object with 'instances' or 'inputs', "
-                           f"got {_json_type(request)}")
+        raise RequestError(f"request body must be a JSON object with {fields}, got "
+                           f"{_json_type(request)}")
+    name = request.get("signature_name")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(f"'signature_name' must be a string, got {_json_type(name)}")
+    return request
+
+
+def parse_predict_body(body: bytes) -> PredictRequest:
+    request = parse_json_object(body, "'instances' or 'inputs'")
     unknown = sorted(set(request) - {"signature_name", "instances", "inputs"})
     if unknown:
         raise RequestError(f"unknown field '{unknown[0]}' in request body (expected "
@@ -54,11 +63,8 @@ def parse_predict_body(body: bytes) -> PredictRequest:
     if ("instances" in request) == ("inputs" in request):
         raise RequestError("request body must have exactly one of 'instances' (row format) or "
                            "'inputs' (columnar format)")
-    name = request.get("signature_name")
-    if name is not None and not isinstance(name, str):
-        raise RequestError(f"'signature_name' must be a string, got {_json_type(name)}")
     row_format = "instances" in request
-    return PredictRequest(name, row_format, request["instances" if row_format else "inputs"])
+    return PredictRequest(request.get("signature_name"), row_format, request["instances" if row_format else "inputs"])
 
 
 def decode_inputs(request: PredictRequest, signature: Signature, max_rows: int) -> DecodedInputs:
@@ -207,7 +213,7 @@ def _leaf_converter(spec: TensorInfo, where: str):
             if isinstance(leaf, str):
                 # Lone surrogates survive as bytes; the graph replaces invalid UTF-8.
                 return leaf.encode("utf-8", "surrogatepass")
-            if _is_b64(leaf):
+            if is_b64(leaf):
                 try:
                     return base64.b64decode(leaf["b64"], validate=True)
                 except (binascii.Error, ValueError):
@@ -271,12 +277,12 @@ def to_json(name: str, array: np.ndarray):
     return container.reshape(array.shape).tolist()
 
 
-def _is_b64(value) -> bool:
+def is_b64(value) -> bool:
     return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str)
 
 
 def _is_named(value) -> bool:
-    return isinstance(value, dict) and not _is_b64(value)
+    return isinstance(value, dict) and not is_b64(value)
 
 
 def _json_type(value) -> str:

@@ -13,11 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import json
 
 import numpy as np
 
-from seqtasks.serving.codec import DecodedInputs
+from seqtasks.serving.codec import DecodedInputs, is_b64, parse_json_object
 from seqtasks.serving.errors import RequestError, WrongSignatureKind
 from seqtasks.serving.models import CLASSIFY, PREDICT, REGRESS, Signature
 
@@ -31,21 +30,12 @@ class ExamplesRequest:
 
 
 def parse_examples_body(body: bytes) -> ExamplesRequest:
-    try:
-        request = json.loads(body)
-    except RecursionError:
-        raise RequestError("malformed JSON request body: nested too deeply") from None
-    except ValueError as error:
-        raise RequestError(f"malformed JSON request body: {error}") from None
-    if not isinstance(request, dict):
-        raise RequestError("request body must be a JSON object with 'examples'")
+    request = parse_json_object(body, "'examples'")
     unknown = sorted(set(request) - {"signature_name", "examples", "context"})
     if unknown:
         raise RequestError(f"unknown field '{unknown[0]}' in request body (expected "
                            "'signature_name', 'context' and 'examples')")
     name = request.get("signature_name")
-    if name is not None and not isinstance(name, str):
-        raise RequestError("'signature_name' must be a string")
     examples = request.get("examples")
     if not isinstance(examples, list) or not examples:
         raise RequestError("'examples' must be a non-empty list of objects (feature -> value)")
@@ -68,7 +58,7 @@ def _example(features, where: str):
         if not values:
             raise RequestError(f"{where}: feature '{name}' is an empty list (its type cannot be "
                                "told)")
-        if all(isinstance(v, bool) for v in values) or any(isinstance(v, bool) for v in values):
+        if any(isinstance(v, bool) for v in values):
             raise RequestError(f"{where}: feature '{name}': booleans are not a tf.Example type "
                                "(use 0 or 1)")
         if all(isinstance(v, int) for v in values):
@@ -77,16 +67,12 @@ def _example(features, where: str):
             feature.int64_list.value.extend(values)
         elif all(isinstance(v, (int, float)) for v in values):
             feature.float_list.value.extend(float(v) for v in values)
-        elif all(isinstance(v, str) or _is_b64(v) for v in values):
+        elif all(isinstance(v, str) or is_b64(v) for v in values):
             feature.bytes_list.value.extend(_bytes(v, where, name) for v in values)
         else:
             raise RequestError(f"{where}: feature '{name}' must be numbers or strings (all of "
                                "one type), or a list of them")
     return example
-
-
-def _is_b64(value) -> bool:
-    return isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str)
 
 
 def _bytes(value, where: str, name: str) -> bytes:
