@@ -142,9 +142,9 @@ class LoadedVersion:
                              f"{first})") from None
         signatures, definitions = {}, {}
         for name, definition in sorted(meta_graph.signature_def.items()):
+            definitions[name] = definition  # all of them in the metadata, as TF Serving does
             if name.startswith("__"):  # __saved_model_init_op and the like: not servable
                 continue
-            definitions[name] = definition
             tensors = list(definition.inputs.values()) + list(definition.outputs.values())
             if any(info.WhichOneof("encoding") != "name" for info in tensors):
                 log.warning("%s: signature '%s' has sparse or composite tensors; not served",

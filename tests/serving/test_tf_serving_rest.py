@@ -102,7 +102,14 @@ def test_tf2_savedmodel(client):
         {"predictions": [3.0, 4.0]}
     metadata = client.get("/v1/models/tf2/metadata").json()
     assert set(metadata["metadata"]) == {"signature_def"}  # no seqtasks.json: nothing else
-    assert list(metadata["metadata"]["signature_def"]["signature_def"]) == ["serving_default"]
+    # TF Serving lists the init op too (its saved_model_half_plus_two_tf2 metadata does)
+    signatures = metadata["metadata"]["signature_def"]["signature_def"]
+    assert sorted(signatures) == ["__saved_model_init_op", "serving_default"]
+    assert signatures["__saved_model_init_op"]["outputs"]["__saved_model_init_op"]["dtype"] == \
+        "DT_INVALID"
+    response = post(client, "/v1/models/tf2:predict", {"signature_name": "__saved_model_init_op",
+                                                       "instances": [1.0]})
+    assert response.status_code == 400 and "unknown signature_name" in response.text
 
 
 @pytest.mark.parametrize("path, body, status, message", [
