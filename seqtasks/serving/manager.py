@@ -4,7 +4,8 @@ Each model's base path is scanned (at start, then every ``poll_seconds``); the v
 wants are loaded, then swapped in together, and only then are the ones no longer wanted taken out
 (TF Serving's availability-preserving order: a model never has zero versions during a change).
 A taken-out version is closed once the requests holding it have been answered. A version that
-fails to load is logged, reported in the model status, and tried again on the next scan.
+fails to load is logged, reported in the model status, and tried again on the next scans (up to
+MAX_LOAD_ATTEMPTS times, then again once its saved_model.pb changes).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from pathlib import Path
 
 from seqtasks.errors import ModelError
 from seqtasks.serving.models import (LoadedVersion, ServedModel, VersionPolicy,
-                                     parse_model_argument, version_dirs)
+                                     parse_model_argument, saved_model_file, version_dirs)
 
 log = logging.getLogger("seqtasks.serving")
 
 DEFAULT_POLL_SECONDS = 1.0  # TF Serving's --file_system_poll_wait_seconds default
+MAX_LOAD_ATTEMPTS = 5  # TF Serving's --max_num_load_retries is 5 too
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +68,7 @@ class ModelManager:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.on_change = None  # called with (model name, loaded versions, unloaded versions)
+        self._attempts: dict[tuple[str, int], tuple[tuple, int]] = {}  # failed loads so far
 
     @classmethod
     def of(cls, models: dict[str, ServedModel]) -> "ModelManager":
@@ -95,17 +98,19 @@ class ModelManager:
         wanted = model.policy.choose(list(on_disk))
         current = model.loaded
         fresh: dict[int, LoadedVersion] = {}
+        failed = dict(model.failed)  # replaced as a whole below: readers see one or the other
         for version in wanted:
-            if version in current:
+            if version in current or not self._may_try(model.name, version, on_disk[version]):
                 continue
             try:
                 fresh[version] = LoadedVersion.load(on_disk[version], version)
             except ModelError as error:
-                if model.failed.get(version) != str(error):
+                if failed.get(version) != str(error):
                     log.error("model '%s' version %d: %s", model.name, version, error)
-                model.failed[version] = str(error)
+                failed[version] = str(error)
                 continue
-            model.failed.pop(version, None)
+            failed.pop(version, None)
+            self._attempts.pop((model.name, version), None)
             log.info("model '%s': loaded version %d from %s", model.name, version,
                      on_disk[version])
         keep = {v: current[v] for v in wanted if v in current}
@@ -113,9 +118,7 @@ class ModelManager:
         if not new:  # no wanted version loads (yet): keep serving those still on disk
             new = {v: loaded for v, loaded in current.items() if v in on_disk}
         removed = [loaded for v, loaded in current.items() if v not in new]
-        for version in list(model.failed):
-            if version not in on_disk:
-                del model.failed[version]
+        model.failed = {v: message for v, message in failed.items() if v in on_disk}
         if not fresh and not removed:
             return
         model.loaded = dict(sorted(new.items()))  # one assignment: requests see old or new
@@ -126,6 +129,19 @@ class ModelManager:
                 self.retired.append(loaded)
         if self.on_change is not None:
             self.on_change(model.name, list(fresh.values()), removed)
+
+    def _may_try(self, name: str, version: int, path: Path) -> bool:
+        """A failing version is tried MAX_LOAD_ATTEMPTS times, then again only once its
+        saved_model.pb changes (a version still being written, or fixed in place)."""
+        stat = saved_model_file(path).stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        last_stamp, attempts = self._attempts.get((name, version), (stamp, 0))
+        if last_stamp != stamp:
+            attempts = 0
+        if attempts >= MAX_LOAD_ATTEMPTS:
+            return False
+        self._attempts[(name, version)] = (stamp, attempts + 1)
+        return True
 
     def close_idle(self) -> None:
         """Close the retired versions no request holds any more."""

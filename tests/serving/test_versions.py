@@ -147,3 +147,36 @@ def test_new_version_in_and_old_out_while_requests_run(tmp_path, serve_app):
     switch = answers.index(3.0)
     assert 2.0 not in answers[switch + len(clients):]  # once 2 is in, 1 only for in-flight ones
     assert manager.retired == [] or all(v.idle for v in manager.retired)
+
+
+def test_a_broken_version_is_reported_retried_a_few_times_and_loaded_once_fixed(tmp_path,
+                                                                                  monkeypatch):
+    from seqtasks.serving import manager as manager_module
+    from seqtasks.serving.models import LoadedVersion
+
+    base = tmp_path / "m"
+    export_tf2_half_plus_two(base / "1", b=1.0)
+    manager = ModelManager(read_model_config(write_config(
+        tmp_path, f'model_config_list {{ config {{ name: "m" base_path: "{base}" }} }}')))
+    manager.load_initial()
+    (base / "2").mkdir()
+    (base / "2" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    loads = []
+    real_load = LoadedVersion.load
+    monkeypatch.setattr(LoadedVersion, "load", classmethod(
+        lambda cls, path, version=None: loads.append(version) or real_load(path, version)))
+    for _ in range(manager_module.MAX_LOAD_ATTEMPTS + 3):
+        manager.sync()
+    model = manager.models["m"]
+    assert loads == [2] * manager_module.MAX_LOAD_ATTEMPTS
+    assert sorted(model.loaded) == [1]  # the previous version keeps serving
+    status = model.status()["model_version_status"]
+    assert [(s["version"], s["state"]) for s in status] == [("1", "AVAILABLE"), ("2", "END")]
+    assert "cannot load the SavedModel" in status[1]["status"]["error_message"]
+
+    shutil.rmtree(base / "2")  # fixed: written elsewhere, renamed into place
+    export_tf2_half_plus_two(tmp_path / "tmp-2", b=2.0)
+    (tmp_path / "tmp-2").rename(base / "2")
+    manager.sync()
+    assert sorted(model.loaded) == [2] and model.failed == {}
+    assert [v.version for v in manager.retired] in ([], [1])
