@@ -10,6 +10,7 @@ import time
 
 import grpc
 import httpx2 as httpx
+import pytest
 
 import seqtasks
 from helpers import ROOT, run_cli
@@ -39,6 +40,7 @@ def test_serve_rejects_a_bad_model_config_file(tmp_path):
         result.stderr
 
 
+@pytest.mark.slow
 def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_export, port,
                                                                    half_plus_two, new_port,
                                                                    tmp_path):
