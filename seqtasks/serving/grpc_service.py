@@ -181,7 +181,8 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer,
 
 
 async def start_grpc(core: ServingCore, host: str, port: int) -> grpc.aio.Server:
-    options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    # the REST body limit (--max-body-mb) holds for gRPC messages too
+    options = [("grpc.max_receive_message_length", core.config.max_body_bytes),
                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
     server = grpc.aio.server(options=options)
     services = _Services(core)

@@ -22,7 +22,8 @@ def stubs(half_plus_two, tf2_half_plus_two, serve_app, new_port):
     models = load_models([f"default={half_plus_two}", f"tf2={tf2_half_plus_two}"])
     models["default"].labels = {"stable": 123}
     grpc_port = new_port()
-    app = create_app(ModelManager.of(models), ServerConfig(batch_timeout_ms=1),
+    app = create_app(ModelManager.of(models), ServerConfig(batch_timeout_ms=1,
+                                                           max_body_bytes=64 * 1024),
                      grpc_port=grpc_port)
     with serve_app(app):  # uvicorn picks uvloop: grpc.aio runs on it
         with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
@@ -132,3 +133,12 @@ def test_classify_on_a_predict_signature_is_a_failed_precondition(stubs):
     with pytest.raises(grpc.RpcError) as raised:
         stubs[0].Classify(request, TIMEOUT_S)
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_messages_over_the_body_limit_are_refused(stubs):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "tf2"
+    request.inputs["x"].CopyFrom(tf.make_tensor_proto(np.zeros(20_000, np.float32)))
+    with pytest.raises(grpc.RpcError) as raised:
+        stubs[0].Predict(request, TIMEOUT_S)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
