@@ -48,8 +48,7 @@ def specs_from_arguments(arguments: list[str], all_versions: bool = False) -> li
                                                               specific=(int(path.name),)))
         else:
             spec = ModelSpec(name, path, VersionPolicy("all") if all_versions else VersionPolicy())
-        if not any(v in spec.policy.choose(list(version_dirs(spec.base_path)))
-                   for v in version_dirs(spec.base_path)):
+        if not spec.policy.choose(list(version_dirs(spec.base_path))):
             raise ModelError(f"{path}: no SavedModel versions (expected {path}/<version>/"
                              "saved_model.pb, e.g. the --out directory of 'seqtasks train')")
         specs[name] = spec
