@@ -2,7 +2,6 @@
 REST API and draws label bars, entities inline, a translation with its attention heatmap.
 Skipped where /usr/bin/chromium is absent; the screenshot path is printed (pytest -s)."""
 
-import json
 import re
 import shutil
 import subprocess
@@ -65,13 +64,35 @@ def export_fake_translation(path):
                                                        "attention": module.attention})
 
 
+def export_fake_generator(path):
+    """A language model's generate signature: scalar sampling inputs, ``text`` samples out."""
+    import tensorflow as tf
+
+    class FakeGenerator(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string),
+                                      tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
+                                      tf.TensorSpec([], tf.bool)])
+        def generate(self, prompt, num_samples, temperature, allow_unk):
+            repeated = tf.repeat(prompt, num_samples)
+            numbers = tf.strings.as_string(tf.range(num_samples))
+            suffix = tf.strings.join([" sample ", numbers, " at t=",
+                                      tf.strings.as_string(temperature, precision=1),
+                                      tf.where(allow_unk, " unk", "")])
+            return {"text": tf.strings.join([repeated, suffix])}
+
+    module = FakeGenerator()
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.generate})
+
+
 @pytest.fixture(scope="module")
 def demo_url(sentiment_models, tmp_path_factory, serve_app):
     base = tmp_path_factory.mktemp("demo")
     export_fake_ner(base / "ner" / "1")
     export_fake_translation(base / "translate" / "1")
+    export_fake_generator(base / "lm" / "1")
     models = {**sentiment_models, **load_models([f"ner={base / 'ner'}",
-                                                 f"translate={base / 'translate'}"])}
+                                                 f"translate={base / 'translate'}",
+                                                 f"lm={base / 'lm'}"])}
     with serve_app(create_app(models, ServerConfig(), demo=True)) as url:
         yield url
 
@@ -121,9 +142,16 @@ def test_entities_inline_and_attention_heatmap(demo_url, tmp_path):
     print(f"demo screenshot: {screenshot}")
 
 
+def test_generated_samples_with_scalar_inputs_from_the_form(demo_url):
+    dom = chromium("--dump-dom", url=page(demo_url, model="lm", text="once upon",
+                                          num_samples="3", temperature="0.5"))
+    assert 'data-state="answered"' in dom, dom[-3000:]
+    samples = re.findall(r'<div class="sample">([^<]*)</div>', dom)
+    assert samples == [f"once upon sample {i} at t=0.5" for i in range(3)]
+
+
 def test_errors_show_on_the_page(demo_url):
-    dom = chromium("--dump-dom", url=page(demo_url, model="sentiment", text="x",
-                                          signature="serving_default") + "&nope=1")
-    assert 'data-state="answered"' in dom  # unknown query parameters are ignored
-    body = json.dumps({"inputs": {"text": [1]}})
-    assert httpx.post(demo_url + "/v1/models/sentiment:predict", content=body).status_code == 400
+    dom = chromium("--dump-dom", url=page(demo_url, model="lm", text="x", num_samples="many"))
+    assert 'data-state="failed"' in dom, dom[-3000:]
+    error = re.search(r'<div id="error">([^<]*)</div>', dom).group(1)
+    assert error.startswith("400: ") and "num_samples" in error
