@@ -282,6 +282,12 @@ def version_landing(base: Path, task: str, port: int, count: int) -> list[float]
     return seconds
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 LEVELS = ((50.0, 8), (None, 64))  # 50 req/s single sentences; the most 64 clients get
 
 
@@ -310,13 +316,17 @@ def compare(args, work: Path) -> dict:
             asyncio.run(over_grpc(20, 4, 2, 40))
             for rate, clients in LEVELS:
                 for protocol in ("rest", "grpc"):
+                    cpu_before = cpu_seconds(server.pid)
                     if protocol == "rest":
                         result = asyncio.run(load(rest, rate, clients, args.duration,
                                                   args.max_requests))
                     else:
                         result = asyncio.run(over_grpc(rate, clients, args.duration,
                                                        args.max_requests))
-                    result = {"protocol": protocol, **result}
+                    # the server's own CPU per request: what the machine's load cannot change
+                    cpu_ms = 1000 * (cpu_seconds(server.pid) - cpu_before) / result["requests"]
+                    result = {"protocol": protocol, **result,
+                              "server_cpu_ms_per_request": round(cpu_ms, 3)}
                     print(json.dumps({"task": task, **result}), file=sys.stderr, flush=True)
                     levels.append(result)
             landing = version_landing(base, task, port, args.landings)
