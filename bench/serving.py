@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -98,16 +99,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(model: Path, port: int, args) -> subprocess.Popen:
+def start_server(model: Path, port: int, args, task: str | None = None,
+                 extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    task = task or args.task
     server = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "serve", f"{args.task}={model}", "--port", str(port),
+        [sys.executable, "-m", "pipelines.cli", "serve", f"{task}={model}", "--port", str(port),
          "--max-batch-size", str(args.max_batch_size), "--batch-timeout-ms",
-         str(args.batch_timeout_ms)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True)
+         str(args.batch_timeout_ms), *extra], env=ENV, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/{args.task}"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/{task}"):
                 return server
         except OSError:
             time.sleep(0.2)
@@ -150,30 +153,77 @@ class Connection:
             self.writer.close()
 
 
-async def load(port: int, task: str, texts: list[str], rate: float | None, clients: int,
-               duration: float, max_requests: int) -> dict:
+def rest_sender(port: int, task: str, texts: list[str]):
+    """A client's ``send(index) -> ok`` over REST (its own keep-alive connection) and close."""
+    connection, path = Connection("127.0.0.1", port), f"/v1/models/{task}:predict"
+    bodies = [json.dumps({"instances": [text]}).encode() for text in texts]
+
+    async def send(index: int) -> bool:
+        try:
+            return await connection.post(path, bodies[index % len(bodies)]) == 200
+        except OSError:
+            return False
+    return send, connection.close
+
+
+def grpc_senders(port: int, task: str, texts: list[str], channels: int = 4):
+    """``make_sender()`` for gRPC: the official stubs (tensorflow_serving.apis) over a few shared
+    HTTP/2 channels, requests built beforehand (so the client's proto building is not timed)."""
+    import grpc
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    requests = []
+    for text in texts:
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = task
+        request.inputs["text"].CopyFrom(tf.make_tensor_proto(np.array([text.encode()],
+                                                                       dtype=object)))
+        requests.append(request)
+    pool = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(channels)]
+    stubs = [prediction_service_pb2_grpc.PredictionServiceStub(channel) for channel in pool]
+    count = 0
+
+    def make_sender():
+        nonlocal count
+        stub, count = stubs[count % len(stubs)], count + 1
+
+        async def send(index: int) -> bool:
+            try:
+                await stub.Predict(requests[index % len(requests)], timeout=30)
+                return True
+            except grpc.RpcError:
+                return False
+        return send, lambda: None
+
+    async def close():
+        for channel in pool:
+            await channel.close()
+    return make_sender, close
+
+
+async def load(make_sender, rate: float | None, clients: int, duration: float,
+               max_requests: int) -> dict:
+    """Open loop at ``rate`` (request i due at i/rate; latency counted from then) or closed loop
+    (``rate`` None: each client sends when its last request is answered)."""
     total = max_requests if rate is None else min(max_requests, int(rate * duration))
     latencies, errors, next_index = [], 0, 0
-    path = f"/v1/models/{task}:predict"
     start = time.perf_counter()
 
     async def client():
         nonlocal next_index, errors
-        connection = Connection("127.0.0.1", port)
+        send, close = make_sender()
         try:
             while next_index < total and time.perf_counter() - start < duration:
                 index, next_index = next_index, next_index + 1
                 due = start + index / rate if rate else time.perf_counter()
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                body = json.dumps({"instances": [texts[index % len(texts)]]}).encode()
-                try:
-                    ok = await connection.post(path, body) == 200
-                except OSError:
-                    ok = False
+                ok = await send(index)
                 latencies.append(time.perf_counter() - due)
                 errors += not ok
         finally:
-            connection.close()
+            close()
 
     await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - start
@@ -193,12 +243,13 @@ def load_test(model: Path, args) -> list[dict]:
     port = free_port()
     server = start_server(model, port, args)
     texts, results = sentences(args.task), []
+    make_sender = lambda: rest_sender(port, args.task, texts)  # noqa: E731
     try:
-        asyncio.run(load(port, args.task, texts, 20, 4, 2, 40))  # warm-up
+        asyncio.run(load(make_sender, 20, 4, 2, 40))  # warm-up
         for rate in args.rates:
             for clients in args.clients:
-                result = asyncio.run(load(port, args.task, texts, rate, clients,
-                                          args.duration, args.max_requests))
+                result = asyncio.run(load(make_sender, rate, clients, args.duration,
+                                          args.max_requests))
                 print(json.dumps(result), file=sys.stderr, flush=True)
                 results.append(result)
     finally:
@@ -206,6 +257,90 @@ def load_test(model: Path, args) -> list[dict]:
         _, log = server.communicate(timeout=60)
     batching = [line.split(": ", 2)[-1] for line in log.splitlines() if " batches" in line]
     return results, batching[-1] if batching else None
+
+
+def version_landing(base: Path, task: str, port: int, count: int) -> list[float]:
+    """Seconds from a complete version directory being renamed into the base path (as an
+    exporter should land it) to the first 200 from ``/versions/N:predict``."""
+    newest = max(int(p.name) for p in base.iterdir() if p.name.isdigit())
+    body = json.dumps({"instances": ["a first answer"]}).encode()
+    seconds = []
+    for version in range(newest + 1, newest + 1 + count):
+        staging = base.parent / f"staging-{base.name}-{version}"
+        shutil.copytree(base / str(newest), staging)
+        landed = time.perf_counter()
+        staging.rename(base / str(version))
+        url = f"http://127.0.0.1:{port}/v1/models/{task}/versions/{version}:predict"
+        while time.perf_counter() - landed < 120:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, data=body)) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:  # 404 until loaded
+                time.sleep(0.005)
+        seconds.append(round(time.perf_counter() - landed, 3))
+    return seconds
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+LEVELS = ((50.0, 8), (None, 64))  # 50 req/s single sentences; the most 64 clients get
+
+
+def compare(args, work: Path) -> dict:
+    """REST and gRPC side by side on one server per task, then the version-landing time."""
+    results = {}
+    for task in args.compare:
+        model = default_model(task, work)
+        base = work / "landing" / task
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.copytree(model, base)
+        port, grpc_port = free_port(), free_port()
+        server = start_server(base, port, args, task, ("--grpc-port", str(grpc_port),
+                                                       "--poll-seconds", str(args.poll_seconds)))
+        texts, levels = sentences(task), []
+        rest = lambda: rest_sender(port, task, texts)  # noqa: E731
+
+        async def over_grpc(rate, clients, duration, most):
+            make_sender, close = grpc_senders(grpc_port, task, texts)
+            try:
+                return await load(make_sender, rate, clients, duration, most)
+            finally:
+                await close()
+        try:
+            asyncio.run(load(rest, 20, 4, 2, 40))  # warm-up (batchers, first calls)
+            asyncio.run(over_grpc(20, 4, 2, 40))
+            for rate, clients in LEVELS:
+                for protocol in ("rest", "grpc"):
+                    cpu_before = cpu_seconds(server.pid)
+                    if protocol == "rest":
+                        result = asyncio.run(load(rest, rate, clients, args.duration,
+                                                  args.max_requests))
+                    else:
+                        result = asyncio.run(over_grpc(rate, clients, args.duration,
+                                                       args.max_requests))
+                    # the server's own CPU per request: what the machine's load cannot change
+                    cpu_ms = 1000 * (cpu_seconds(server.pid) - cpu_before) / result["requests"]
+                    result = {"protocol": protocol, **result,
+                              "server_cpu_ms_per_request": round(cpu_ms, 3)}
+                    print(json.dumps({"task": task, **result}), file=sys.stderr, flush=True)
+                    levels.append(result)
+            landing = version_landing(base, task, port, args.landings)
+        finally:
+            server.terminate()
+            _, log = server.communicate(timeout=60)
+        metadata = read_metadata(model)
+        results[task] = {
+            "model": str(model), "model_config": metadata.get("config"),
+            "load_test": levels,
+            "version_landing_seconds": landing,
+            "batching": [line.split(": ", 2)[-1] for line in log.splitlines()
+                         if " batches" in line]}
+    return results
 
 
 def write_rows(path: Path, task: str, rows: int) -> None:
@@ -262,8 +397,34 @@ def main() -> None:
     parser.add_argument("--max-batch-size", type=int, default=128)
     parser.add_argument("--batch-timeout-ms", type=float, default=2.0)
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--compare", type=lambda s: s.split(","), metavar="TASKS",
+                        help="REST vs gRPC side by side on these tasks' default models (e.g. "
+                             "sentiment,ner) and the version-landing time: bench/results/"
+                             "serving.json (the other options but --duration, --max-requests "
+                             "and the batching ones are ignored)")
+    parser.add_argument("--poll-seconds", type=float, default=1.0,
+                        help="the server's --poll-seconds in --compare (default: 1, TF "
+                             "Serving's)")
+    parser.add_argument("--landings", type=int, default=3,
+                        help="new versions landed one after another in --compare")
     common.add_arguments(parser, config=False)
     args = parser.parse_args()
+    if args.compare:
+        work = common.work_dir(args, "serving")
+        result = {"tasks": compare(args, work),
+                  "levels": [{"target_rps": rate or "max", "clients": clients}
+                             for rate, clients in LEVELS],
+                  "server": {"max_batch_size": args.max_batch_size,
+                             "batch_timeout_ms": args.batch_timeout_ms,
+                             "poll_seconds": args.poll_seconds},
+                  "clients": "this process (asyncio; REST: keep-alive HTTP/1.1, httptools; "
+                             "gRPC: tensorflow_serving.apis stubs on grpc.aio, 4 channels), on "
+                             "the same CPUs as the server",
+                  "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other "
+                             "jobs (see environment.load_average)",
+                  "work_dir": str(work)}
+        common.write_result("serving", result, args.results)
+        return
     needs_work = args.model is None or not args.skip_batch
     work = common.work_dir(args, "serving") if needs_work else None
     model = args.model or default_model(args.task, work)

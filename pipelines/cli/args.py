@@ -200,14 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("task", choices=TASKS)
     show.add_argument("--yaml", action="store_true", help="print a full YAML config instead")
     serve = commands.add_parser(
-        "serve", help="serve exported models over TensorFlow Serving's REST API",
-        description="Serve the newest version of each export root over TF Serving's REST API: "
-                    "GET /v1/models/NAME[/metadata], POST /v1/models/NAME[/versions/N]:predict. "
+        "serve", help="serve SavedModels as TensorFlow Serving does (REST and gRPC)",
+        description="Serve SavedModels in TF Serving's layout (BASE/<version>/saved_model.pb) "
+                    "over TF Serving's REST API (GET /v1/models/NAME[/metadata], POST "
+                    "/v1/models/NAME[/versions/N|/labels/L]:predict|:classify|:regress) and, "
+                    "with --grpc-port, its gRPC API. Base paths are polled for new versions. "
                     "Concurrent requests are micro-batched into one model call.")
-    serve.add_argument("model_dirs", nargs="+", metavar="[NAME=]DIR",
-                       help="export root or version directory (NAME: its directory name)")
+    serve.add_argument("model_dirs", nargs="*", metavar="NAME=BASE_PATH",
+                       help="base path (DIR/<version>/) or one version directory (NAME: the "
+                            "base path's directory name)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8501, help="REST port (default: 8501)")
+    serve.add_argument("--grpc-port", type=int, default=None, metavar="G",
+                       help="also serve TF Serving's gRPC API on this port (default: off)")
+    serve.add_argument("--model-config-file", metavar="F",
+                       help="TF Serving model_config_list in protobuf text format (name, "
+                            "base_path, model_version_policy, version_labels)")
+    serve.add_argument("--poll-seconds", type=float, default=1.0, metavar="S",
+                       help="how often base paths are scanned for new or removed versions; "
+                            "0: never (default: 1, as TF Serving)")
+    serve.add_argument("--demo", action="store_true",
+                       help="serve a demo page at / (off by default)")
     serve.add_argument("--max-batch-size", type=int, default=128, metavar="N",
                        help="examples per model call and per request (default: 128)")
     serve.add_argument("--batch-timeout-ms", type=float, default=2.0, metavar="MS",
@@ -215,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-mb", type=float, default=16.0, metavar="MB",
                        help="largest request body accepted (default: 16)")
     serve.add_argument("--all-versions", action="store_true",
-                       help="also serve older versions (at /versions/N); default: newest only")
+                       help="serve every version (at /versions/N); default: the newest only")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     smcli = commands.add_parser(
         "saved-model-cli", help="TensorFlow's saved_model_cli with the tokenizer ops registered",

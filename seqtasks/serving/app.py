@@ -1,42 +1,42 @@
-"""The ASGI app (Starlette): TF Serving's REST API over loaded exports.
+"""The ASGI app (Starlette): TF Serving's REST API, its Prometheus endpoint, and the demo page.
 
-    GET  /v1/models/{name}[/versions/{v}]                  model version status
-    GET  /v1/models/{name}[/versions/{v}]/metadata         signature defs (+ seqtasks.json)
-    POST /v1/models/{name}[/versions/{v}]:predict          {"instances": ...} or {"inputs": ...}
+    GET  /v1/models/NAME[/versions/N | /labels/L]              model version status
+    GET  /v1/models/NAME[/versions/N | /labels/L]/metadata     SignatureDefs (+ seqtasks.json)
+    POST /v1/models/NAME[/versions/N | /labels/L]:predict      {"instances": ...} / {"inputs": ...}
+    POST /v1/models/NAME[/versions/N | /labels/L]:classify     {"examples": [...], "context": ...}
+    POST /v1/models/NAME[/versions/N | /labels/L]:regress      the same, answering {"results": ...}
+    GET  /monitoring/prometheus/metrics                        Prometheus text format
+    GET  /                                                     the demo page (only with demo=True)
 
-Every error is JSON ``{"error": "..."}``: 400 for a request the model cannot run, 404 for an
-unknown model or version, 413 for a body over the size limit, 500 (logged) for a server fault.
+Every error is JSON ``{"error": "..."}`` with the HTTP status TF Serving gives its status code
+(400 for a request the model cannot run, 404 for an unknown model or version, ...), 413 for a
+body over the size limit, 500 (logged) for a server fault.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from seqtasks.serving.batcher import MicroBatcher
 from seqtasks.serving.codec import decode_inputs, encode_outputs, parse_predict_body
-from seqtasks.serving.errors import BodyTooLarge, NotFound, RejectedInstance, RequestError
+from seqtasks.serving.core import ServerConfig, ServingCore
+from seqtasks.serving.errors import BodyTooLarge, NotFound, ServingError
+from seqtasks.serving.examples import parse_examples_body, run_examples
+from seqtasks.serving.manager import ModelManager
 from seqtasks.serving.models import ServedModel
 
+__all__ = ["ServerConfig", "create_app"]
 log = logging.getLogger("seqtasks.serving")
-
-
-@dataclasses.dataclass
-class ServerConfig:
-    max_batch_size: int = 128       # examples per model call, and per request
-    batch_timeout_ms: float = 2.0   # how long a batch waits for company after its first request
-    max_body_bytes: int = 16 * 2**20
-    inference_threads: int = max(1, min(4, os.cpu_count() or 1))  # model calls at once
+DEMO_PAGE = Path(__file__).parent / "demo" / "index.html"
+VERBS = ("predict", "classify", "regress")
 
 
 class TFServingJSONResponse(JSONResponse):
@@ -48,14 +48,6 @@ class TFServingJSONResponse(JSONResponse):
 
 def _error(status: int, message: str) -> TFServingJSONResponse:
     return TFServingJSONResponse({"error": message}, status_code=status)
-
-
-def _op_error_text(error) -> str:
-    """The op's own message from a TF error (not 'Graph execution error:' or node names)."""
-    lines = [line.strip() for line in error.message.splitlines()]
-    useful = [line for line in lines if line and not line.startswith(("[[", "<stack traces"))
-              and not line.startswith(("Graph execution error", "Detected at node"))]
-    return useful[-1] if useful else type(error).__name__
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -71,79 +63,72 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-class ModelServer:
-    """Routes requests to models; owns the micro-batchers and the inference threads."""
+class RestAPI:
+    """The route handlers over a ``ServingCore``."""
 
-    def __init__(self, models: dict[str, ServedModel], config: ServerConfig):
-        self.models, self.config = models, config
-        self.executor: ThreadPoolExecutor | None = None
-        self.batchers: dict[tuple, MicroBatcher] = {}
+    def __init__(self, core: ServingCore):
+        self.core = core
 
-    def model(self, request: Request) -> ServedModel:
-        name = request.path_params["name"]
-        if name not in self.models:
-            raise NotFound(f"model '{name}' not found; this server has: "
-                           f"{', '.join(sorted(self.models))}")
-        return self.models[name]
+    @staticmethod
+    def _where(request: Request) -> tuple[int | None, str | None]:
+        return request.path_params.get("version"), request.path_params.get("label")
 
     async def status(self, request: Request):
         if ":" in request.path_params["name"]:  # GET .../NAME:predict: the verbs are POST only
             raise HTTPException(405, "Method Not Allowed")
-        model = self.model(request)
-        return TFServingJSONResponse(model.status(request.path_params.get("version")))
+        model = self.core.model(request.path_params["name"])
+        return TFServingJSONResponse(model.status(*self._where(request)))
 
     async def metadata(self, request: Request):
-        model = self.model(request)
-        return TFServingJSONResponse(model.metadata(request.path_params.get("version")))
+        model = self.core.model(request.path_params["name"])
+        return TFServingJSONResponse(model.metadata(*self._where(request)))
 
-    async def predict(self, request: Request):
-        import tensorflow as tf
+    async def call(self, request: Request):
+        name, verb = request.path_params["name"], request.path_params["verb"]
+        if verb not in VERBS:
+            raise NotFound(f"unknown method ':{verb}' (use ':predict', ':classify' or "
+                           "':regress')")
+        model: ServedModel = self.core.model(name)
+        body = await _read_body(request, self.core.config.max_body_bytes)
+        with self.core.record(name, verb, "rest") as record, \
+                model.use(*self._where(request)) as loaded:
+            if verb == "predict":
+                parsed = parse_predict_body(body)
+                signature = loaded.signature(parsed.signature_name)
+                record.signature = signature.name
+                inputs = decode_inputs(parsed, signature, self.core.config.max_batch_size)
+                unit = "instance" if parsed.row_format else "example (row of the inputs)"
+                outputs = await self.core.run(name, loaded, signature, inputs, unit)
+                return TFServingJSONResponse(encode_outputs(outputs, parsed.row_format))
+            parsed = parse_examples_body(body)
+            results = await run_examples(self.core, name, loaded, record, verb,
+                                         parsed.signature_name, parsed.examples)
+            if verb == "classify":
+                results = [[list(pair) for pair in row] for row in results]
+            return TFServingJSONResponse({"results": results})
 
-        verb = request.path_params["verb"]
-        model = self.model(request)
-        if verb in ("classify", "regress"):
-            raise RequestError(f"':{verb}' is not supported: seqtasks exports have predict "
-                               "signatures; use ':predict'")
-        if verb != "predict":
-            raise NotFound(f"unknown method ':{verb}' (use ':predict')")
-        loaded = model.version(request.path_params.get("version"))
-        parsed = parse_predict_body(await _read_body(request, self.config.max_body_bytes))
-        signature = loaded.signature(parsed.signature_name)
-        inputs = decode_inputs(parsed, signature, self.config.max_batch_size)
-        key = (model.name, loaded.version, signature.name)
-        if key not in self.batchers:
-            self.batchers[key] = MicroBatcher(signature, self.executor, self.config.max_batch_size,
-                                              self.config.batch_timeout_ms / 1000.0)
-        try:
-            outputs = await self.batchers[key].predict(inputs)
-        except RejectedInstance as rejected:
-            where = "instance" if parsed.row_format else "example (row of the inputs)"
-            raise RequestError(f"the model rejected {where} {rejected.index} (counting from 0): "
-                               f"{_op_error_text(rejected.error)}") from None
-        except tf.errors.InvalidArgumentError as error:
-            raise RequestError(f"the model rejected the input: {_op_error_text(error)}") from None
-        return TFServingJSONResponse(encode_outputs(outputs, parsed.row_format))
+    async def prometheus(self, request: Request):
+        return Response(self.core.metrics.text(),
+                        media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @contextlib.asynccontextmanager
-    async def lifespan(self, app):
-        self.executor = ThreadPoolExecutor(self.config.inference_threads,
-                                           thread_name_prefix="inference")
-        try:
-            yield
-        finally:
-            for batcher in self.batchers.values():
-                await batcher.close()
-            self.executor.shutdown(wait=True)
+    async def demo(self, request: Request):
+        """The page, with the served model names written in (TF Serving has no list call)."""
+        names = json.dumps(sorted(self.core.models)).replace("<", "\\u003c")
+        page = DEMO_PAGE.read_text(encoding="utf-8").replace("/*MODELS*/[]", names)
+        return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'self'; "
+                                           "script-src 'unsafe-inline'; style-src "
+                                           "'unsafe-inline'; img-src 'self' data:"})
 
 
-async def _client_error(request: Request, error: RequestError | NotFound | BodyTooLarge):
+async def _client_error(request: Request, error: ServingError):
     return _error(error.status, str(error))
 
 
 async def _http_error(request: Request, error: HTTPException):
     if error.status_code == 404:
         return _error(404, f"no such endpoint: {request.method} {request.url.path} (expected "
-                           "/v1/models/NAME[/versions/N][/metadata|:predict])")
+                           "/v1/models/NAME[/versions/N|/labels/L][/metadata|:predict|:classify|"
+                           ":regress])")
     return _error(error.status_code, f"{error.detail}: {request.method} {request.url.path}")
 
 
@@ -152,20 +137,41 @@ async def _server_error(request: Request, error: Exception):
     return _error(500, f"internal server error ({type(error).__name__}); see the server log")
 
 
-def create_app(models: dict[str, ServedModel], config: ServerConfig = ServerConfig()) -> Starlette:
-    server = ModelServer(models, config)
-    base, version = "/v1/models/{name}", "/v1/models/{name}/versions/{version:int}"
-    routes = [
-        Route(base, server.status, methods=["GET"]),
-        Route(version, server.status, methods=["GET"]),
-        Route(base + "/metadata", server.metadata, methods=["GET"]),
-        Route(version + "/metadata", server.metadata, methods=["GET"]),
-        Route(base + ":{verb}", server.predict, methods=["POST"]),
-        Route(version + ":{verb}", server.predict, methods=["POST"]),
-    ]
-    handlers = {RequestError: _client_error, NotFound: _client_error, BodyTooLarge: _client_error,
-                HTTPException: _http_error, 500: _server_error}
-    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=server.lifespan)
+def create_app(models: dict[str, ServedModel] | ModelManager,
+               config: ServerConfig = ServerConfig(), grpc_port: int | None = None,
+               grpc_host: str = "127.0.0.1", demo: bool = False) -> Starlette:
+    """The app over ``models`` (or a manager, which then polls its base paths while the app
+    runs); with ``grpc_port``, TF Serving's gRPC services run on the same event loop."""
+    manager = models if isinstance(models, ModelManager) else ModelManager.of(models)
+    core = ServingCore(manager, config)
+    api = RestAPI(core)
+    routes = []
+    for prefix in ("/v1/models/{name}", "/v1/models/{name}/versions/{version:int}",
+                   "/v1/models/{name}/labels/{label}"):
+        routes += [Route(prefix, api.status, methods=["GET"]),
+                   Route(prefix + "/metadata", api.metadata, methods=["GET"]),
+                   Route(prefix + ":{verb}", api.call, methods=["POST"])]
+    routes.append(Route("/monitoring/prometheus/metrics", api.prometheus, methods=["GET"]))
+    if demo:
+        routes.append(Route("/", api.demo, methods=["GET"]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await core.start()
+        grpc_server = None
+        if grpc_port is not None:
+            from seqtasks.serving.grpc_service import start_grpc
+
+            grpc_server = await start_grpc(core, grpc_host, grpc_port)
+        try:
+            yield
+        finally:
+            if grpc_server is not None:
+                await grpc_server.stop(grace=30)
+            await core.stop()
+
+    handlers = {ServingError: _client_error, HTTPException: _http_error, 500: _server_error}
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.router.redirect_slashes = False  # ".../sentiment/" is a JSON 404, as in TF Serving
-    app.state.server = server
+    app.state.server = core
     return app

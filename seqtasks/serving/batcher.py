@@ -43,8 +43,9 @@ class MicroBatcher:
     """Queues requests for one signature and runs them in batches on ``executor``."""
 
     def __init__(self, signature: Signature, executor: Executor, max_batch_size: int,
-                 timeout_s: float):
+                 timeout_s: float, observe_batch=None):
         self.signature = signature
+        self.observe_batch = observe_batch  # called with the examples of each model call
         self.executor = executor
         self.max_batch_size = max_batch_size
         self.timeout_s = timeout_s
@@ -94,6 +95,8 @@ class MicroBatcher:
             group = [pending for pending in group if not pending.future.done()]
             if not group:  # every client of this group went away
                 continue
+            if self.observe_batch is not None:
+                self.observe_batch(sum(pending.inputs.rows for pending in group))
             try:
                 results = await loop.run_in_executor(self.executor, self._run_group, group)
             except Exception as error:  # noqa: BLE001  top-level guard: the loop must live

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from seqtasks.serving.errors import RequestError
-from seqtasks.serving.models import Signature, TensorInfo
+from seqtasks.serving.models import Signature, TensorInfo, numpy_dtype
 
 @dataclasses.dataclass
 class PredictRequest:
@@ -37,7 +37,8 @@ class DecodedInputs:
     rows: int
 
 
-def parse_predict_body(body: bytes) -> PredictRequest:
+def parse_json_object(body: bytes, fields: str) -> dict:
+    """The body as a JSON object (``fields`` says what it should hold), or a RequestError."""
     try:
         request = json.loads(body)
     except RecursionError:
@@ -45,8 +46,16 @@ def parse_predict_body(body: bytes) -> PredictRequest:
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, over-long integers
         raise RequestError(f"malformed JSON request body: {e}") from None
     if not isinstance(request, dict):
-        raise RequestError("request body must be a JSON object with 'instances' or 'inputs', "
-                           f"got {_json_type(request)}")
+        raise RequestError(f"request body must be a JSON object with {fields}, got "
+                           f"{_json_type(request)}")
+    name = request.get("signature_name")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(f"'signature_name' must be a string, got {_json_type(name)}")
+    return request
+
+
+def parse_predict_body(body: bytes) -> PredictRequest:
+    request = parse_json_object(body, "'instances' or 'inputs'")
     unknown = sorted(set(request) - {"signature_name", "instances", "inputs"})
     if unknown:
         raise RequestError(f"unknown field '{unknown[0]}' in request body (expected "
@@ -54,22 +63,29 @@ def parse_predict_body(body: bytes) -> PredictRequest:
     if ("instances" in request) == ("inputs" in request):
         raise RequestError("request body must have exactly one of 'instances' (row format) or "
                            "'inputs' (columnar format)")
-    name = request.get("signature_name")
-    if name is not None and not isinstance(name, str):
-        raise RequestError(f"'signature_name' must be a string, got {_json_type(name)}")
     row_format = "instances" in request
-    return PredictRequest(name, row_format, request["instances" if row_format else "inputs"])
+    return PredictRequest(request.get("signature_name"), row_format, request["instances" if row_format else "inputs"])
 
 
 def decode_inputs(request: PredictRequest, signature: Signature, max_rows: int) -> DecodedInputs:
     columns = _rows_to_columns(request.payload, signature) if request.row_format \
         else _named_values(request.payload, signature, "'inputs'")
-    batched, unbatched = {}, {}
+    arrays = {}
     for name, value in columns.items():
-        spec = signature.inputs[name]
         where = "'instances'" if request.row_format else f"input '{name}'"
-        array = to_array(value, spec, where if len(columns) == 1 else f"input '{name}'")
-        (batched if spec.batched else unbatched)[name] = array
+        arrays[name] = to_array(value, signature.inputs[name],
+                                where if len(columns) == 1 else f"input '{name}'")
+    return assemble_inputs(arrays, signature, max_rows, request.row_format)
+
+
+def assemble_inputs(arrays: dict[str, np.ndarray], signature: Signature, max_rows: int,
+                    rows_given: bool = False) -> DecodedInputs:
+    """Checked arrays (every input of the signature) split into batched and unbatched ones;
+    ``rows_given``: the arrays were stacked from rows (so all have the batch dimension)."""
+    batched, unbatched = {}, {}
+    for name, array in arrays.items():
+        is_batched = signature.inputs[name].batched or (rows_given and array.ndim > 0)
+        (batched if is_batched else unbatched)[name] = array
     sizes = {name: array.shape[0] for name, array in batched.items()}
     if len(set(sizes.values())) > 1:
         raise RequestError("batched inputs differ in their first dimension: "
@@ -87,7 +103,8 @@ def _rows_to_columns(instances, signature: Signature) -> dict[str, list]:
     if not isinstance(instances, list):
         raise RequestError(f"'instances' must be a list (one entry per example), got "
                            f"{_json_type(instances)}")
-    unbatched = [name for name, spec in signature.inputs.items() if not spec.batched]
+    unbatched = [name for name, spec in signature.inputs.items()
+                 if spec.shape is not None and not spec.batched]
     if unbatched:
         raise RequestError(f"input '{unbatched[0]}' has no batch dimension (shape "
                            f"{_shape_text(signature.inputs[unbatched[0]].shape)}); send the "
@@ -121,15 +138,38 @@ def _named_values(value, signature: Signature, where: str) -> dict:
 
 def to_array(value, spec: TensorInfo, where: str) -> np.ndarray:
     """A JSON value as an array of the spec's dtype and shape, or a RequestError saying why not."""
-    rank = len(spec.shape) if spec.shape is not None else _json_rank(value)
-    shape, leaves = _shape_and_leaves(value, rank, where)
-    if spec.shape is not None:
-        for axis, (expected, got) in enumerate(zip(spec.shape, shape)):
-            if expected is not None and expected != got:
-                raise RequestError(f"{where}: dimension {axis} must be {expected}, got {got} "
-                                   f"(expected shape {_shape_text(spec.shape)})")
+    shape, leaves = _shape_and_leaves(value, _rank_to_parse(value, spec), where)
+    check_shape(shape, spec, where)
     convert = _leaf_converter(spec, where)
-    return np.array([convert(leaf) for leaf in leaves], dtype=_numpy_dtype(spec)).reshape(shape)
+    return np.array([convert(leaf) for leaf in leaves], dtype=numpy_dtype(spec)).reshape(shape)
+
+
+def check_shape(shape, spec: TensorInfo, where: str) -> None:
+    """``shape`` fits the spec: known sizes equal; a lower rank only when the dimensions left
+    out all have size 1 (see ``_rank_to_parse``)."""
+    if spec.shape is None:
+        return
+    shape = tuple(shape)
+    if len(shape) > len(spec.shape) or (len(shape) < len(spec.shape) and any(
+            size != 1 for size in spec.shape[len(shape):])):
+        raise RequestError(f"{where}: expected a value of rank {len(spec.shape)} (shape "
+                           f"{_shape_text(spec.shape)}), got shape {_shape_text(shape)}")
+    for axis, (expected, got) in enumerate(zip(spec.shape, shape)):
+        if expected is not None and expected != got:
+            raise RequestError(f"{where}: dimension {axis} must be {expected}, got {got} "
+                               f"(expected shape {_shape_text(spec.shape)})")
+
+
+def _rank_to_parse(value, spec: TensorInfo) -> int:
+    """The spec's rank; but TF Serving feeds a tensor as the JSON gives it, and models rely on
+    leaving out trailing size-1 dimensions (its half_plus_two takes [2.0, 3.0] for an input of
+    shape [-1, 1]), so a value that lacks only such dimensions is fed at its own rank."""
+    if spec.shape is None:
+        return _json_rank(value)
+    given = _json_rank(value)
+    if given < len(spec.shape) and all(size == 1 for size in spec.shape[given:]):
+        return given
+    return len(spec.shape)
 
 
 def _shape_and_leaves(value, rank: int, where: str) -> tuple[list[int], list]:
@@ -173,7 +213,7 @@ def _leaf_converter(spec: TensorInfo, where: str):
             if isinstance(leaf, str):
                 # Lone surrogates survive as bytes; the graph replaces invalid UTF-8.
                 return leaf.encode("utf-8", "surrogatepass")
-            if _is_b64(leaf):
+            if is_b64(leaf):
                 try:
                     return base64.b64decode(leaf["b64"], validate=True)
                 except (binascii.Error, ValueError):
@@ -209,10 +249,6 @@ def _leaf_converter(spec: TensorInfo, where: str):
     return convert
 
 
-def _numpy_dtype(spec: TensorInfo):
-    return object if spec.dtype.name == "string" else spec.dtype.as_numpy_dtype
-
-
 def encode_outputs(outputs: dict[str, np.ndarray], row_format: bool) -> dict:
     """``{"predictions": [...]}`` (one entry per example) or ``{"outputs": ...}``."""
     values = {name: to_json(name, array) for name, array in outputs.items()}
@@ -241,12 +277,12 @@ def to_json(name: str, array: np.ndarray):
     return container.reshape(array.shape).tolist()
 
 
-def _is_b64(value) -> bool:
+def is_b64(value) -> bool:
     return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str)
 
 
 def _is_named(value) -> bool:
-    return isinstance(value, dict) and not _is_b64(value)
+    return isinstance(value, dict) and not is_b64(value)
 
 
 def _json_type(value) -> str:

@@ -1,23 +1,53 @@
-"""The ways a request fails that are the client's doing, with their HTTP status."""
+"""The ways a request fails, each with its canonical status code (as TF Serving's ``Status``) and
+the HTTP status TF Serving's REST server maps that code to; gRPC answers the code itself."""
+
+# TF Serving's http_server: canonical status code -> HTTP status.
+HTTP_STATUS = {
+    "OK": 200, "CANCELLED": 499, "UNKNOWN": 500, "INVALID_ARGUMENT": 400,
+    "DEADLINE_EXCEEDED": 504, "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "PERMISSION_DENIED": 403,
+    "RESOURCE_EXHAUSTED": 429, "FAILED_PRECONDITION": 400, "ABORTED": 409, "OUT_OF_RANGE": 400,
+    "UNIMPLEMENTED": 501, "INTERNAL": 500, "UNAVAILABLE": 503, "DATA_LOSS": 500,
+    "UNAUTHENTICATED": 401,
+}
 
 
-class RequestError(ValueError):
+class ServingError(Exception):
+    """A request the server answers with an error; ``code`` is the canonical status code."""
+
+    code = "UNKNOWN"
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+
+class RequestError(ServingError, ValueError):
     """A request the server cannot run: malformed JSON, wrong field or type, unknown signature,
-    batch too large (HTTP 400). The message names the problem and how to fix it."""
+    batch too large. The message names the problem and how to fix it."""
 
-    status = 400
-
-
-class NotFound(LookupError):
-    """An unknown model or version (HTTP 404)."""
-
-    status = 404
+    code = "INVALID_ARGUMENT"
 
 
-class BodyTooLarge(ValueError):
-    """A request body over the server's size limit (HTTP 413)."""
+class WrongSignatureKind(ServingError):
+    """A signature used by the wrong API (e.g. ``:classify`` on a predict signature)."""
 
-    status = 413
+    code = "FAILED_PRECONDITION"
+
+
+class NotFound(ServingError, LookupError):
+    """An unknown model, version or label."""
+
+    code = "NOT_FOUND"
+
+
+class BodyTooLarge(ServingError):
+    """A request body over the server's size limit (HTTP 413; REST only)."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+    @property
+    def status(self) -> int:
+        return 413
 
 
 class RejectedInstance(Exception):

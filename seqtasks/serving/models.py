@@ -1,17 +1,31 @@
-"""The models a server holds: export roots by name, their loaded versions and signatures.
+"""Loaded SavedModels: version directories, signatures with their specs, in-flight counting.
 
-Everything here is read from the export itself (the SavedModel's signatures and ``seqtasks.json``),
-never from task-specific code, so any task's export is served the same way.
+Any SavedModel in TF Serving's layout (``BASE/<version>/saved_model.pb``, ``00000123`` being
+version 123) is served from its SignatureDefs alone; a ``seqtasks.json`` beside it only adds the
+extras (label names, metrics) to the metadata. Like TF Serving, a version is loaded into a
+``Session`` from its MetaGraph and run with ``Session`` calls (TF1 graphs and TF2 exports alike),
+which also feeds tensors exactly as TF Serving does (no shape check beyond the graph's own).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
+import threading
 from pathlib import Path
 
+import numpy as np
+
 from seqtasks.errors import ModelError
-from seqtasks.export.layout import METADATA_FILE, read_metadata, versions
+from seqtasks.export.layout import METADATA_FILE, read_metadata
 from seqtasks.serving.errors import NotFound, RequestError
+
+log = logging.getLogger("seqtasks.serving")
+
+PREDICT, CLASSIFY, REGRESS = ("tensorflow/serving/predict", "tensorflow/serving/classify",
+                              "tensorflow/serving/regress")
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,21 +35,41 @@ class TensorInfo:
     name: str
     dtype: object  # tf.DType
     shape: tuple[int | None, ...] | None  # None: unknown rank
+    tensor: str = ""  # the graph tensor ("x:0")
 
     @property
     def batched(self) -> bool:
         """True when the first dimension is the batch (rank >= 1, first dimension unknown)."""
         return bool(self.shape) and self.shape[0] is None
 
+    @classmethod
+    def from_proto(cls, name: str, info) -> "TensorInfo":
+        import tensorflow as tf
 
-@dataclasses.dataclass
+        shape = None if info.tensor_shape.unknown_rank else tuple(
+            None if dim.size < 0 else dim.size for dim in info.tensor_shape.dim)
+        return cls(name, tf.dtypes.as_dtype(info.dtype), shape, info.name)
+
+
 class Signature:
-    """A callable signature of a loaded SavedModel with its input and output specs."""
+    """A SignatureDef of a loaded version, callable on numpy arrays (off the event loop)."""
 
-    name: str
-    function: object  # a ConcreteFunction taking keyword tensors, returning a dict of tensors
-    inputs: dict[str, TensorInfo]
-    outputs: dict[str, TensorInfo]
+    def __init__(self, name: str, method_name: str, inputs: dict[str, TensorInfo],
+                 outputs: dict[str, TensorInfo], session=None):
+        self.name, self.method_name = name, method_name
+        self.inputs, self.outputs = inputs, outputs
+        self._feeds, self._fetches = sorted(inputs), sorted(outputs)
+        self._call = None
+        if session is not None:
+            from tensorflow.core.protobuf import config_pb2
+
+            # A callable from CallableOptions feeds the arrays as they are, like TF Serving's
+            # Session::Run (Session.run and make_callable refuse shapes the graph's static shape
+            # does not promise, e.g. [3] for half_plus_two's [-1, 1] input), and it is faster.
+            options = config_pb2.CallableOptions(
+                feed=[inputs[key].tensor for key in self._feeds],
+                fetch=[outputs[key].tensor for key in self._fetches])
+            self._call = session._make_callable_from_options(options)  # noqa: SLF001
 
     @property
     def batchable(self) -> bool:
@@ -44,116 +78,238 @@ class Signature:
                 and all(spec.batched for spec in self.outputs.values()))
 
     def __call__(self, arrays: dict) -> dict:
-        """numpy arrays in, numpy arrays out (runs the graph; call it off the event loop)."""
-        import tensorflow as tf
-
-        result = self.function(**{name: tf.constant(array, dtype=self.inputs[name].dtype)
-                                  for name, array in arrays.items()})
-        return {name: tensor.numpy() for name, tensor in result.items()}
+        """numpy arrays in (every input), numpy arrays out (every output)."""
+        values = self._call(*[np.asarray(arrays[key], dtype=numpy_dtype(self.inputs[key]))
+                              for key in self._feeds])
+        return dict(zip(self._fetches, values))
 
 
-def _tensor_info(name: str, spec) -> TensorInfo:
-    shape = None if spec.shape.rank is None else tuple(spec.shape.as_list())
-    return TensorInfo(name, spec.dtype, shape)
+def numpy_dtype(spec: TensorInfo):
+    return object if spec.dtype.name == "string" else spec.dtype.as_numpy_dtype
 
 
-@dataclasses.dataclass
+def saved_model_file(directory: Path) -> Path | None:
+    return next((directory / name for name in SAVED_MODEL_FILES
+                 if (directory / name).is_file()), None)
+
+
+def version_dirs(base: str | Path) -> dict[int, Path]:
+    """The complete version directories under ``base``: integer names (zero-padding allowed)
+    holding a SavedModel. Exporters should write a version elsewhere and rename it into place
+    (as ``seqtasks train`` does), so that it appears complete at once, as TF Serving expects."""
+    base = Path(base)
+    found: dict[int, Path] = {}
+    if not base.is_dir():
+        return found
+    for path in sorted(base.iterdir()):
+        if path.is_dir() and path.name.isdigit() and saved_model_file(path):
+            found.setdefault(int(path.name), path)
+    return dict(sorted(found.items()))
+
+
 class LoadedVersion:
-    """One version directory: its signatures, its ``seqtasks.json`` and TF Serving metadata."""
+    """One loaded version: its session, signatures, ``seqtasks.json`` (or ``{}``) and the number
+    of requests using it, so that an unloaded version is closed only once they are answered."""
 
-    version: int
-    path: Path
-    metadata: dict
-    signatures: dict[str, Signature]
+    def __init__(self, version: int, path: Path, metadata: dict, signatures: dict[str, Signature],
+                 signature_defs: dict | None = None, session=None):
+        self.version, self.path, self.metadata, self.signatures = version, path, metadata, \
+            signatures
+        self._signature_defs = signature_defs or {}
+        self.session = session
+        self.in_flight = 0
+        self.retired = False
+        self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: Path) -> "LoadedVersion":
+    def load(cls, path: Path, version: int | None = None) -> "LoadedVersion":
         import tensorflow as tf
-        import tensorflow_text  # noqa: F401  registers the tokenizer ops the graphs use
 
-        saved = tf.saved_model.load(str(path))
-        signatures = {}
-        for name, function in saved.signatures.items():
-            inputs = function.structured_input_signature[1]
+        with contextlib.suppress(ImportError):
+            import tensorflow_text  # noqa: F401  registers the tokenizer ops seqtasks graphs use
+
+        path = Path(path)
+        if saved_model_file(path) is None:
+            raise ModelError(f"{path}: no saved_model.pb (not a SavedModel version directory)")
+        graph = tf.Graph()
+        session = tf.compat.v1.Session(graph=graph)
+        try:
+            meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
+        except (tf.errors.OpError, RuntimeError, ValueError, OSError) as error:
+            session.close()
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ModelError(f"{path}: cannot load the SavedModel ({type(error).__name__}: "
+                             f"{first})") from None
+        signatures, definitions = {}, {}
+        for name, definition in sorted(meta_graph.signature_def.items()):
+            definitions[name] = definition  # all of them in the metadata, as TF Serving does
+            if name.startswith("__"):  # __saved_model_init_op and the like: not servable
+                continue
+            tensors = list(definition.inputs.values()) + list(definition.outputs.values())
+            if any(info.WhichOneof("encoding") != "name" for info in tensors):
+                log.warning("%s: signature '%s' has sparse or composite tensors; not served",
+                            path, name)
+                continue
             signatures[name] = Signature(
-                name, function, {key: _tensor_info(key, spec) for key, spec in inputs.items()},
-                {key: _tensor_info(key, spec) for key, spec in function.structured_outputs.items()})
-        return cls(int(path.name), path, read_metadata(path), signatures)
+                name, definition.method_name,
+                {key: TensorInfo.from_proto(key, info) for key, info in definition.inputs.items()},
+                {key: TensorInfo.from_proto(key, info)
+                 for key, info in definition.outputs.items()}, session)
+        metadata = read_metadata(path) if (path / METADATA_FILE).exists() else {}
+        if version is None:
+            version = int(path.name) if path.name.isdigit() else 0
+        return cls(version, path, metadata, signatures, definitions, session)
 
     def signature(self, name: str | None) -> Signature:
         name = name or "serving_default"
         if name not in self.signatures:
             raise RequestError(f"unknown signature_name '{name}' (this model has: "
-                           f"{', '.join(sorted(self.signatures))})")
+                               f"{', '.join(sorted(self.signatures))})")
         return self.signatures[name]
 
     def signature_defs(self) -> dict:
         """The SignatureDefs as TF Serving's metadata API writes them (proto JSON)."""
         from google.protobuf import json_format
-        from tensorflow.core.protobuf import saved_model_pb2
 
-        saved_model = saved_model_pb2.SavedModel()
-        saved_model.ParseFromString((self.path / "saved_model.pb").read_bytes())
-        definitions = saved_model.meta_graphs[0].signature_def
-        return {name: json_format.MessageToDict(definitions[name],
-                                                preserving_proto_field_name=True,
+        return {name: json_format.MessageToDict(definition, preserving_proto_field_name=True,
                                                 always_print_fields_with_no_presence=True)
-                for name in sorted(definitions) if not name.startswith("__")}
+                for name, definition in self._signature_defs.items()}
+
+    def signature_def_map(self):
+        """The SignatureDefMap proto (gRPC's GetModelMetadata answers it in an Any)."""
+        from tensorflow_serving.apis import get_model_metadata_pb2
+
+        result = get_model_metadata_pb2.SignatureDefMap()
+        for name, definition in self._signature_defs.items():
+            result.signature_def[name].CopyFrom(definition)
+        return result
+
+    def acquire(self) -> bool:
+        with self._lock:
+            if self.retired:
+                return False
+            self.in_flight += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def retire(self) -> None:
+        with self._lock:
+            self.retired = True
+
+    @property
+    def idle(self) -> bool:
+        with self._lock:
+            return self.in_flight == 0
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionPolicy:
+    """TF Serving's model_version_policy: the newest ``count``, all, or ``specific`` versions."""
+
+    kind: str = "latest"  # latest | all | specific
+    count: int = 1
+    specific: tuple[int, ...] = ()
+
+    def choose(self, available: list[int]) -> list[int]:
+        available = sorted(available)
+        if self.kind == "all":
+            return available
+        if self.kind == "specific":
+            return [v for v in available if v in self.specific]
+        return available[-self.count:]
 
 
 class ServedModel:
-    """An export root served under ``name``: the newest version, or every version."""
+    """A model name, its base path, policy and labels, and the versions loaded now.
 
-    def __init__(self, name: str, root: Path, loaded: dict[int, LoadedVersion]):
-        self.name, self.root, self.loaded = name, root, loaded
+    ``loaded`` is replaced as a whole (never mutated) by the poller, so a request always sees a
+    consistent set; a request holds its version (``use``) until it is answered."""
 
-    @classmethod
-    def load(cls, name: str, path: str | Path, all_versions: bool = False) -> "ServedModel":
-        """``path``: an export root (``DIR/<version>/``) or a single version directory."""
-        path = Path(path)
-        if not path.is_dir():
-            raise ModelError(f"{path}: model directory not found")
-        if (path / METADATA_FILE).exists() and path.name.isdigit():
-            return cls(name, path.parent, {int(path.name): LoadedVersion.load(path)})
-        found = [v for v in versions(path) if (path / str(v) / METADATA_FILE).exists()]
-        if not found:
-            raise ModelError(f"{path}: no exported versions (expected {path}/<version>/"
-                             f"{METADATA_FILE}); pass the --out directory of 'seqtasks train'")
-        chosen = found if all_versions else found[-1:]
-        return cls(name, path, {v: LoadedVersion.load(path / str(v)) for v in chosen})
+    def __init__(self, name: str, base_path: Path, policy: VersionPolicy = VersionPolicy(),
+                 labels: dict[str, int] | None = None):
+        self.name, self.base_path, self.policy = name, Path(base_path), policy
+        self.labels = dict(labels or {})
+        self.loaded: dict[int, LoadedVersion] = {}
+        self.failed: dict[int, str] = {}  # version -> why it did not load
 
     @property
     def newest(self) -> int:
         return max(self.loaded)
 
-    def version(self, version: int | None) -> LoadedVersion:
+    def resolve(self, version: int | None = None, label: str | None = None) -> LoadedVersion:
+        loaded = self.loaded
+        if label is not None:
+            if label not in self.labels:
+                raise RequestError(f"unrecognized version label '{label}' for model "
+                                   f"'{self.name}' (labels: "
+                                   f"{', '.join(sorted(self.labels)) or 'none'})")
+            version = self.labels[label]
+        if not loaded:
+            raise NotFound(f"model '{self.name}' has no version loaded yet (base path "
+                           f"{self.base_path})")
         if version is None:
-            return self.loaded[self.newest]
-        if version not in self.loaded:
-            hint = " (start the server with --all-versions to serve older ones)" \
-                if version in versions(self.root) else ""
+            return loaded[max(loaded)]
+        if version not in loaded:
             raise NotFound(f"model '{self.name}' has no served version {version}; served: "
-                           f"{', '.join(map(str, sorted(self.loaded)))}{hint}")
-        return self.loaded[version]
+                           f"{', '.join(map(str, sorted(loaded)))}"
+                           f"{self._policy_hint(version)}")
+        return loaded[version]
 
-    def status(self, version: int | None = None) -> dict:
+    def _policy_hint(self, version: int) -> str:
+        if version in version_dirs(self.base_path) and self.policy.kind == "latest":
+            return " (serve older versions with --all-versions or a model_version_policy)"
+        return ""
+
+    @contextlib.contextmanager
+    def use(self, version: int | None = None, label: str | None = None):
+        """The version a request runs on, held (not closed by an unload) until it is answered."""
+        while True:
+            loaded = self.resolve(version, label)
+            if loaded.acquire():
+                break  # else it was retired between lookup and acquire: look again
+        try:
+            yield loaded
+        finally:
+            loaded.release()
+
+    def status(self, version: int | None = None, label: str | None = None) -> dict:
         """TF Serving's GetModelStatusResponse as JSON."""
-        chosen = [self.version(version).version] if version is not None else sorted(self.loaded)
-        return {"model_version_status": [
-            {"version": str(v), "state": "AVAILABLE",
-             "status": {"error_code": "OK", "error_message": ""}} for v in chosen]}
+        if version is not None or label is not None:
+            chosen = [self.resolve(version, label).version]
+        else:
+            chosen = sorted(self.loaded)
+            if not chosen and not self.failed:
+                raise NotFound(f"model '{self.name}' has no version loaded yet (base path "
+                               f"{self.base_path})")
+        statuses = [{"version": str(v), "state": "AVAILABLE",
+                     "status": {"error_code": "OK", "error_message": ""}} for v in chosen]
+        if version is None and label is None:
+            statuses += [{"version": str(v), "state": "END",
+                          "status": {"error_code": "UNKNOWN", "error_message": message}}
+                         for v, message in sorted(self.failed.items())]
+        return {"model_version_status": statuses}
 
-    def metadata(self, version: int | None = None) -> dict:
-        """TF Serving's GetModelMetadataResponse as JSON, plus the export's ``seqtasks.json``."""
-        loaded = self.version(version)
+    def metadata(self, version: int | None = None, label: str | None = None) -> dict:
+        """TF Serving's GetModelMetadataResponse as JSON, plus ``seqtasks.json`` when present."""
+        loaded = self.resolve(version, label)
+        metadata: dict = {"signature_def": {"signature_def": loaded.signature_defs()}}
+        if loaded.metadata:
+            metadata["seqtasks"] = loaded.metadata
         return {"model_spec": {"name": self.name, "signature_name": "",
                                "version": str(loaded.version)},
-                "metadata": {"signature_def": {"signature_def": loaded.signature_defs()},
-                             "seqtasks": loaded.metadata}}
+                "metadata": metadata}
 
 
 def parse_model_argument(argument: str) -> tuple[str, Path]:
-    """``NAME=DIR`` or ``DIR`` (the name is then the export root's directory name)."""
+    """``NAME=DIR`` or ``DIR`` (the name is then the base path's directory name)."""
     name, separator, directory = argument.partition("=")
     if not separator or Path(argument).exists():
         path = Path(argument)
@@ -165,12 +321,9 @@ def parse_model_argument(argument: str) -> tuple[str, Path]:
 
 
 def load_models(arguments: list[str], all_versions: bool = False) -> dict[str, ServedModel]:
-    """Load every ``[NAME=]DIR`` argument; names must be unique."""
-    models: dict[str, ServedModel] = {}
-    for argument in arguments:
-        name, path = parse_model_argument(argument)
-        if name in models:
-            raise ModelError(f"two models are named '{name}' ({models[name].root} and {path}); "
-                             "name them with NAME=DIR")
-        models[name] = ServedModel.load(name, path, all_versions)
-    return models
+    """Load every ``[NAME=]DIR`` argument now (no polling); names must be unique."""
+    from seqtasks.serving.manager import ModelManager, specs_from_arguments
+
+    manager = ModelManager(specs_from_arguments(arguments, all_versions))
+    manager.load_initial()
+    return manager.models

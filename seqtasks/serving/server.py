@@ -1,7 +1,8 @@
-"""Run the REST server with uvicorn: bind (127.0.0.1 by default), serve, shut down gracefully.
+"""Run the server with uvicorn: bind (127.0.0.1 by default), serve REST (and gRPC on
+``grpc_port``), poll the model base paths, shut down gracefully.
 
 On SIGINT/SIGTERM uvicorn stops accepting connections, lets in-flight requests finish (their
-batches included), then the app closes its batchers and inference threads.
+batches included), then the app stops gRPC (same grace), the poller, the batchers and threads.
 """
 
 from __future__ import annotations
@@ -9,24 +10,44 @@ from __future__ import annotations
 import logging
 import sys
 
+from seqtasks.errors import ModelError
 from seqtasks.serving.app import ServerConfig, create_app
-from seqtasks.serving.models import load_models
+from seqtasks.serving.manager import DEFAULT_POLL_SECONDS, ModelManager, specs_from_arguments
 
 GRACEFUL_SHUTDOWN_S = 30
 
 
 def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
           config: ServerConfig = ServerConfig(), all_versions: bool = False,
-          access_log: bool = False) -> None:
-    """Load every ``[NAME=]DIR`` and serve them until interrupted."""
+          access_log: bool = False, grpc_port: int | None = None,
+          model_config_file: str | None = None, poll_seconds: float = DEFAULT_POLL_SECONDS,
+          demo: bool = False) -> None:
+    """Load every ``[NAME=]DIR`` (and the models of ``model_config_file``), serve them until
+    interrupted."""
     import uvicorn
 
+    from seqtasks.serving.config_file import read_model_config
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    models = load_models(model_arguments, all_versions)
-    app = create_app(models, config)
-    for name, model in models.items():
+    specs = specs_from_arguments(model_arguments, all_versions)
+    if model_config_file:
+        specs += read_model_config(model_config_file)
+    names = [spec.name for spec in specs]
+    if not specs:
+        raise ModelError("no models to serve: pass NAME=BASE_PATH or --model-config-file")
+    if len(set(names)) != len(names):
+        raise ModelError(f"a model name is given twice: {sorted(names)}")
+    manager = ModelManager(specs, poll_seconds)
+    manager.load_initial()
+    app = create_app(manager, config, grpc_port=grpc_port, grpc_host=host, demo=demo)
+    for name, model in manager.models.items():
         loaded = ", ".join(map(str, sorted(model.loaded)))
-        print(f"serving model '{name}' (version {loaded}) from {model.root} at "
+        print(f"serving model '{name}' (version {loaded}) from {model.base_path} at "
               f"http://{host}:{port}/v1/models/{name}", file=sys.stderr, flush=True)
+    if grpc_port is not None:
+        print(f"gRPC: {host}:{grpc_port} (tensorflow_serving.apis PredictionService, "
+              "ModelService)", file=sys.stderr, flush=True)
+    if demo:
+        print(f"demo page: http://{host}:{port}/", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False)

@@ -89,3 +89,29 @@ def serve_app():
 def port() -> int:
     """A free TCP port on 127.0.0.1."""
     return free_port()
+
+
+@pytest.fixture(scope="session")
+def half_plus_two(tmp_path_factory):
+    """TF Serving's half_plus_two (TF1 graph, tf.Example signatures) at BASE/00000123."""
+    from tf_serving_models import export_half_plus_two
+
+    base = tmp_path_factory.mktemp("tfs") / "half_plus_two"
+    export_half_plus_two(base / "00000123")
+    return base
+
+
+@pytest.fixture(scope="session")
+def tf2_half_plus_two(tmp_path_factory):
+    """The same predict function as a TF2 SavedModel at BASE/00000123."""
+    from tf_serving_models import export_tf2_half_plus_two
+
+    base = tmp_path_factory.mktemp("tfs2") / "tf2_half_plus_two"
+    export_tf2_half_plus_two(base / "00000123")
+    return base
+
+
+@pytest.fixture(scope="session")
+def new_port():
+    """``new_port()`` is a free TCP port on 127.0.0.1 (for module-scoped servers)."""
+    return free_port

@@ -8,7 +8,9 @@ import sys
 import threading
 import time
 
+import grpc
 import httpx2 as httpx
+import pytest
 
 import seqtasks
 from helpers import ROOT, run_cli
@@ -25,15 +27,35 @@ def test_serve_rejects_a_directory_that_is_not_an_export(tmp_path):
     result = run_cli("serve", tmp_path, "--port", "1", check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: {tmp_path}: no exported versions (expected {tmp_path}/<version>/seqtasks.json); "
-        "pass the --out directory of 'seqtasks train'"]
+        f"error: {tmp_path}: no SavedModel versions (expected {tmp_path}/<version>/"
+        "saved_model.pb, e.g. the --out directory of 'seqtasks train')"]
 
 
-def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_export, port):
+def test_serve_rejects_a_bad_model_config_file(tmp_path):
+    config = tmp_path / "models.config"
+    config.write_text('model_config_list {\n  config { name: "a" base_pth: "/" }\n}\n')
+    result = run_cli("serve", "--model-config-file", config, "--port", "1", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {config}:2: column 22: ") and "base_pth" in \
+        result.stderr
+
+
+@pytest.mark.slow
+def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_export, port,
+                                                                   half_plus_two, new_port,
+                                                                   tmp_path):
+    """Also the wiring of --model-config-file, --grpc-port and --demo."""
+    from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
+
+    config = tmp_path / "models.config"
+    config.write_text(f'model_config_list {{ config {{ name: "default" base_path: '
+                      f'"{half_plus_two}" }} }}')
+    grpc_port = new_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "serve", f"sst={sentiment_export[0].parent}",
-         "--port", str(port), "--batch-timeout-ms", "2000"],
+         "--port", str(port), "--batch-timeout-ms", "2000", "--model-config-file", str(config),
+         "--grpc-port", str(grpc_port), "--demo"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/v1/models/sst"
     try:
@@ -46,6 +68,17 @@ def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_exp
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.post(base + "/v1/models/default:regress", timeout=30, content=json.dumps(
+            {"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}]})).json() == \
+            {"results": [3.0]}
+        assert "seqtasks serve" in httpx.get(base + "/", timeout=30).text
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            request = get_model_status_pb2.GetModelStatusRequest()
+            request.model_spec.name = "default"
+            status = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(request, 30)
+            assert [s.version for s in status.model_version_status] == [123]
+
         body = json.dumps({"instances": ["a gorgeous , witty film"]})
         expected = seqtasks.load(sentiment_export[0]).predict(["a gorgeous , witty film"])
         first = httpx.post(url + ":predict", content=body, timeout=30).json()["predictions"][0]

@@ -29,10 +29,11 @@ FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
 
 
 @pytest.fixture(scope="module")
-def urls(sentiment_models, numbers_export, serve_app):
+def urls(sentiment_models, numbers_export, half_plus_two, serve_app):
     from seqtasks.serving.models import load_models
 
-    models = {**sentiment_models, **load_models([f"numbers={numbers_export}"])}
+    models = {**sentiment_models, **load_models([f"numbers={numbers_export}",
+                                                 f"default={half_plus_two}"])}
     app = create_app(models, ServerConfig(max_batch_size=8, batch_timeout_ms=1))
     with serve_app(app) as base:
         with httpx.Client(base_url=base, timeout=30) as client:
@@ -43,7 +44,7 @@ def check(response: httpx.Response) -> None:
     assert response.status_code < 500, response.text
     body = response.json()
     if response.status_code == 200:
-        assert set(body) in ({"predictions"}, {"outputs"})
+        assert set(body) in ({"predictions"}, {"outputs"}, {"results"})
     else:
         assert set(body) == {"error"} and body["error"]
 
@@ -70,3 +71,22 @@ def test_fuzzed_paths_never_give_5xx(urls, path):
     if response.status_code == 405:
         assert ":" in path
     assert ("error" in response.json()) == (response.status_code != 200)
+
+
+example_bodies = st.one_of(
+    st.builds(lambda e, c, s: {"examples": e, "context": c, "signature_name": s},
+              st.lists(st.dictionaries(st.sampled_from(["x", "x2", "y"]), json_values,
+                                       max_size=2), max_size=3),
+              st.dictionaries(st.sampled_from(["x", "x2"]), json_values, max_size=2),
+              st.sampled_from(["classify_x_to_y", "regress_x_to_y", "regress_x2_to_y3",
+                               "serving_default", "nope"])),
+    st.dictionaries(st.sampled_from(["examples", "context", "signature_name"]), json_values,
+                    max_size=3),
+    json_values)
+
+
+@FUZZ
+@given(body=example_bodies, verb=st.sampled_from(["classify", "regress"]))
+def test_fuzzed_classify_and_regress_bodies_never_give_5xx(urls, body, verb):
+    check(urls.post(f"/v1/models/default:{verb}",
+                    content=json.dumps(body, allow_nan=True).encode()))

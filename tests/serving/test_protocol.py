@@ -118,7 +118,7 @@ def test_bad_requests_get_400_naming_the_problem(url, body, message):
     ("GET", "/v1/models/sentiment/versions/9/metadata", 404, "no served version 9"),
     ("GET", "/v2/models/sentiment", 404, "no such endpoint"),
     ("POST", "/v1/models/sentiment:frobnicate", 404, "unknown method ':frobnicate'"),
-    ("POST", "/v1/models/sentiment:classify", 400, "':classify' is not supported"),
+    ("POST", "/v1/models/sentiment:classify", 400, "unknown field 'instances'"),
     ("DELETE", "/v1/models/sentiment", 405, "Method Not Allowed"),
     ("GET", "/v1/models/sentiment:predict", 405, "Method Not Allowed"),
 ])
@@ -161,8 +161,8 @@ def test_all_versions_serves_older_versions_and_newest_by_default(sentiment_expo
     shutil.copytree(sentiment_export[0], root / "3")
     newest_only = load_models([f"sst={root}"])
     assert sorted(newest_only["sst"].loaded) == [3]
-    with pytest.raises(LookupError, match="start the server with --all-versions"):
-        newest_only["sst"].version(1)
+    with pytest.raises(LookupError, match="serve older versions with --all-versions"):
+        newest_only["sst"].resolve(1)
     with serve_app(create_app(load_models([f"sst={root}"], all_versions=True))) as base:
         versions = httpx.get(base + "/v1/models/sst").json()["model_version_status"]
         assert [v["version"] for v in versions] == ["1", "3"]
@@ -180,7 +180,7 @@ def test_model_arguments_are_checked(sentiment_export, tmp_path):
         load_models([root, root])
     with pytest.raises(ModelError, match="model directory not found"):
         load_models([str(tmp_path / "missing")])
-    with pytest.raises(ModelError, match="no exported versions"):
+    with pytest.raises(ModelError, match="no SavedModel versions"):
         load_models([str(tmp_path)])
     with pytest.raises(ModelError, match="a model name must be non-empty"):
         load_models([f"a:b={root}"])
