@@ -16,12 +16,14 @@ file of ``--rows`` records (id, text: real reviews of the sample, drawn at rando
 Each run is ``python -m seqtasks.integrations.apache_beam`` in its own process, as a user runs
 it: read, parse, RunInference (batches of ``--max-batch-size``), format, write shards. A
 1,000-row run first gives the start-up time (imports, pipeline construction, model load), so
-``rows_per_second_after_startup`` is the steady rate; peak RSS is the process's (``wait4``) for
-both, so memory growing with the input shows up as a difference. The output is counted (every
+``rows_per_second_after_startup`` is the steady rate; peak RSS (``wait4``) is the high-water
+mark of the largest process for both runs, so memory growing with the input shows up as a
+difference (with ``--direct_running_mode=multi_processing`` that is one worker's or the
+launcher's, not their sum). The output is counted (every
 row predicted once) before the numbers are written.
 
-Writes bench/results/beam-batch.json (``--results DIR`` for another folder), also printed as one
-JSON line, the last line of stdout.
+Writes bench/results/beam-batch.json (``--name`` for another name, ``--results DIR`` for another
+folder), also printed as one JSON line, the last line of stdout.
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ def main() -> None:
     parser.add_argument("--beam-option", action="append", default=[], dest="beam_options",
                         metavar="OPTION", help="extra Beam pipeline option, e.g. "
                         "--beam-option=--direct_num_workers=2 (repeatable)")
+    parser.add_argument("--name", default="beam-batch", help="result file name (default: "
+                        "beam-batch; e.g. beam-batch-2-processes with --beam-option)")
     common.add_arguments(parser, config=False)
     args = parser.parse_args()
     work = common.work_dir(args, "beam")
@@ -107,6 +111,7 @@ def main() -> None:
         "model": str(model),
         "model_config": {"task": metadata.get("task"), "config": metadata.get("config")},
         "runner": "DirectRunner", "apache_beam": apache_beam.__version__,
+        "virtualenv": sys.prefix,
         "beam_options": args.beam_options, "max_batch_size": args.max_batch_size,
         "rows": args.rows, "seconds": round(seconds, 1),
         "rows_per_second": round(args.rows / seconds, 1),
@@ -114,7 +119,7 @@ def main() -> None:
         "startup_and_1000_rows_seconds": round(small_seconds, 1),
         "peak_rss_mib": round(rss, 1), "peak_rss_mib_1000_rows": round(small_rss, 1),
         "work_dir": str(work)}
-    common.write_result("beam-batch", result, args.results)
+    common.write_result(args.name, result, args.results)
 
 
 if __name__ == "__main__":
