@@ -3,7 +3,10 @@
 Keras 3's ``model.fit`` fails under this strategy (keras-team/keras#20585), so ``fit_multi_worker``
 runs its own loop with ``strategy.run``: a copy of the compiled model is made under the strategy
 (weights mirrored, gradients all-reduced every step), each worker trains on its shard of the
-batches, and after every epoch the weights are copied back into the original model, which is
+batches (every n-th batch; a TBPTT model's: its rows of every batch, the streams it carries state
+for), one step computes what one process would on the joined batch (the loss averaged over the
+global batch's weights, the summed gradient clipped), and after every epoch the weights are
+copied back into the original model, which is
 validated locally and handed to the usual Keras callbacks (early stopping, NaN guard, time budget,
 scores such as entity F1). Workers agree before every step and after every epoch (one small
 all-reduce), so they always run the same number of steps and stop together.
@@ -21,7 +24,6 @@ import os
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from seqtasks.errors import ConfigError, TrainingError
 
@@ -279,11 +281,6 @@ def fit_multi_worker(model: keras.Model, train_data, valid_data, epochs: int,
         # Callbacks may change weights between epochs (a TBPTT carried state is reset): the
         # copy starts every epoch from the original's, which hold its own since the last one.
         copy.set_weights(model.get_weights())
-        if epoch and int(train_data.cardinality()) >= 0:
-            # model.fit makes the next epoch's iterator as an epoch ends and another as the
-            # next begins (Keras' EpochIterator, when tf.data knows the length); each draws a
-            # shuffle order. Drawing as many keeps the workers on the batches of one process.
-            iter(shard)
         logs = {"loss": steps.epoch()}
         model.set_weights(copy.get_weights())
         if valid_data is not None:
