@@ -3,9 +3,11 @@
 Run by hand from the repository root, in a virtualenv with the ``beam`` extra (apache-beam caps
 protobuf and pyarrow, so it lives apart from the main one; .ci/run makes the same one):
 
-    python3 -m venv /work/venvs/beam && /work/venvs/beam/bin/pip install -e ".[dev,beam]"
-    /work/venvs/beam/bin/python bench/beam_batch.py                 # 100k rows, about 2 min
-    /work/venvs/beam/bin/python bench/beam_batch.py --rows 20000 --results /tmp/benchsmoke
+    python3 -m venv .venv-beam && .venv-beam/bin/pip install -e ".[dev,beam]"
+    .venv-beam/bin/python bench/beam_batch.py                 # 100k rows, about a minute
+    .venv-beam/bin/python bench/beam_batch.py --rows 20000 --results /tmp/benchsmoke
+    .venv-beam/bin/python bench/beam_batch.py --name beam-batch-2-processes \
+        --beam-option=--direct_running_mode=multi_processing --beam-option=--direct_num_workers=2
 
 The model is ``--model`` (a sentiment export root), or, without it, a small sentiment model
 (16-dim embeddings, 16 units, 2 epochs) trained in seconds on the bundled sample in data/ into

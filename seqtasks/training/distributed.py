@@ -124,6 +124,9 @@ def _distributed_copy(strategy, model: keras.Model) -> keras.Model:
         # Keras clips each replica's gradients, then sums them: global-norm clipping would
         # see each replica's part, not the step's gradient. The step sums them first
         # (_all_reduced) and the optimizer clips and applies that sum as it is.
+        if not hasattr(optimizer, "_all_reduce_sum_gradients"):  # a Keras without that step
+            raise TrainingError(f"multi-worker training needs Keras' TensorFlow optimizer "
+                                f"(keras {keras.__version__} has no _all_reduce_sum_gradients)")
         optimizer._all_reduce_sum_gradients = list
         copy.compile(optimizer=optimizer, loss=_rebind_loss(model.loss, model, copy))
         copy.set_weights(model.get_weights())
