@@ -104,6 +104,20 @@ def command_line() -> list[str]:
     return list(sys.argv)
 
 
+def timed_process(argv: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run ``argv`` from the repository root (stdout discarded); its wall seconds and peak RSS
+    in MiB (``wait4``: the process's own high-water mark). Exits if it fails."""
+    import subprocess
+
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, cwd=REPO)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        sys.exit(f"bench: {shlex.join(argv[1:4])} ... failed (exit {process.returncode})")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
 # --- options -----------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, recipe: str | None = None,

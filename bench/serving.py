@@ -353,15 +353,9 @@ def write_rows(path: Path, task: str, rows: int) -> None:
 
 def timed_predict(model: Path, source: Path, output: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one ``seqtasks predict`` process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
+    return common.timed_process(
         [sys.executable, "-m", "pipelines.cli", "predict", str(model), "--input", str(source),
-         "--output", str(output), "--quiet"], env=ENV, stdout=subprocess.DEVNULL, cwd=REPO)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"seqtasks predict failed on {source}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+         "--output", str(output), "--quiet"], env=ENV)
 
 
 def batch_test(model: Path, task: str, rows: int, work: Path) -> dict:

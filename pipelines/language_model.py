@@ -42,7 +42,7 @@ from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, unknown_share
 from seqtasks.training.fit import LR_SCHEDULES, learning_rate_schedule
-from seqtasks.training import lifecycle, transfer
+from seqtasks.training import distributed, lifecycle, transfer
 
 WORD_SPLITS = {"whitespace": WhitespaceTokenizer, "punctuation": WordTokenizer}
 SCORE_WINDOW = 128  # positions of logits in memory at once while scoring
@@ -106,9 +106,11 @@ class LanguageModelData:
     pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
-def windows(config: LanguageModelConfig, ids: np.ndarray) -> tf.data.Dataset:
-    """TBPTT windows; [BOS] is given at line starts, never a target."""
-    layout = StreamLayout(len(ids), config.batch_size, config.bptt_steps, config.stride)
+def windows(config: LanguageModelConfig, ids: np.ndarray, workers: int = 1) -> tf.data.Dataset:
+    """TBPTT windows of ``batch_size`` streams per worker; [BOS] is given at line starts, never
+    a target."""
+    layout = StreamLayout(len(ids), config.batch_size * workers, config.bptt_steps,
+                          config.stride)
     return tbptt_dataset(ids, layout, ignored_targets=(BOS_ID,))
 
 
@@ -241,6 +243,7 @@ def score_file(score: Callable[[list[str]], dict], path, level: str, batch_size:
 class LanguageModel(Task):
     name = "lm"
     config_class = LanguageModelConfig
+    multi_worker = True
 
     def check(self, config) -> None:
         if config.init_from:
@@ -286,7 +289,10 @@ class LanguageModel(Task):
                                  splits.valid, parts)
 
     def datasets(self, config, data):
-        return windows(config, data.train_ids), windows(config, data.valid_ids)
+        """Training streams for every worker (each takes its ``batch_size`` rows of every
+        window); validation runs on each worker alone."""
+        return (windows(config, data.train_ids, distributed.worker_count()),
+                windows(config, data.valid_ids))
 
     def training_units(self, config, data) -> int:
         """Every position of every stream is a new target once: windows x batch x stride."""

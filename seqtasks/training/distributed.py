@@ -3,7 +3,10 @@
 Keras 3's ``model.fit`` fails under this strategy (keras-team/keras#20585), so ``fit_multi_worker``
 runs its own loop with ``strategy.run``: a copy of the compiled model is made under the strategy
 (weights mirrored, gradients all-reduced every step), each worker trains on its shard of the
-batches, and after every epoch the weights are copied back into the original model, which is
+batches (every n-th batch; a TBPTT model's: its rows of every batch, the streams it carries state
+for), one step computes what one process would on the joined batch (the loss averaged over the
+global batch's weights, the summed gradient clipped), and after every epoch the weights are
+copied back into the original model, which is
 validated locally and handed to the usual Keras callbacks (early stopping, NaN guard, time budget,
 scores such as entity F1). Workers agree before every step and after every epoch (one small
 all-reduce), so they always run the same number of steps and stop together.
@@ -21,7 +24,6 @@ import os
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from seqtasks.errors import ConfigError, TrainingError
 
@@ -41,10 +43,15 @@ def tf_config() -> dict:
     return config
 
 
+def worker_count() -> int:
+    """The processes that train: chief and workers of ``TF_CONFIG`` (1 without a cluster)."""
+    cluster = tf_config().get("cluster", {})
+    return max(len(cluster.get("chief", [])) + len(cluster.get("worker", [])), 1)
+
+
 def is_multi_worker() -> bool:
     """True when ``TF_CONFIG`` describes a cluster of more than one worker (chief included)."""
-    cluster = tf_config().get("cluster", {})
-    return len(cluster.get("chief", [])) + len(cluster.get("worker", [])) > 1
+    return worker_count() > 1
 
 
 def is_chief() -> bool:
@@ -114,6 +121,13 @@ def _distributed_copy(strategy, model: keras.Model) -> keras.Model:
         # compile config, which cannot hold a loss that is a layer's method (the CRF's).
         copy = model.__class__.from_config(model.get_config())
         optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
+        # Keras clips each replica's gradients, then sums them: global-norm clipping would
+        # see each replica's part, not the step's gradient. The step sums them first
+        # (_all_reduced) and the optimizer clips and applies that sum as it is.
+        if not hasattr(optimizer, "_all_reduce_sum_gradients"):  # a Keras without that step
+            raise TrainingError(f"multi-worker training needs Keras' TensorFlow optimizer "
+                                f"(keras {keras.__version__} has no _all_reduce_sum_gradients)")
+        optimizer._all_reduce_sum_gradients = list
         copy.compile(optimizer=optimizer, loss=_rebind_loss(model.loss, model, copy))
         copy.set_weights(model.get_weights())
         copy.optimizer.build(copy.trainable_variables)
@@ -121,7 +135,11 @@ def _distributed_copy(strategy, model: keras.Model) -> keras.Model:
 
 
 def _step_function(strategy, copy: keras.Model, element_spec):
+    """``train_step(batch) -> (loss, rows)``: one update from every replica's batch; the loss
+    and the rows are summed over replicas."""
     import tensorflow as tf
+
+    weighted_mean = getattr(copy.loss, "reduction", None) == "mean_with_sample_weight"
 
     def replica_step(batch):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
@@ -131,15 +149,82 @@ def _step_function(strategy, copy: keras.Model, element_spec):
             # gradients of all replicas, so the update is that of the mean loss.
             loss = copy.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                      training=True)
-        gradients = tape.gradient(loss, copy.trainable_variables)
+            if weighted_mean and sample_weight is not None:
+                loss = _share_of_weighted_mean(loss, sample_weight,
+                                               strategy.num_replicas_in_sync)
+        gradients = _all_reduced(tape.gradient(loss, copy.trainable_variables))
         copy.optimizer.apply_gradients(zip(gradients, copy.trainable_variables))
-        return loss
+        return loss, tf.shape(tf.nest.flatten(x)[0])[0]
 
     @tf.function(input_signature=[element_spec])
     def train_step(batch):
-        return strategy.reduce("SUM", strategy.run(replica_step, args=(batch,)), axis=None)
+        loss, rows = strategy.run(replica_step, args=(batch,))
+        return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", rows, axis=None)
 
     return train_step
+
+
+def _all_reduced(gradients: list) -> list:
+    """The gradients summed over replicas: the gradient of the global batch's loss."""
+    import tensorflow as tf
+
+    present = [i for i, gradient in enumerate(gradients) if gradient is not None]
+    reduced = tf.distribute.get_replica_context().all_reduce(
+        "SUM", [gradients[i] for i in present])
+    gradients = list(gradients)
+    for i, gradient in zip(present, reduced):
+        gradients[i] = gradient
+    return gradients
+
+
+def _share_of_weighted_mean(loss, sample_weight, replicas: int):
+    """A replica's part of the weighted mean loss over the global batch.
+
+    Token losses average over their weights (padding and positions seen before weigh 0): each
+    replica's loss is the mean over its own weights, while one process with the whole global
+    batch divides by all of them. Scaled by its share of the total weight, the replicas' losses
+    sum to that global mean, so several workers train exactly as one with their batches joined.
+    """
+    import tensorflow as tf
+
+    local = tf.reduce_sum(tf.cast(sample_weight, loss.dtype))
+    total = tf.distribute.get_replica_context().all_reduce("SUM", local)
+    return loss * tf.math.divide_no_nan(replicas * local, total)
+
+
+def _shard(model: keras.Model, train_data, workers: int, position: int):
+    """This worker's part of every step: every ``workers``-th batch, or, for a model whose
+    batch rows are streams that continue from one batch to the next (``splits_rows``: TBPTT),
+    its slice of the rows of every batch, so that its carried state keeps following the same
+    streams."""
+    import tensorflow as tf
+
+    if not getattr(model, "splits_rows", False):
+        return train_data.shard(workers, position)
+    rows = int(train_data.element_spec[0].shape[0])
+    if rows % workers:
+        raise ConfigError(f"{rows} streams do not split evenly over {workers} workers")
+    share = rows // workers
+
+    def slice_rows(*batch):
+        return tf.nest.map_structure(lambda t: t[position * share:(position + 1) * share], batch)
+
+    return train_data.map(slice_rows)
+
+
+def _controls(callbacks, model: keras.Model, copy: keras.Model) -> list[tuple]:
+    """(original, copy) pairs of the variables that callbacks set between steps (their
+    ``controls``, e.g. the scheduled-sampling probability); the copy, rebuilt from the model's
+    config, holds its variables in the same order."""
+    position = {id(variable): i for i, variable in enumerate(model.variables)}
+    pairs = []
+    for callback in callbacks:
+        for variable in getattr(callback, "controls", ()):
+            if id(variable) not in position:
+                raise TrainingError(f"{type(callback).__name__} sets {variable.path}, which is "
+                                    "not a variable of the model being trained")
+            pairs.append((variable, copy.variables[position[id(variable)]]))
+    return pairs
 
 
 def _agreement_function(strategy):
@@ -168,16 +253,13 @@ def fit_multi_worker(model: keras.Model, train_data, valid_data, epochs: int,
     import tensorflow as tf
 
     if not _joined:
-        # Tasks opt in (multi_worker = True). The others train models Keras cannot copy onto a
-        # cluster as they are (a TBPTT wrapper whose carried state is per stream, a seq2seq
-        # trainer with its own step): better a clear refusal than a silently wrong run.
-        raise ConfigError("TF_CONFIG names several workers, but this pipeline trains in one "
-                          "process only (multi-worker training: the sentiment and ner pipelines); "
+        # Tasks opt in (multi_worker = True: every bundled pipeline). A task of one's own may
+        # train a model this loop cannot copy onto a cluster: a clear refusal, not a wrong run.
+        raise ConfigError("TF_CONFIG names several workers, but this task trains in one "
+                          "process only (its Task class does not set multi_worker = True); "
                           "unset TF_CONFIG to train it here")
     strategy = multi_worker_strategy()
-    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
-    workers = len(cluster.get("worker", [])) + len(cluster.get("chief", []))
-    shard = train_data.shard(workers, _worker_position(strategy.cluster_resolver))
+    shard = _shard(model, train_data, worker_count(), _worker_position(strategy.cluster_resolver))
     copy = _distributed_copy(strategy, model)
     train_step = _step_function(strategy, copy, shard.element_spec)
     agree = _agreement_function(strategy)
@@ -193,16 +275,22 @@ def fit_multi_worker(model: keras.Model, train_data, valid_data, epochs: int,
     callback_list = keras.callbacks.CallbackList(
         callbacks, add_history=True, add_progbar=bool(verbose) and is_chief(), model=model,
         epochs=epochs, steps=None, verbose=1 if verbose else 0)
+    steps = _Steps(shard, train_step, agree, strategy.num_replicas_in_sync, model, copy,
+                   _controls(callbacks, model, copy), callback_list)
     model.stop_training = False
     callback_list.on_train_begin()
     for epoch in range(epochs):
         callback_list.on_epoch_begin(epoch)
-        losses = _train_epoch(shard, train_step, agree, strategy.num_replicas_in_sync, model,
-                              callback_list)
+        # Callbacks may change weights between epochs (a TBPTT carried state is reset): the
+        # copy starts every epoch from the original's, which hold its own since the last one.
+        copy.set_weights(model.get_weights())
+        logs = {"loss": steps.epoch()}
         model.set_weights(copy.get_weights())
-        logs = {"loss": float(np.mean(losses)) if losses else float("nan")}
         if valid_data is not None:
-            scores = model.evaluate(valid_data, verbose=0, return_dict=True)
+            # With the callbacks, as model.fit validates: their test hooks run (a reset of the
+            # carried state before the validation streams start).
+            scores = model.evaluate(valid_data, verbose=0, return_dict=True,
+                                    callbacks=callback_list)
             logs.update({f"val_{name}": float(value) for name, value in scores.items()})
         callback_list.on_epoch_end(epoch, logs)
         if everyone_agrees_to_stop():
@@ -211,24 +299,41 @@ def fit_multi_worker(model: keras.Model, train_data, valid_data, epochs: int,
     return model.history
 
 
-def _train_epoch(shard, train_step, agree, replicas: int, model: keras.Model,
-                 callback_list) -> list[float]:
-    """Steps until any worker runs out of batches or asks to stop; returns the step losses.
-    Every step starts with an all-reduce of (has a batch, wants to stop), so all workers make
-    the same decision and run the same number of collective steps."""
-    import tensorflow as tf
+class _Steps:
+    """One epoch of collective steps on this worker's shard."""
 
-    losses: list[float] = []
-    iterator = iter(shard)
-    while True:
-        batch = iterator.get_next_as_optional()
-        flags = tf.constant([int(batch.has_value()), int(bool(model.stop_training))], tf.int32)
-        have_data, stop = agree(flags).numpy()
-        if have_data < replicas or stop:
-            return losses
-        callback_list.on_train_batch_begin(len(losses))
-        losses.append(float(train_step(batch.get_value())))
-        callback_list.on_train_batch_end(len(losses) - 1, {"loss": losses[-1]})
+    def __init__(self, shard, train_step, agree, replicas: int, model: keras.Model,
+                 copy: keras.Model, controls: list[tuple], callback_list):
+        self.shard, self.train_step, self.agree, self.replicas = shard, train_step, agree, replicas
+        self.model, self.copy, self.controls = model, copy, controls
+        self.callback_list = callback_list
+
+    def epoch(self) -> float:
+        """Steps until any worker runs out of batches or asks to stop; returns the epoch's loss
+        as ``model.fit`` logs it (the steps' losses weighted by their rows). Every step starts
+        with an all-reduce of (has a batch, wants to stop), so all workers make the same
+        decision and run the same number of collective steps."""
+        import tensorflow as tf
+
+        loss_sum, row_sum, step = 0.0, 0, 0
+        iterator = iter(self.shard)
+        while True:
+            batch = iterator.get_next_as_optional()
+            flags = tf.constant([int(batch.has_value()), int(bool(self.model.stop_training))],
+                                tf.int32)
+            have_data, stop = self.agree(flags).numpy()
+            if have_data < self.replicas or stop:
+                return loss_sum / row_sum if row_sum else float("nan")
+            self.callback_list.on_train_batch_begin(step)
+            for original, copied in self.controls:
+                copied.assign(original.value)
+            loss, rows = (float(value) for value in self.train_step(batch.get_value()))
+            # Callbacks that follow the training step count (scheduled sampling) read the
+            # original's optimizer, which does not train.
+            self.model.optimizer.iterations.assign(self.copy.optimizer.iterations.value)
+            loss_sum, row_sum = loss_sum + loss * rows, row_sum + int(rows)
+            self.callback_list.on_train_batch_end(step, {"loss": loss})
+            step += 1
 
 
 def _worker_position(resolver) -> int:

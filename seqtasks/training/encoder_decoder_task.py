@@ -14,6 +14,8 @@ from seqtasks.training.scheduled_sampling import sampling_callbacks
 class EncoderDecoderTask(Task):
     """A ``Task`` whose ``build`` returns a ``seqtasks.models.encoder_decoder.Seq2Seq``."""
 
+    multi_worker = True
+
     def trainable(self, model):
         return model.trainer
 

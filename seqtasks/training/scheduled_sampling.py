@@ -88,11 +88,13 @@ def make_schedule(config: ScheduledSamplingConfig):
 class ScheduledSampling(keras.callbacks.Callback):
     """Before every training batch, set ``probability`` (a decoder's sampling variable) to
     1 - eps_i, with i the optimizer's step count (so a resumed run continues the schedule).
-    Logs ``sampling_probability`` at the end of each epoch."""
+    Logs ``sampling_probability`` at the end of each epoch. ``controls``: the variable it sets,
+    for multi-worker training to pass on to the model it trains."""
 
     def __init__(self, probability: keras.Variable, schedule):
         super().__init__()
         self.probability = probability
+        self.controls = (probability,)
         self.schedule = schedule
 
     def on_train_batch_begin(self, batch, logs=None):

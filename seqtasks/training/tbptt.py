@@ -32,6 +32,7 @@ def unrolled(model: keras.Model):
             layer.unroll = unroll
 
 
+@keras.saving.register_keras_serializable(package="seqtasks")
 class TruncatedBPTT(keras.Model):
     """Trains ``step_model`` ([ids [batch, time], *states] -> [logits, *final states], any batch
     size) on fixed-size windows of ``steps`` (k2) positions that advance by ``stride`` (k1).
@@ -41,7 +42,12 @@ class TruncatedBPTT(keras.Model):
     window, and runs the remaining ``steps - stride`` positions on from it, so gradients flow
     back over all ``steps`` positions while every position is read once per stream. Only
     ``step_model`` is exported; this wrapper exists for ``fit``.
+
+    Several workers (``seqtasks.training.distributed``) split the rows of every batch, not the
+    batches (``splits_rows``): each replica carries the state of its own streams.
     """
+
+    splits_rows = True
 
     def __init__(self, step_model: keras.Model, batch_size: int, steps: int, stride: int,
                  **kwargs):
@@ -53,6 +59,17 @@ class TruncatedBPTT(keras.Model):
                             trainable=False, name=f"carried_state_{i}")
             for i, state in enumerate(step_model.inputs[1:])]
         self.built = True  # every weight exists: the step model's and the carried state
+
+    def get_config(self):
+        return {"step_model": keras.saving.serialize_keras_object(self.step_model),
+                "batch_size": int(self.carried[0].shape[0]) if self.carried else 0,
+                "steps": self.steps, "stride": self.stride, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        step_model = keras.saving.deserialize_keras_object(config.pop("step_model"))
+        return cls(step_model, **config)
 
     def call(self, ids, training=False):
         with unrolled(self.step_model):
