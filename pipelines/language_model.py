@@ -240,7 +240,7 @@ def score_file(score: Callable[[list[str]], dict], path, level: str, batch_size:
 
 # --- The task ----------------------------------------------------------------------------------
 
-class LanguageModel(Task):
+class LanguageModel(transfer.TransferTask, Task):
     name = "lm"
     config_class = LanguageModelConfig
     multi_worker = True
@@ -308,12 +308,6 @@ class LanguageModel(Task):
         data.pretrained = data.transfer.apply(trainer.step_model, config, "embedding",
                                               trainable=config.embeddings_trainable)
         return trainer
-
-    def pretrained_variables(self, model, data) -> tuple[str, ...]:
-        return data.pretrained
-
-    def data_summary(self, config, data) -> dict:
-        return data.transfer.summary()
 
     def exported(self, model):
         return model.step_model

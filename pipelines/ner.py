@@ -188,7 +188,7 @@ def serving_functions(model: keras.Model, features: TokenFeatures, tags: list[st
 
 # --- The task ----------------------------------------------------------------------------------
 
-class Ner(Task):
+class Ner(transfer.TransferTask, Task):
     name = "ner"
     config_class = NerConfig
     monitor = (MONITOR, "max")
@@ -252,12 +252,6 @@ class Ner(Task):
         data.pretrained = data.transfer.apply(model, config, "word_embedding",
                                               trainable=config.embeddings_trainable)
         return model
-
-    def pretrained_variables(self, model, data) -> tuple[str, ...]:
-        return data.pretrained
-
-    def data_summary(self, config, data) -> dict:
-        return data.transfer.summary()
 
     def compile_options(self, config, model) -> dict:
         return {"loss": tag_loss(model, config)}

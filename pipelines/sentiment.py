@@ -132,7 +132,7 @@ def predict_labels(classify, texts: list[str], batch_size: int = 256) -> list[st
 
 # --- The task ----------------------------------------------------------------------------------
 
-class Sentiment(Task):
+class Sentiment(transfer.TransferTask, Task):
     name = "sentiment"
     config_class = SentimentConfig
     monitor = ("val_accuracy", "max")
@@ -182,12 +182,6 @@ class Sentiment(Task):
         data.pretrained = data.transfer.apply(model, config, "embedding",
                                               trainable=config.embeddings_trainable)
         return model
-
-    def pretrained_variables(self, model, data) -> tuple[str, ...]:
-        return data.pretrained
-
-    def data_summary(self, config, data) -> dict:
-        return data.transfer.summary()
 
     def compile_options(self, config, model) -> dict:
         return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}

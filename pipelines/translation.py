@@ -147,7 +147,7 @@ def attention_plot(predictor, text: str, path: str | Path, beam_size: int = 1) -
 
 # --- The task ----------------------------------------------------------------------------------
 
-class Translation(EncoderDecoderTask):
+class Translation(transfer.TransferTask, EncoderDecoderTask):
     name = "translate"
     config_class = TranslationConfig
     shared_vocabulary = False  # one vocabulary for both sides (the autoencoder's)
@@ -239,9 +239,6 @@ class Translation(EncoderDecoderTask):
         data.pretrained += pretrained.assign_embedding(
             model.decoder.embedding, data.transfer["target_embeddings"].vectors, trainable)
         return model
-
-    def pretrained_variables(self, model, data) -> tuple[str, ...]:
-        return data.pretrained
 
     def signatures(self, config, model, data) -> dict:
         return serving_functions(model, data, config)

@@ -42,6 +42,17 @@ class Transfer:
         return {}
 
 
+class TransferTask:
+    """Mixed into a ``Task`` whose data has ``transfer`` (a ``Transfer``) and ``pretrained``
+    (the paths its ``build`` got from ``Transfer.apply``)."""
+
+    def pretrained_variables(self, model, data) -> tuple[str, ...]:
+        return data.pretrained
+
+    def data_summary(self, config, data) -> dict:
+        return data.transfer.summary()
+
+
 def prepare(config, tokens: Iterable[list[str]], learn: Callable[[], Vocabulary],
             forms: vectors_lib.Forms, run, vectors_path: str = "", extend: bool = True,
             name: str = "embeddings", init_from: str = "") -> tuple[Vocabulary, Transfer]:
