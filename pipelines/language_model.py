@@ -102,7 +102,8 @@ class LanguageModelData:
     train_ids: np.ndarray
     valid_ids: np.ndarray
     valid_path: Path
-    transfer: transfer.Transfer  # pretrained vectors
+    # pretrained vectors (none by default)
+    transfer: transfer.Transfer = dataclasses.field(default_factory=transfer.Transfer)
     pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 

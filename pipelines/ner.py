@@ -89,7 +89,8 @@ class NerData:
     valid: TaggedSentences
     tags: list[str]
     features: TokenFeatures
-    transfer: transfer.Transfer  # pretrained vectors or LM encoders
+    # pretrained vectors or LM encoders (none by default)
+    transfer: transfer.Transfer = dataclasses.field(default_factory=transfer.Transfer)
     pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 

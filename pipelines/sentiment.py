@@ -68,7 +68,8 @@ class SentimentData:
     valid: LabelledText
     labels: list[str]
     encoder: TextEncoder
-    transfer: transfer.Transfer  # pretrained vectors or LM encoders
+    # pretrained vectors or LM encoders (none by default)
+    transfer: transfer.Transfer = dataclasses.field(default_factory=transfer.Transfer)
     pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 

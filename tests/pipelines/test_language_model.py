@@ -19,7 +19,6 @@ from seqtasks.layers.recurrent import state_sizes
 from seqtasks.text import Vocabulary
 from seqtasks.text.vocab import BOS_ID
 from seqtasks.training import lifecycle
-from seqtasks.training.transfer import Transfer
 from seqtasks.training.tbptt import TruncatedBPTT
 
 TRAIN, VALID = DATA / "lm" / "shakespeare_train.txt", DATA / "lm" / "shakespeare_valid.txt"
@@ -68,7 +67,7 @@ def test_exports_reloaded_in_a_fresh_process_sample_and_score_as_in_memory(tmp_p
         expected.append((generated, functions["score"](tf.constant(TEXTS))))
         trainer = TruncatedBPTT(model, config.batch_size, config.bptt_steps, config.stride)
         export_dir = lifecycle.export(lm.TASK, config, trainer, lm.LanguageModelData(
-            encoder, None, None, None, Transfer()), tmp_path / f"m{i}", {}, {}, tmp_path)
+            encoder, None, None, None), tmp_path / f"m{i}", {}, {}, tmp_path)
         calls += [(export_dir, "generate", GENERATE), (export_dir, "serving_default", GENERATE),
                   (export_dir, "score", {"text": (TEXTS, "string")})]
     served = run_signatures_in_fresh_process(calls)
