@@ -18,7 +18,9 @@ vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). C
 
 Levers (``LEVERS``), each one change to one contender on the PTB-small LSTM (oneDNN also on the
 char LSTM): ``unroll=True`` (the token input gets a static length so Keras can unroll),
-intra-/inter-op thread pools, and oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``).
+intra-/inter-op thread pools, and oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``); and PyTorch on one
+thread for every shape and cell (ratios are given against PyTorch at ``--threads`` and against
+its faster setting).
 
 Every measurement is timed the same way: a fresh process builds the model, trains ``--warmup``
 windows (tracing, allocation; not timed), then trains the same ``--windows`` windows (per shape)
@@ -70,8 +72,12 @@ DESCRIPTIONS = {
     "stock_keras": "the same trainer with keras.layers.LSTM/GRU(use_cudnn=False), fit",
     "pytorch": "nn.Embedding -> nn.LSTM/GRU -> nn.Linear, SGD, clip_grad_norm_, detach per window",
 }
-# name -> (shape, framework, changes to the measurement's defaults)
+# name -> (shape, framework, changes to the measurement's defaults); cell lstm unless the name
+# says gru. PyTorch on one thread too: on a CPU shared with other work its OpenMP team of
+# --threads can be slower than one thread, and ours is compared with its best.
 LEVERS = {
+    **{f"{shape}/{cell}/pytorch+intra_op_1": (shape, "pytorch", {"intra_op": 1})
+       for shape in SHAPES for cell in CELLS},
     "ptb_small/lstm/seqtasks_keras+unroll": ("ptb_small", "seqtasks_keras", {"unroll": True}),
     "ptb_small/lstm/seqtasks_fused+onednn_off": ("ptb_small", "seqtasks_fused",
                                                  {"onednn": False}),
@@ -236,7 +242,8 @@ def plan(args, frameworks: list[str]) -> dict[str, dict]:
     if not args.no_levers:
         for name, (shape, framework, changes) in LEVERS.items():
             if shape in (args.only or SHAPES) and framework in frameworks:
-                specs[name] = {**base, "shape": shape, "cell": "lstm", "framework": framework,
+                specs[name] = {**base, "shape": shape, "cell": name.split("/")[1],
+                               "framework": framework,
                                "windows": windows[shape], **changes}
     return specs
 
@@ -316,8 +323,13 @@ def main() -> None:
         for cell in CELLS:
             key = f"{shape}/{cell}"
             ours = {"lstm": "seqtasks_fused", "gru": "seqtasks_keras"}[cell]
+            torch_runs = [n for n in specs if n.startswith(f"{key}/pytorch")]
+            best_torch = max(torch_runs, key=median.get) if torch_runs else None
             ratios[key] = {
                 f"{ours}_over_pytorch": ratio(f"{key}/{ours}", f"{key}/pytorch"),
+                "pytorch_best_setting": best_torch,
+                f"{ours}_over_pytorch_best": ratio(f"{key}/{ours}", best_torch) if best_torch
+                else None,
                 "seqtasks_keras_over_pytorch": ratio(f"{key}/seqtasks_keras", f"{key}/pytorch"),
                 "stock_keras_over_pytorch": ratio(f"{key}/stock_keras", f"{key}/pytorch"),
                 f"{ours}_over_stock_keras": ratio(f"{key}/{ours}", f"{key}/stock_keras")}
