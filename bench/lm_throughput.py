@@ -17,8 +17,9 @@ vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). C
   detach-between-windows loop, when torch is importable (else skipped, with a note).
 
 Levers (``LEVERS``), each one change to one contender on the PTB-small LSTM (oneDNN also on the
-char LSTM): ``unroll=True`` (the token input gets a static length so Keras can unroll),
-intra-/inter-op thread pools, and oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``); and PyTorch on one
+char LSTM): ``unroll=False`` (the trainer unrolls the fixed-length windows,
+``seqtasks.training.tbptt.unrolled``; this runs Keras' While loops instead; the fused kernel has
+its loop in C++ either way), one intra-op thread instead of ``--threads``, and oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``); and PyTorch on one
 thread for every shape and cell (ratios are given against PyTorch at ``--threads`` and against
 its faster setting).
 
@@ -29,7 +30,7 @@ around one ``fit`` over those windows; PyTorch: around the loop over them). All 
 alternate within each of ``--repeats`` rounds, so machine load hits them alike; the result has
 every repeat with the load average around it, and median, min and max tokens/s.
 
-Run by hand from the repository root (not part of the tests; about 12 minutes on 2 cores):
+Run by hand from the repository root (not part of the tests; 15-25 minutes on 2 shared cores):
 
     pip install torch --index-url https://download.pytorch.org/whl/cpu   # optional bench extra
     python bench/lm_throughput.py [--repeats 2] [--threads 2] [--only ptb_small]
@@ -42,6 +43,7 @@ as one JSON line, the last line of stdout); progress goes to stderr. No model is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import importlib.util
 import json
@@ -78,13 +80,12 @@ DESCRIPTIONS = {
 LEVERS = {
     **{f"{shape}/{cell}/pytorch+intra_op_1": (shape, "pytorch", {"intra_op": 1})
        for shape in SHAPES for cell in CELLS},
-    "ptb_small/lstm/seqtasks_keras+unroll": ("ptb_small", "seqtasks_keras", {"unroll": True}),
+    "ptb_small/lstm/seqtasks_keras+no_unroll": ("ptb_small", "seqtasks_keras",
+                                                {"unroll": False}),
     "ptb_small/lstm/seqtasks_fused+onednn_off": ("ptb_small", "seqtasks_fused",
                                                  {"onednn": False}),
     "ptb_small/lstm/seqtasks_keras+onednn_off": ("ptb_small", "seqtasks_keras",
                                                  {"onednn": False}),
-    "ptb_small/lstm/seqtasks_fused+inter_op_1": ("ptb_small", "seqtasks_fused",
-                                                 {"inter_op": 1}),
     "ptb_small/lstm/seqtasks_fused+intra_op_1": ("ptb_small", "seqtasks_fused",
                                                  {"intra_op": 1}),
     "char/lstm/seqtasks_fused+onednn_off": ("char", "seqtasks_fused", {"onednn": False}),
@@ -111,19 +112,13 @@ def keras_trainer(ids: np.ndarray, shape: dict, cell: str, framework: str, unrol
     from pipelines import language_model as lm
     from seqtasks import config as config_lib
     from seqtasks.layers import recurrent
-    from seqtasks.training import lifecycle
+    from seqtasks.training import lifecycle, tbptt
 
     stock = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
     if framework == "stock_keras":  # this process only: the builder makes Keras' own layers
         recurrent.CELLS[cell] = lambda units, **kw: stock[cell](units, use_cudnn=False, **kw)
-    if unroll:  # this process only: a static window length (unrolling needs one), unrolled cells
-        make_input = keras.Input
-        keras.Input = lambda shape=None, **kw: make_input(
-            (shape_["steps"],) if kw.get("name") == "token_ids" else shape, **kw)
-        shape_ = shape
-        for name, layer_class in list(recurrent.CELLS.items()):
-            recurrent.CELLS[name] = (lambda cls: lambda units, **kw: cls(units, unroll=True,
-                                                                         **kw))(layer_class)
+    if not unroll:  # this process only: the While loops instead of the trainer's unrolled steps
+        tbptt.unrolled = contextlib.nullcontext
     config = config_lib.replace(
         lm.LanguageModelConfig(), cell=cell, embedding_dim=shape["embedding_dim"],
         units=shape["units"], num_layers=shape["num_layers"], tie_embeddings=False, dropout=0.0,
@@ -228,7 +223,7 @@ def summary(values: list[float], digits: int = 1) -> dict:
 def plan(args, frameworks: list[str]) -> dict[str, dict]:
     """Every measurement: name -> the spec its child process gets."""
     base = {"warmup": args.warmup, "synthetic": args.synthetic, "intra_op": args.threads,
-            "inter_op": args.threads, "unroll": False, "onednn": True}
+            "inter_op": args.threads, "unroll": True, "onednn": True}
     windows = {"ptb_small": args.windows, "char": args.char_windows}
     specs = {}
     for shape in args.only or SHAPES:
@@ -262,13 +257,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--windows", type=int, default=40,
-                        help="timed PTB-small windows (steps) per measurement (default 40)")
-    parser.add_argument("--char-windows", type=int, default=5,
-                        help="timed char-LM windows per measurement (default 5)")
+    parser.add_argument("--windows", type=int, default=25,
+                        help="timed PTB-small windows (steps) per measurement (default 25)")
+    parser.add_argument("--char-windows", type=int, default=3,
+                        help="timed char-LM windows per measurement (default 3)")
     parser.add_argument("--warmup", type=int, default=2,
                         help="untimed warm-up windows before them (default 2)")
     parser.add_argument("--repeats", type=int, default=2, help="rounds of every measurement")
+    parser.add_argument("--lever-repeats", type=int, default=1,
+                        help="of those rounds, how many also measure the LEVERS (default 1)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="intra- and inter-op threads (PyTorch: set_num_threads)")
     parser.add_argument("--only", choices=SHAPES, nargs="+", help="measure these shapes only")
@@ -295,6 +292,8 @@ def main() -> None:
     runs: dict[str, list[dict]] = {name: [] for name in specs}
     for repeat in range(args.repeats):
         for name, spec in specs.items():
+            if "+" in name and repeat >= args.lever_repeats:
+                continue
             runs[name].append(run_child(spec))
             common.log(f"round {repeat + 1}/{args.repeats} {name}: "
                        f"{runs[name][-1]['tokens_per_second']:,.0f} tokens/s "
@@ -346,7 +345,8 @@ def main() -> None:
     common.write_result("lm-throughput", {
         "benchmark": "lm_throughput", "shapes": SHAPES, "training": TRAINING,
         "windows_per_measurement": {"ptb_small": args.windows, "char": args.char_windows},
-        "warmup_windows": args.warmup, "repeats": args.repeats, "threads": args.threads,
+        "warmup_windows": args.warmup, "repeats": args.repeats,
+        "lever_repeats": args.lever_repeats, "threads": args.threads,
         "synthetic": args.synthetic,
         "timing": ("wall clock (time.perf_counter) around the same timed windows for every "
                    "measurement, in a fresh process per measurement, after untimed warm-up "

@@ -24,19 +24,21 @@ kernel for. ``unroll`` has no meaning for the fused op (its loop is in C++) and 
 from __future__ import annotations
 
 import keras
+# Imported when first used, as Keras does: the layer module loads under any backend.
+from keras.src.utils.module_utils import tensorflow as tf
 
 from seqtasks.layers.projected_rnn import ProjectedLSTM
 
 FUSED_DTYPES = ("float16", "float32")
 
 
-def _keras_to_block_gates(weights, tf):
+def _keras_to_block_gates(weights):
     """Keras' gate blocks [i, f, c, o] along the last axis -> BlockLSTM's [i, c, f, o]."""
     i, f, c, o = tf.split(weights, 4, axis=-1)
     return tf.concat([i, c, f, o], axis=-1)
 
 
-def _take_steps(values, index, tf):
+def _take_steps(values, index):
     """``values`` [batch, time, units] at ``index`` [batch, k] -> [batch, k, units]."""
     return tf.gather(values, index, batch_dims=1)
 
@@ -51,8 +53,6 @@ def _block_lstm_with_hoisted_gradient(x, h0, c0, kernel, recurrent_kernel, bias,
     (LSTMBlockCellGrad, one fused op) and ``dz @ recurrent_kernel^T``, and the input, kernel and
     bias gradients are three large products over all steps after it, as PyTorch and cuDNN do.
     """
-    import tensorflow as tf
-
     @tf.custom_gradient
     def run(x, h0, c0, kernel, recurrent_kernel, bias):
         units = tf.shape(h0)[-1]
@@ -113,8 +113,6 @@ def block_lstm(sequences, h0, c0, mask, kernel, recurrent_kernel, bias, go_backw
     [batch, time, units] (time reversed with ``go_backwards``), or [batch, 1, units] without
     ``return_sequences``.
     """
-    import tensorflow as tf
-
     dtype = sequences.dtype
     if go_backwards:
         sequences = tf.reverse(sequences, axis=[1])
@@ -124,18 +122,18 @@ def block_lstm(sequences, h0, c0, mask, kernel, recurrent_kernel, bias, go_backw
         mask = tf.cast(mask, tf.bool)
         # Stable: the unmasked steps of each row keep their order, at the front.
         order = tf.argsort(tf.cast(tf.logical_not(mask), tf.int32), axis=1, stable=True)
-        sequences = _take_steps(sequences, order, tf)
+        sequences = _take_steps(sequences, order)
         counts = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
         steps_needed = tf.reduce_max(tf.concat([counts, [0]], axis=0))
     else:
         steps_needed = time_steps
     units = tf.shape(h0)[-1]
     bias = tf.zeros([4 * units], dtype) if bias is None \
-        else _keras_to_block_gates(tf.cast(bias, dtype), tf)
+        else _keras_to_block_gates(tf.cast(bias, dtype))
     h, cs = _block_lstm_with_hoisted_gradient(
         tf.transpose(sequences, [1, 0, 2]), h0, c0,
-        _keras_to_block_gates(tf.cast(kernel, dtype), tf),
-        _keras_to_block_gates(tf.cast(recurrent_kernel, dtype), tf), bias, steps_needed)
+        _keras_to_block_gates(tf.cast(kernel, dtype)),
+        _keras_to_block_gates(tf.cast(recurrent_kernel, dtype)), bias, steps_needed)
     h = tf.transpose(h, [1, 0, 2])  # [batch, time, units]; zeros after steps_needed
     cs = tf.transpose(cs, [1, 0, 2])
     if mask is None:
@@ -145,12 +143,12 @@ def block_lstm(sequences, h0, c0, mask, kernel, recurrent_kernel, bias, go_backw
         # (number of unmasked steps so far) - 1, or nothing yet (-1).
         done = tf.cumsum(tf.cast(mask, tf.int32), axis=1) - 1
         shown = tf.logical_and(mask, done >= 0) if zero_output_for_mask else done >= 0
-        outputs = tf.where(shown[..., None], _take_steps(h, tf.maximum(done, 0), tf),
+        outputs = tf.where(shown[..., None], _take_steps(h, tf.maximum(done, 0)),
                            tf.zeros([], dtype))
         last = tf.maximum(counts - 1, 0)[:, None]
         any_step = (counts > 0)[:, None]
-        states = [tf.where(any_step, _take_steps(h, last, tf)[:, 0], h0),
-                  tf.where(any_step, _take_steps(cs, last, tf)[:, 0], c0)]
+        states = [tf.where(any_step, _take_steps(h, last)[:, 0], h0),
+                  tf.where(any_step, _take_steps(cs, last)[:, 0], c0)]
     last_output = outputs[:, -1]
     if not return_sequences:
         outputs = last_output[:, None]
@@ -160,6 +158,11 @@ def block_lstm(sequences, h0, c0, mask, kernel, recurrent_kernel, bias, go_backw
 @keras.saving.register_keras_serializable(package="seqtasks")
 class FusedLSTM(ProjectedLSTM):
     """``keras.layers.LSTM`` on TensorFlow's fused BlockLSTM kernel (see the module doc)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        # BlockLSTM has no XLA kernel: keeps model.compile(jit_compile="auto") off XLA.
+        self.supports_jit = False
 
     def fused_applies(self, sequences, training) -> bool:
         cell = self.cell

@@ -190,3 +190,10 @@ def test_export_serves_the_same_numbers_in_a_fresh_process_without_cudnn_ops(tmp
     types = saved_op_types(export)
     assert "BlockLSTM" in types
     assert not [t for t in types if t.startswith("CudnnRNN")]
+
+
+def test_a_model_with_the_fused_kernel_stays_off_xla():
+    x = keras.Input((None, FEATURES))
+    model = keras.Model(x, FusedLSTM(UNITS)(x))
+    model.compile(optimizer="sgd", loss="mse", jit_compile="auto")
+    assert model.jit_compile is False
