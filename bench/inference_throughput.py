@@ -1,4 +1,4 @@
-"""Inference throughput of an exported BiLSTM(128) sentiment classifier against PyTorch eager on CPU.
+"""Inference throughput of an exported BiLSTM(128) sentiment classifier vs PyTorch eager on CPU.
 
 The shape: batches of 256 sentences of 30 tokens; embedding 128, one bidirectional LSTM layer of
 128 units per direction, max pooling over time, a softmax layer. Contenders:

@@ -19,9 +19,9 @@ vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). C
 Levers (``LEVERS``), each one change to one contender on the PTB-small LSTM (oneDNN also on the
 char LSTM): ``unroll=False`` (the trainer unrolls the fixed-length windows,
 ``seqtasks.training.tbptt.unrolled``; this runs Keras' While loops instead; the fused kernel has
-its loop in C++ either way), one intra-op thread instead of ``--threads``, and oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``); and PyTorch on one
-thread for every shape and cell (ratios are given against PyTorch at ``--threads`` and against
-its faster setting).
+its loop in C++ either way), one intra-op thread instead of ``--threads``, and oneDNN off
+(``TF_ENABLE_ONEDNN_OPTS=0``); and PyTorch on one thread for every shape and cell (ratios are
+given against PyTorch at ``--threads`` and against its faster setting).
 
 Every measurement is timed the same way: a fresh process builds the model, trains ``--warmup``
 windows (tracing, allocation; not timed), then trains the same ``--windows`` windows (per shape)
@@ -34,7 +34,7 @@ Run by hand from the repository root (not part of the tests; 15-25 minutes on 2 
 
     pip install torch --index-url https://download.pytorch.org/whl/cpu   # optional bench extra
     python bench/lm_throughput.py [--repeats 2] [--threads 2] [--only ptb_small]
-    python bench/lm_throughput.py --windows 2 --char-windows 1 --warmup 1 --repeats 1 --results /tmp/benchsmoke
+    python bench/lm_throughput.py --windows 2 --char-windows 1 --repeats 1 --results /tmp/benchsmoke
 
 No recipe (the shapes are fixed in SHAPES). Writes bench/results/lm-throughput.json (also printed
 as one JSON line, the last line of stdout); progress goes to stderr. No model is saved.

@@ -5,10 +5,10 @@ dropout between layers; ``return_sequences`` picks many-to-one (final state) or 
 The layers (``projected_rnn``) multiply the inputs of all steps by the kernel before the loop; cuDNN
 kernels are disabled so the exported graph is a plain While loop that serves on CPU.
 ``rnn_kernel`` picks how the time loop runs: ``keras`` (those layers), ``fused`` (``FusedLSTM``,
-TensorFlow's BlockLSTM kernel, cell=lstm only) or ``auto`` (``AUTO_KERNELS``: what
-bench/lm_throughput.py measured faster for the cell). Both keep Keras' weight layout, so a
-checkpoint loads into either. Unidirectional stacks can also start from given states and return their final states (language
-models carry them across windows and decode step by step).
+TensorFlow's BlockLSTM kernel, cell=lstm only) or ``auto`` (``AUTO_KERNELS``). Both keep Keras'
+weight layout, so a checkpoint loads into either. Unidirectional stacks can also start from
+given states and return their final states (language models carry them across windows and
+decode step by step).
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def _peephole_lstm(units, recurrent_dropout=0.0, **kwargs):
 CELLS = {"rnn": ProjectedSimpleRNN, "lstm": ProjectedLSTM, "peephole_lstm": _peephole_lstm,
          "gru": ProjectedGRU}
 FUSED_CELLS = {"lstm": FusedLSTM}
-AUTO_KERNELS = {"lstm": "fused"}  # the rest: keras
+# The rest: keras. Fused LSTM: 2.2x the keras loop serving the BiLSTM export
+# (bench/results/inference-throughput.json); in training the two were within the noise of a
+# shared CPU (bench/results/lm-throughput.json).
+AUTO_KERNELS = {"lstm": "fused"}
 STATES_PER_LAYER = {"rnn": 1, "lstm": 2, "peephole_lstm": 2, "gru": 1}  # [h] or [h, c]
 
 

@@ -1,4 +1,4 @@
-"""FusedLSTM (BlockLSTM forward, hoisted backward) against keras.layers.LSTM with the same weights."""
+"""FusedLSTM (BlockLSTM forward, hoisted backward) against keras.layers.LSTM, same weights."""
 
 import json
 import subprocess
