@@ -18,7 +18,8 @@ as Keras does).
 Where the fused op can't reproduce the layer, ``inner_loop`` falls back to the projected Keras
 loop: another backend than TensorFlow, activations other than tanh / sigmoid, input dropout
 inside the cell or recurrent dropout while training (masks per step), dtypes BlockLSTM has no
-kernel for. ``unroll`` has no meaning for the fused op (its loop is in C++) and is ignored.
+kernel for, and inputs of one time step (step-by-step sampling and decoding). ``unroll`` has no
+meaning for the fused op (its loop is in C++) and is ignored.
 """
 
 from __future__ import annotations
@@ -171,7 +172,10 @@ class FusedLSTM(ProjectedLSTM):
                 and cell.recurrent_activation is keras.activations.sigmoid
                 and not cell.dropout
                 and not (training and cell.recurrent_dropout)
-                and keras.backend.standardize_dtype(sequences.dtype) in FUSED_DTYPES)
+                and keras.backend.standardize_dtype(sequences.dtype) in FUSED_DTYPES
+                # One step (sampling, step-by-step decoding) has no loop to fuse, and the
+                # per-call weight re-layout would cost more than the step (4-5x measured).
+                and sequences.shape[1] != 1)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):

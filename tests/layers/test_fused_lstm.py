@@ -123,6 +123,7 @@ def test_what_the_fused_op_cannot_do_falls_back_to_the_keras_loop():
     reference(x)
     reference.set_weights(relu.get_weights())
     np.testing.assert_allclose(relu(x).numpy(), reference(x).numpy(), atol=TOLERANCE)
+    assert not relu.fused_applies(x[:, :1], training=False)  # one step: nothing to fuse
     dropped = FusedLSTM(UNITS, recurrent_dropout=0.5)
     dropped(x)
     assert dropped.fused_applies(x, training=False) and not dropped.fused_applies(x, True)
