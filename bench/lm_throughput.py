@@ -1,37 +1,49 @@
-"""Training throughput of our LSTM language model against the same model in PyTorch on CPU.
+"""Training throughput of our recurrent language models against the same models in PyTorch on CPU.
 
-The PTB-small shape (Zaremba et al. 2014): vocabulary 10,000, 2 x 200 LSTM, untied embeddings,
-batch 20, 35-step truncated BPTT windows, SGD with global-norm clipping 5, no dropout. Contenders:
+Two shapes (``SHAPES``), both trained with SGD and global-norm clipping 5, no dropout, untied
+embeddings: ``ptb_small`` (Zaremba et al. 2014: vocabulary 10,000, 2 x 200, batch 20, 35-step
+truncated BPTT windows, PTB training ids) and ``char`` (the tiny-shakespeare recipe's model:
+vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). Cells ``lstm`` and
+``gru``. Contenders:
 
-- ``seqtasks_keras``: the language-model pipeline's own trainer (``lm.build_trainer`` compiled by
-  ``seqtasks.training.lifecycle.compile_model``, as training does) on the pipeline's TBPTT
-  windows (``lm.windows``), trained with ``fit``;
-- ``stock_keras_lstm``: the same trainer with the pipeline's LSTM layer swapped for
-  ``keras.layers.LSTM`` (what seqtasks.layers.projected_rnn changes);
-- ``pytorch``: ``nn.Embedding`` -> ``nn.LSTM`` -> ``nn.Linear`` with the usual
-  detach-between-windows loop, when torch is importable (else skipped, with a note in the
-  result).
+- ``seqtasks_fused`` (LSTM only): the language-model pipeline's own trainer
+  (``lm.build_trainer`` compiled by ``seqtasks.training.lifecycle.compile_model``, as training
+  does) on the pipeline's TBPTT windows (``lm.windows``), trained with ``fit``, with
+  ``rnn_kernel=fused`` (seqtasks.layers.fused_lstm: TensorFlow's BlockLSTM kernel);
+- ``seqtasks_keras``: the same with ``rnn_kernel=keras`` (seqtasks.layers.projected_rnn);
+- ``stock_keras``: the same trainer with the recurrent layers swapped for
+  ``keras.layers.LSTM`` / ``GRU`` (``use_cudnn=False``);
+- ``pytorch``: ``nn.Embedding`` -> ``nn.LSTM`` / ``nn.GRU`` -> ``nn.Linear`` with the usual
+  detach-between-windows loop, when torch is importable (else skipped, with a note).
 
-Every contender is timed the same way: a fresh process per measurement builds the model, trains
-``--warmup`` windows (tracing, allocation; not timed), then trains the same ``--windows`` windows
-of the same ids (PTB training ids, or random ids with --synthetic) with ``time.perf_counter``
-read before the first step and after the last (Keras: around one ``fit`` over those windows;
-PyTorch: around the loop over them). The contenders alternate, ``--repeats`` rounds, so machine
-load hits them alike; the result has every repeat and the median, min and max tokens/s.
+Levers (``LEVERS``), each one change to one contender on the PTB-small LSTM (oneDNN also on the
+char LSTM): ``unroll=False`` (the trainer unrolls the fixed-length windows,
+``seqtasks.training.tbptt.unrolled``; this runs Keras' While loops instead; the fused kernel has
+its loop in C++ either way), one intra-op thread instead of ``--threads``, and oneDNN off
+(``TF_ENABLE_ONEDNN_OPTS=0``); and PyTorch on one thread for every shape and cell (ratios are
+given against PyTorch at ``--threads`` and against its faster setting).
 
-Run by hand from the repository root (not part of the tests; about 3 x 3 x 30 s on 2 cores):
+Every measurement is timed the same way: a fresh process builds the model, trains ``--warmup``
+windows (tracing, allocation; not timed), then trains the same ``--windows`` windows (per shape)
+of the same ids with ``time.perf_counter`` read before the first step and after the last (Keras:
+around one ``fit`` over those windows; PyTorch: around the loop over them). All measurements
+alternate within each of ``--repeats`` rounds, so machine load hits them alike; the result has
+every repeat with the load average around it, and median, min and max tokens/s.
+
+Run by hand from the repository root (not part of the tests; 15-25 minutes on 2 shared cores):
 
     pip install torch --index-url https://download.pytorch.org/whl/cpu   # optional bench extra
-    python bench/lm_throughput.py [--windows 150] [--repeats 3] [--threads 2]
-    python bench/lm_throughput.py --windows 5 --warmup 2 --repeats 1 --results /tmp/benchsmoke
+    python bench/lm_throughput.py [--repeats 2] [--threads 2] [--only ptb_small]
+    python bench/lm_throughput.py --windows 2 --char-windows 1 --repeats 1 --results /tmp/benchsmoke
 
-No recipe (the shape is fixed in SHAPE). Writes bench/results/lm-throughput.json (also printed as
-one JSON line, the last line of stdout); progress goes to stderr. No model is saved.
+No recipe (the shapes are fixed in SHAPES). Writes bench/results/lm-throughput.json (also printed
+as one JSON line, the last line of stdout); progress goes to stderr. No model is saved.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import importlib.util
 import json
@@ -46,51 +58,77 @@ import numpy as np
 import common
 
 PTB_TRAIN = common.DATA / "ptb" / "ptb.train.txt"
-SHAPE = {"vocab": 10_000, "embedding_dim": 200, "units": 200, "num_layers": 2, "batch": 20,
-         "steps": 35, "learning_rate": 1.0, "clipnorm": 5.0}
-FRAMEWORKS = ("seqtasks_keras", "stock_keras_lstm", "pytorch")
+TRAINING = {"learning_rate": 1.0, "clipnorm": 5.0, "optimizer": "sgd"}
+SHAPES = {
+    "ptb_small": {"vocab": 10_000, "embedding_dim": 200, "units": 200, "num_layers": 2,
+                  "batch": 20, "steps": 35, "data": "PTB train ids"},
+    "char": {"vocab": 65, "embedding_dim": 64, "units": 512, "num_layers": 2, "batch": 64,
+             "steps": 100, "data": "random ids"},
+}
+CELLS = ("lstm", "gru")
+FRAMEWORKS = ("seqtasks_fused", "seqtasks_keras", "stock_keras", "pytorch")
 DESCRIPTIONS = {
-    "seqtasks_keras": "pipelines.language_model.build_trainer + lifecycle.compile_model, fit",
-    "stock_keras_lstm": "the same trainer with keras.layers.LSTM(use_cudnn=False), fit",
-    "pytorch": "nn.Embedding -> nn.LSTM -> nn.Linear, SGD, clip_grad_norm_, detach per window",
+    "seqtasks_fused": "pipelines.language_model.build_trainer + lifecycle.compile_model, fit, "
+                      "rnn_kernel=fused (BlockLSTM)",
+    "seqtasks_keras": "the same with rnn_kernel=keras (projected-input While loop)",
+    "stock_keras": "the same trainer with keras.layers.LSTM/GRU(use_cudnn=False), fit",
+    "pytorch": "nn.Embedding -> nn.LSTM/GRU -> nn.Linear, SGD, clip_grad_norm_, detach per window",
+}
+# name -> (shape, framework, changes to the measurement's defaults); cell lstm unless the name
+# says gru. PyTorch on one thread too: on a CPU shared with other work its OpenMP team of
+# --threads can be slower than one thread, and ours is compared with its best.
+LEVERS = {
+    **{f"{shape}/{cell}/pytorch+intra_op_1": (shape, "pytorch", {"intra_op": 1})
+       for shape in SHAPES for cell in CELLS},
+    "ptb_small/lstm/seqtasks_keras+no_unroll": ("ptb_small", "seqtasks_keras",
+                                                {"unroll": False}),
+    "ptb_small/lstm/seqtasks_fused+onednn_off": ("ptb_small", "seqtasks_fused",
+                                                 {"onednn": False}),
+    "ptb_small/lstm/seqtasks_keras+onednn_off": ("ptb_small", "seqtasks_keras",
+                                                 {"onednn": False}),
+    "ptb_small/lstm/seqtasks_fused+intra_op_1": ("ptb_small", "seqtasks_fused",
+                                                 {"intra_op": 1}),
+    "char/lstm/seqtasks_fused+onednn_off": ("char", "seqtasks_fused", {"onednn": False}),
 }
 
 
-def token_ids(n_windows: int, synthetic: bool) -> np.ndarray:
+def token_ids(shape: dict, n_windows: int, synthetic: bool) -> np.ndarray:
     """Exactly ``n_windows`` windows of every stream (+1 id for the last target)."""
-    n = SHAPE["batch"] * SHAPE["steps"] * n_windows + 1
-    if synthetic or not PTB_TRAIN.exists():
-        return np.random.default_rng(0).integers(4, SHAPE["vocab"], n).astype("int32")
+    n = shape["batch"] * shape["steps"] * n_windows + 1
+    if synthetic or shape["data"] != "PTB train ids" or not PTB_TRAIN.exists():
+        return np.random.default_rng(0).integers(4, shape["vocab"], n).astype("int32")
     words = PTB_TRAIN.read_text(encoding="utf-8").replace("\n", " <eos> ").split()
     index: dict[str, int] = {}
     ids = np.array([index.setdefault(w, len(index)) for w in words[:n]], "int32")
     if len(ids) < n:
         sys.exit(f"bench: {PTB_TRAIN} has fewer than {n} words; lower --windows or --synthetic")
-    return ids % SHAPE["vocab"]
+    return ids % shape["vocab"]
 
 
-def keras_trainer(ids: np.ndarray, stock_lstm: bool = False):
+def keras_trainer(ids: np.ndarray, shape: dict, cell: str, framework: str, unroll: bool):
     """The pipeline's trainer and windows -> ``train(n)``: one ``fit`` over the first n windows."""
     import keras
 
     from pipelines import language_model as lm
     from seqtasks import config as config_lib
     from seqtasks.layers import recurrent
-    from seqtasks.training import lifecycle
+    from seqtasks.training import lifecycle, tbptt
 
-    if stock_lstm:  # this process only: the builder makes Keras' own LSTM layers
-        recurrent.CELLS["lstm"] = lambda units, **kw: keras.layers.LSTM(units, use_cudnn=False,
-                                                                        **kw)
-
+    stock = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+    if framework == "stock_keras":  # this process only: the builder makes Keras' own layers
+        recurrent.CELLS[cell] = lambda units, **kw: stock[cell](units, use_cudnn=False, **kw)
+    if not unroll:  # this process only: the While loops instead of the trainer's unrolled steps
+        tbptt.unrolled = contextlib.nullcontext
     config = config_lib.replace(
-        lm.LanguageModelConfig(), cell="lstm", embedding_dim=SHAPE["embedding_dim"],
-        units=SHAPE["units"], num_layers=SHAPE["num_layers"], tie_embeddings=False, dropout=0.0,
-        optimizer="sgd", learning_rate=SHAPE["learning_rate"], clipnorm=SHAPE["clipnorm"],
-        batch_size=SHAPE["batch"], bptt_steps=SHAPE["steps"])
+        lm.LanguageModelConfig(), cell=cell, embedding_dim=shape["embedding_dim"],
+        units=shape["units"], num_layers=shape["num_layers"], tie_embeddings=False, dropout=0.0,
+        optimizer=TRAINING["optimizer"], learning_rate=TRAINING["learning_rate"],
+        clipnorm=TRAINING["clipnorm"], batch_size=shape["batch"], bptt_steps=shape["steps"],
+        rnn_kernel="fused" if framework == "seqtasks_fused" else "keras")
     keras.utils.set_random_seed(0)
     windows = lm.windows(config, ids)
     n_windows = int(windows.cardinality())
-    trainer = lm.build_trainer(config, SHAPE["vocab"])
+    trainer = lm.build_trainer(config, shape["vocab"])
     lifecycle.compile_model(lm.TASK, config, trainer, n_windows)
 
     def train(n: int) -> None:
@@ -99,33 +137,37 @@ def keras_trainer(ids: np.ndarray, stock_lstm: bool = False):
     return train, n_windows
 
 
-def torch_trainer(ids: np.ndarray):
+def torch_trainer(ids: np.ndarray, shape: dict, cell: str):
     """The PyTorch model -> ``train(n)``: the training loop over the first n windows."""
     import torch
     from torch import nn
 
     torch.manual_seed(0)
+    recurrent = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
 
     class Model(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embedding = nn.Embedding(SHAPE["vocab"], SHAPE["embedding_dim"])
-            self.lstm = nn.LSTM(SHAPE["embedding_dim"], SHAPE["units"], SHAPE["num_layers"],
-                                batch_first=True)
-            self.output = nn.Linear(SHAPE["units"], SHAPE["vocab"])
+            self.embedding = nn.Embedding(shape["vocab"], shape["embedding_dim"])
+            self.rnn = recurrent(shape["embedding_dim"], shape["units"], shape["num_layers"],
+                                 batch_first=True)
+            self.output = nn.Linear(shape["units"], shape["vocab"])
 
         def forward(self, x, state):
-            y, state = self.lstm(self.embedding(x), state)
+            y, state = self.rnn(self.embedding(x), state)
             return self.output(y), state
 
     model = Model()
-    optimizer = torch.optim.SGD(model.parameters(), lr=SHAPE["learning_rate"])
+    optimizer = torch.optim.SGD(model.parameters(), lr=TRAINING["learning_rate"])
     loss_fn = nn.CrossEntropyLoss()
-    batch, steps = SHAPE["batch"], SHAPE["steps"]
+    batch, steps = shape["batch"], shape["steps"]
     # Stream b is the b-th contiguous slice of the ids, as in the pipeline's StreamLayout.
     streams = torch.from_numpy(ids[:-1].reshape(batch, -1).astype("int64"))
     targets = torch.from_numpy(ids[1:].reshape(batch, -1).astype("int64"))
     n_windows = streams.shape[1] // steps
+
+    def detached(state):
+        return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
     def train(n: int) -> None:
         state = None
@@ -133,39 +175,44 @@ def torch_trainer(ids: np.ndarray):
             x = streams[:, w * steps:(w + 1) * steps]
             y = targets[:, w * steps:(w + 1) * steps]
             if state is not None:
-                state = tuple(s.detach() for s in state)
+                state = detached(state)
             logits, state = model(x, state)
-            loss = loss_fn(logits.reshape(-1, SHAPE["vocab"]), y.reshape(-1))
+            loss = loss_fn(logits.reshape(-1, shape["vocab"]), y.reshape(-1))
             optimizer.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), SHAPE["clipnorm"])
+            nn.utils.clip_grad_norm_(model.parameters(), TRAINING["clipnorm"])
             optimizer.step()
 
     return train, n_windows
 
 
-def measure(framework: str, n_windows: int, warmup: int, threads: int, synthetic: bool) -> dict:
-    """In this (fresh) process: warm up, then time ``n_windows`` training steps."""
-    ids = token_ids(n_windows, synthetic)
-    if framework == "pytorch":
+def measure(spec: dict) -> dict:
+    """In this (fresh) process: warm up, then time ``spec["windows"]`` training steps."""
+    shape = SHAPES[spec["shape"]]
+    ids = token_ids(shape, spec["windows"], spec["synthetic"])
+    if spec["framework"] == "pytorch":
         import torch
 
-        torch.set_num_threads(threads)
-        train, available = torch_trainer(ids)
+        torch.set_num_threads(spec["intra_op"])
+        train, available = torch_trainer(ids, shape, spec["cell"])
     else:
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-        train, available = keras_trainer(ids, stock_lstm=framework == "stock_keras_lstm")
-    if available != n_windows:
-        raise RuntimeError(f"{framework}: {available} windows from the ids, expected {n_windows}")
-    train(warmup)  # not timed: tracing, first allocations
+        tf.config.threading.set_intra_op_parallelism_threads(spec["intra_op"])
+        tf.config.threading.set_inter_op_parallelism_threads(spec["inter_op"])
+        train, available = keras_trainer(ids, shape, spec["cell"], spec["framework"],
+                                         spec["unroll"])
+    if available != spec["windows"]:
+        raise RuntimeError(f"{spec}: {available} windows from the ids, expected "
+                           f"{spec['windows']}")
+    train(spec["warmup"])  # not timed: tracing, first allocations
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
-    train(n_windows)
+    train(spec["windows"])
     seconds = time.perf_counter() - start
-    tokens = n_windows * SHAPE["batch"] * SHAPE["steps"]
-    return {"seconds": seconds, "tokens_per_second": tokens / seconds}
+    tokens = spec["windows"] * shape["batch"] * shape["steps"]
+    return {"seconds": seconds, "tokens_per_second": tokens / seconds,
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
 def summary(values: list[float], digits: int = 1) -> dict:
@@ -173,66 +220,121 @@ def summary(values: list[float], digits: int = 1) -> dict:
             "min": round(min(values), digits), "max": round(max(values), digits)}
 
 
+def plan(args, frameworks: list[str]) -> dict[str, dict]:
+    """Every measurement: name -> the spec its child process gets."""
+    base = {"warmup": args.warmup, "synthetic": args.synthetic, "intra_op": args.threads,
+            "inter_op": args.threads, "unroll": True, "onednn": True}
+    windows = {"ptb_small": args.windows, "char": args.char_windows}
+    specs = {}
+    for shape in args.only or SHAPES:
+        for cell in CELLS:
+            for framework in frameworks:
+                if framework == "seqtasks_fused" and cell != "lstm":
+                    continue  # BlockLSTM is an LSTM kernel
+                specs[f"{shape}/{cell}/{framework}"] = {
+                    **base, "shape": shape, "cell": cell, "framework": framework,
+                    "windows": windows[shape]}
+    if not args.no_levers:
+        for name, (shape, framework, changes) in LEVERS.items():
+            if shape in (args.only or SHAPES) and framework in frameworks:
+                specs[name] = {**base, "shape": shape, "cell": name.split("/")[1],
+                               "framework": framework,
+                               "windows": windows[shape], **changes}
+    return specs
+
+
+def run_child(spec: dict) -> dict:
+    env = dict(os.environ)
+    env["TF_ENABLE_ONEDNN_OPTS"] = "1" if spec["onednn"] else "0"
+    out = subprocess.run([sys.executable, __file__, "--one", json.dumps(spec)],
+                         capture_output=True, text=True, env=env)
+    if out.returncode:
+        sys.exit(f"{spec} run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--windows", type=int, default=150,
-                        help="timed training windows (steps) per measurement (default 150)")
-    parser.add_argument("--warmup", type=int, default=3,
-                        help="untimed warm-up windows before them (default 3)")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of every contender")
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--windows", type=int, default=25,
+                        help="timed PTB-small windows (steps) per measurement (default 25)")
+    parser.add_argument("--char-windows", type=int, default=3,
+                        help="timed char-LM windows per measurement (default 3)")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="untimed warm-up windows before them (default 2)")
+    parser.add_argument("--repeats", type=int, default=2, help="rounds of every measurement")
+    parser.add_argument("--lever-repeats", type=int, default=1,
+                        help="of those rounds, how many also measure the LEVERS (default 1)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="intra- and inter-op threads (PyTorch: set_num_threads)")
+    parser.add_argument("--only", choices=SHAPES, nargs="+", help="measure these shapes only")
+    parser.add_argument("--no-levers", action="store_true", help="skip the LEVERS variants")
     parser.add_argument("--synthetic", action="store_true", help="random ids instead of PTB")
-    parser.add_argument("--one", choices=FRAMEWORKS, help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: its spec as JSON
     common.add_arguments(parser, config=False, out=False)
     args = parser.parse_args()
-    if args.windows < 1 or args.warmup < 1 or args.repeats < 1 or args.threads < 1:
-        parser.error("--windows, --warmup, --repeats and --threads must be >= 1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.one:
-        print(json.dumps(measure(args.one, args.windows, args.warmup, args.threads,
-                                 args.synthetic)), flush=True)
+        print(json.dumps(measure(json.loads(args.one))), flush=True)
         return
+    if min(args.windows, args.char_windows, args.warmup, args.repeats, args.threads) < 1:
+        parser.error("--windows, --char-windows, --warmup, --repeats and --threads must be >= 1")
 
     frameworks = list(FRAMEWORKS)
-    skipped = {}
+    skipped = None
     if importlib.util.find_spec("torch") is None:
         frameworks.remove("pytorch")
-        skipped["pytorch"] = ("skipped: torch is not importable here (pip install torch "
-                              "--index-url https://download.pytorch.org/whl/cpu)")
-        common.log(f"pytorch {skipped['pytorch']}")
-    child = [sys.executable, __file__, "--windows", str(args.windows), "--warmup",
-             str(args.warmup), "--threads", str(args.threads),
-             *(["--synthetic"] if args.synthetic else [])]
-    runs: dict[str, list[dict]] = {name: [] for name in frameworks}
+        skipped = ("skipped: torch is not importable here (pip install torch "
+                   "--index-url https://download.pytorch.org/whl/cpu)")
+        common.log(f"pytorch {skipped}")
+    specs = plan(args, frameworks)
+    runs: dict[str, list[dict]] = {name: [] for name in specs}
     for repeat in range(args.repeats):
-        for name in frameworks:
-            out = subprocess.run([*child, "--one", name], capture_output=True, text=True)
-            if out.returncode:
-                sys.exit(f"{name} run failed:\n{out.stderr[-3000:]}")
-            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for name, spec in specs.items():
+            if "+" in name and repeat >= args.lever_repeats:
+                continue
+            runs[name].append(run_child(spec))
             common.log(f"round {repeat + 1}/{args.repeats} {name}: "
-                       f"{runs[name][-1]['tokens_per_second']:,.0f} tokens/s")
+                       f"{runs[name][-1]['tokens_per_second']:,.0f} tokens/s "
+                       f"(load {runs[name][-1]['load_average_1min']})")
 
-    contenders = {}
-    for name in FRAMEWORKS:
-        if name in skipped:
-            contenders[name] = {"description": DESCRIPTIONS[name], "skipped": skipped[name]}
-            continue
+    measurements = {}
+    for name, spec in specs.items():
         rates = [r["tokens_per_second"] for r in runs[name]]
         seconds = [r["seconds"] for r in runs[name]]
-        contenders[name] = {
-            "description": DESCRIPTIONS[name],
+        measurements[name] = {
+            "description": DESCRIPTIONS[spec["framework"]],
+            "settings": {k: spec[k] for k in ("intra_op", "inter_op", "unroll", "onednn")},
             "tokens_per_second": [round(x, 1) for x in rates],
             "seconds": [round(x, 3) for x in seconds],
+            "load_average_1min": [r["load_average_1min"] for r in runs[name]],
             **{f"{k}_tokens_per_second": v for k, v in summary(rates).items()},
             **{f"{k}_seconds": v for k, v in summary(seconds, 3).items()},
         }
-    median = {name: c.get("median_tokens_per_second") for name, c in contenders.items()}
+    median = {name: m["median_tokens_per_second"] for name, m in measurements.items()}
 
     def ratio(a: str, b: str):
-        return round(median[a] / median[b], 3) if median[a] and median[b] else None
+        return round(median[a] / median[b], 3) if a in median and b in median else None
+
+    ratios = {}
+    for shape in args.only or SHAPES:
+        for cell in CELLS:
+            key = f"{shape}/{cell}"
+            ours = {"lstm": "seqtasks_fused", "gru": "seqtasks_keras"}[cell]
+            torch_runs = [n for n in specs if n.startswith(f"{key}/pytorch")]
+            best_torch = max(torch_runs, key=median.get) if torch_runs else None
+            ratios[key] = {
+                f"{ours}_over_pytorch": ratio(f"{key}/{ours}", f"{key}/pytorch"),
+                "pytorch_best_setting": best_torch,
+                f"{ours}_over_pytorch_best": ratio(f"{key}/{ours}", best_torch) if best_torch
+                else None,
+                "seqtasks_keras_over_pytorch": ratio(f"{key}/seqtasks_keras", f"{key}/pytorch"),
+                "stock_keras_over_pytorch": ratio(f"{key}/stock_keras", f"{key}/pytorch"),
+                f"{ours}_over_stock_keras": ratio(f"{key}/{ours}", f"{key}/stock_keras")}
+    levers = {name: {"over_default": ratio(name, name.split("+")[0]),
+                     "default": name.split("+")[0]}
+              for name in specs if "+" in name}
 
     versions = {}
     for name in ("tensorflow", "keras", "torch"):
@@ -241,18 +343,20 @@ def main() -> None:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     common.write_result("lm-throughput", {
-        "benchmark": "lm_throughput", "shape": SHAPE,
-        "windows_per_measurement": args.windows, "warmup_windows": args.warmup,
-        "tokens_per_measurement": args.windows * SHAPE["batch"] * SHAPE["steps"],
-        "repeats": args.repeats, "threads": args.threads,
-        "data": "random ids" if args.synthetic or not PTB_TRAIN.exists() else "PTB train ids",
+        "benchmark": "lm_throughput", "shapes": SHAPES, "training": TRAINING,
+        "windows_per_measurement": {"ptb_small": args.windows, "char": args.char_windows},
+        "warmup_windows": args.warmup, "repeats": args.repeats,
+        "lever_repeats": args.lever_repeats, "threads": args.threads,
+        "synthetic": args.synthetic,
         "timing": ("wall clock (time.perf_counter) around the same timed windows for every "
-                   "contender, in a fresh process per measurement, after untimed warm-up "
-                   "windows; contenders alternate within each round"),
-        "contenders": contenders,
+                   "measurement, in a fresh process per measurement, after untimed warm-up "
+                   "windows; all measurements alternate within each round; the CPU is shared "
+                   "with other work (load average per measurement)"),
+        "pytorch": skipped or "measured",
+        "measurements": measurements,
         "median_tokens_per_second": median,
-        "ratio_seqtasks_over_pytorch": ratio("seqtasks_keras", "pytorch"),
-        "ratio_seqtasks_over_stock_keras": ratio("seqtasks_keras", "stock_keras_lstm"),
+        "ratios": ratios,
+        "levers": levers,
         "versions": versions,
     }, args.results)
 

@@ -23,6 +23,7 @@ from seqtasks.io import atomic_write_text
 C = TypeVar("C")
 
 CELLS = ("rnn", "lstm", "peephole_lstm", "gru")
+RNN_KERNELS = ("auto", "keras", "fused")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
@@ -71,6 +72,10 @@ class RecurrentConfig:
     bidirectional: bool = option(True, "run each layer forwards and backwards")
     dropout: float = probability(0.3, "dropout on embeddings and between layers")
     recurrent_dropout: float = probability(0.0, "dropout on the recurrent state (slower)")
+    rnn_kernel: str = choice("auto", RNN_KERNELS,
+                             "how the time loop runs: keras (a While loop of Keras ops), fused "
+                             "(TensorFlow's BlockLSTM kernel; cell=lstm only) or auto (the one "
+                             "measured faster: keras, see bench/lm_throughput.py)")
 
 
 @dataclasses.dataclass

@@ -4,16 +4,20 @@ cell: rnn | lstm | peephole_lstm | gru; optional bidirectional wrapping; ``num_l
 dropout between layers; ``return_sequences`` picks many-to-one (final state) or many-to-many.
 The layers (``projected_rnn``) multiply the inputs of all steps by the kernel before the loop; cuDNN
 kernels are disabled so the exported graph is a plain While loop that serves on CPU.
-Unidirectional stacks can also start from given states and return their final states (language
-models carry them across windows and decode step by step).
+``rnn_kernel`` picks how the time loop runs: ``keras`` (those layers), ``fused`` (``FusedLSTM``,
+TensorFlow's BlockLSTM kernel, cell=lstm only) or ``auto`` (``AUTO_KERNELS``). Both keep Keras'
+weight layout, so a checkpoint loads into either. Unidirectional stacks can also start from
+given states and return their final states (language models carry them across windows and
+decode step by step).
 """
 
 from __future__ import annotations
 
 import keras
 
-from seqtasks.config import RecurrentConfig
+from seqtasks.config import RNN_KERNELS, RecurrentConfig
 from seqtasks.errors import ConfigError
+from seqtasks.layers.fused_lstm import FusedLSTM
 from seqtasks.layers.projected_rnn import (ProjectedGRU, ProjectedLSTM, ProjectedPeepholeLSTM,
                                            ProjectedSimpleRNN)
 
@@ -27,15 +31,31 @@ def _peephole_lstm(units, recurrent_dropout=0.0, **kwargs):
 
 CELLS = {"rnn": ProjectedSimpleRNN, "lstm": ProjectedLSTM, "peephole_lstm": _peephole_lstm,
          "gru": ProjectedGRU}
+FUSED_CELLS = {"lstm": FusedLSTM}
+# What auto picks where it is not keras. Measured (bench/results/lm-throughput.json,
+# inference-throughput.json): the fused LSTM trains PTB-small at 1.01x the keras loop but the
+# 2x512 char LM at 0.79x (its per-step [x, h] product is twice the loop's h product), and serves
+# the BiLSTM export at 1.06x; so auto stays on the keras loop, and fused is opt-in.
+AUTO_KERNELS: dict[str, str] = {}
 STATES_PER_LAYER = {"rnn": 1, "lstm": 2, "peephole_lstm": 2, "gru": 1}  # [h] or [h, c]
 
 
 def recurrent_layer(cell: str, units: int, return_sequences: bool, return_state: bool = False,
-                    recurrent_dropout: float = 0.0, name: str | None = None) -> keras.layers.Layer:
-    """One unidirectional recurrent layer of the given cell type."""
+                    recurrent_dropout: float = 0.0, name: str | None = None,
+                    kernel: str = "auto") -> keras.layers.Layer:
+    """One unidirectional recurrent layer of the given cell type, on the given ``kernel``."""
     if cell not in CELLS:
         raise ConfigError(f"Unknown cell '{cell}'. Expected one of: {', '.join(CELLS)}")
-    return CELLS[cell](units, return_sequences=return_sequences, return_state=return_state,
+    if kernel not in RNN_KERNELS:
+        raise ConfigError(f"Unknown rnn_kernel '{kernel}'. Expected one of: "
+                          f"{', '.join(RNN_KERNELS)}")
+    if kernel == "auto":
+        kernel = AUTO_KERNELS.get(cell, "keras")
+    if kernel == "fused" and cell not in FUSED_CELLS:
+        raise ConfigError(f"rnn_kernel=fused exists for cell={', '.join(FUSED_CELLS)} only, not "
+                          f"cell={cell}; use rnn_kernel=auto or keras")
+    layer_class = FUSED_CELLS[cell] if kernel == "fused" else CELLS[cell]
+    return layer_class(units, return_sequences=return_sequences, return_state=return_state,
                        recurrent_dropout=recurrent_dropout, name=name)
 
 
@@ -73,7 +93,7 @@ def recurrent_stack(x, config: RecurrentConfig, return_sequences: bool, name: st
             return_sequences=return_sequences or not last,
             return_state=with_states,
             recurrent_dropout=config.recurrent_dropout,
-            name=f"{name}_{config.cell}_{depth}",
+            name=f"{name}_{config.cell}_{depth}", kernel=config.rnn_kernel,
         )
         if config.bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"{name}_bi_{depth}")

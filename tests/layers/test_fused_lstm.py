@@ -1,0 +1,200 @@
+"""FusedLSTM (BlockLSTM forward, hoisted backward) against keras.layers.LSTM, same weights."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from helpers import ROOT
+from seqtasks.config import RecurrentConfig
+from seqtasks.errors import ConfigError
+from seqtasks.export.savedmodel import export_savedmodel
+from seqtasks.layers.fused_lstm import FusedLSTM
+from seqtasks.layers.projected_rnn import ProjectedGRU, ProjectedLSTM
+from seqtasks.layers.recurrent import recurrent_layer, recurrent_stack
+
+BATCH, TIME, FEATURES, UNITS = 5, 7, 3, 4
+TOLERANCE = 1e-5
+
+
+def masks():
+    right = np.ones((BATCH, TIME), bool)
+    right[1, 4:] = False   # right padding
+    right[3, 1:] = False   # one step
+    holes = right.copy()
+    holes[0, [0, 3]] = False  # masked steps before and between unmasked ones
+    holes[2, :] = False       # nothing at all
+    return {"none": None, "right_padding": right, "holes_and_empty_row": holes}
+
+
+def paired(wrap=lambda layer: layer, **options):
+    """(keras.layers.LSTM, FusedLSTM) built with the same random weights."""
+    reference = wrap(keras.layers.LSTM(UNITS, use_cudnn=False, **options))
+    fused = wrap(FusedLSTM(UNITS, **options))
+    for layer in (reference, fused):
+        layer.build((None, TIME, FEATURES))
+    rng = np.random.default_rng(1)
+    weights = [rng.normal(scale=0.6, size=w.shape).astype("float32")
+               for w in reference.get_weights()]
+    reference.set_weights(weights)
+    fused.set_weights(weights)
+    return reference, fused
+
+
+def outputs_and_gradients(layer, x, mask, initial_state):
+    """Every output of ``layer`` and the gradients of a loss on all of them (graph mode)."""
+    @tf.function
+    def run(x, h0, c0):
+        with tf.GradientTape() as tape:
+            tape.watch([x, h0, c0])
+            state = None if initial_state is None else [h0, c0]
+            out = layer(x, mask=mask, initial_state=state)
+            out = list(out) if isinstance(out, (list, tuple)) else [out]
+            # Weights differ per position so every output element matters separately.
+            loss = sum(tf.reduce_sum(tf.sin(o) * tf.random.stateless_uniform(
+                tf.shape(o), seed=[index, 7], minval=-1.0)) for index, o in enumerate(out))
+        sources = [x, h0, c0] + layer.trainable_variables
+        return out, tape.gradient(loss, sources, unconnected_gradients="zero")
+
+    h0, c0 = initial_state if initial_state is not None else \
+        (np.zeros((BATCH, UNITS), "float32"),) * 2
+    return run(tf.constant(x), tf.constant(h0), tf.constant(c0))
+
+
+def assert_same(reference, fused, mask=None, initial_state=None):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(BATCH, TIME, FEATURES)).astype("float32")
+    expected_out, expected_grads = outputs_and_gradients(reference, x, mask, initial_state)
+    out, grads = outputs_and_gradients(fused, x, mask, initial_state)
+    assert len(out) == len(expected_out) and len(grads) == len(expected_grads)
+    for got, want in zip(out, expected_out):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=TOLERANCE, rtol=0)
+    for got, want in zip(grads, expected_grads):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=TOLERANCE, rtol=0)
+
+
+@pytest.mark.parametrize("mask_name", list(masks()))
+@pytest.mark.parametrize("options", [
+    {"return_sequences": True, "return_state": True},
+    {"return_sequences": False, "return_state": True},
+    {"return_sequences": True, "go_backwards": True, "return_state": True},
+    {"return_sequences": True, "zero_output_for_mask": True},
+], ids=["sequences", "last", "backwards", "zero_output"])
+def test_outputs_states_and_gradients_match_keras_lstm(options, mask_name):
+    reference, fused = paired(**options)
+    assert_same(reference, fused, masks()[mask_name])
+
+
+@pytest.mark.parametrize("mask_name", ["none", "holes_and_empty_row"])
+def test_initial_state_matches_keras_lstm(mask_name):
+    reference, fused = paired(return_sequences=True, return_state=True)
+    rng = np.random.default_rng(2)
+    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(2)]
+    assert_same(reference, fused, masks()[mask_name], initial_state=state)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_bidirectional_matches_keras_lstm(return_sequences):
+    reference, fused = paired(keras.layers.Bidirectional, return_sequences=return_sequences)
+    assert_same(reference, fused, masks()["right_padding"])
+
+
+def test_fused_layer_runs_blocklstm_and_keeps_keras_weight_layout():
+    layer = FusedLSTM(UNITS)
+    fn = tf.function(lambda x: layer(x)).get_concrete_function(
+        tf.TensorSpec([None, None, FEATURES]))
+    ops = {op.type for op in fn.graph.get_operations()}
+    assert "BlockLSTM" in ops and "While" not in ops and "StatelessWhile" not in ops
+    assert [w.path.split("/")[-1] for w in layer.weights] == ["kernel", "recurrent_kernel", "bias"]
+    assert layer.cell.kernel.shape == (FEATURES, 4 * UNITS)
+
+
+def test_what_the_fused_op_cannot_do_falls_back_to_the_keras_loop():
+    x = tf.random.normal((BATCH, TIME, FEATURES), seed=3)
+    relu = FusedLSTM(UNITS, activation="relu")
+    relu(x)
+    assert not relu.fused_applies(x, training=False)
+    reference = keras.layers.LSTM(UNITS, activation="relu", use_cudnn=False)
+    reference(x)
+    reference.set_weights(relu.get_weights())
+    np.testing.assert_allclose(relu(x).numpy(), reference(x).numpy(), atol=TOLERANCE)
+    assert not relu.fused_applies(x[:, :1], training=False)  # one step: nothing to fuse
+    dropped = FusedLSTM(UNITS, recurrent_dropout=0.5)
+    dropped(x)
+    assert dropped.fused_applies(x, training=False) and not dropped.fused_applies(x, True)
+
+
+def test_the_factory_selects_the_kernel():
+    assert type(recurrent_layer("lstm", 3, True, kernel="fused")) is FusedLSTM
+    assert type(recurrent_layer("lstm", 3, True, kernel="keras")) is ProjectedLSTM
+    assert type(recurrent_layer("gru", 3, True, kernel="auto")) is ProjectedGRU
+    with pytest.raises(ConfigError, match="rnn_kernel=fused exists for cell=lstm only"):
+        recurrent_layer("gru", 3, True, kernel="fused")
+    with pytest.raises(ConfigError, match="Unknown rnn_kernel 'cudnn'"):
+        recurrent_layer("lstm", 3, True, kernel="cudnn")
+    x = keras.Input((None, FEATURES))
+    model = keras.Model(x, recurrent_stack(x, RecurrentConfig(rnn_kernel="fused", units=3), True))
+    bidirectional = [layer for layer in model.layers
+                     if isinstance(layer, keras.layers.Bidirectional)]
+    assert type(bidirectional[0].forward_layer) is FusedLSTM
+
+
+def saved_op_types(export_dir) -> set[str]:
+    """Op types of the SavedModel's graph and of every function in its library."""
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((export_dir / "saved_model.pb").read_bytes())
+    types = set()
+    for meta_graph in proto.meta_graphs:
+        types |= {node.op for node in meta_graph.graph_def.node}
+        for function in meta_graph.graph_def.library.function:
+            types |= {node.op for node in function.node_def}
+    return types
+
+
+SERVE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+ids = tf.constant(json.loads(sys.argv[2]), tf.int32)
+print(json.dumps(serve(token_ids=ids)["probabilities"].numpy().tolist()))
+"""
+
+
+def test_export_serves_the_same_numbers_in_a_fresh_process_without_cudnn_ops(tmp_path):
+    keras.utils.set_random_seed(0)
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(20, 6, mask_zero=True)(token_ids)
+    x = keras.layers.Bidirectional(FusedLSTM(UNITS, return_sequences=True))(x)
+    x = FusedLSTM(UNITS, go_backwards=True)(x)
+    model = keras.Model(token_ids, keras.layers.Dense(3, activation="softmax")(x))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="token_ids")])
+    def classify(ids):
+        return {"probabilities": model(ids, training=False)}
+
+    export = export_savedmodel(tmp_path / "model", model, [], {"serving_default": classify},
+                               {"task": "test"})
+    ids = [[3, 4, 5, 0, 0], [7, 1, 2, 9, 11], [5, 0, 0, 0, 0]]
+    expected = model.predict_on_batch(np.array(ids, "int32"))
+    served = subprocess.run([sys.executable, "-c", SERVE, str(export), json.dumps(ids)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    assert served.returncode == 0, served.stderr[-2000:]
+    np.testing.assert_allclose(json.loads(served.stdout.strip().splitlines()[-1]), expected,
+                               atol=1e-6)
+    types = saved_op_types(export)
+    assert "BlockLSTM" in types
+    assert not [t for t in types if t.startswith("CudnnRNN")]
+
+
+def test_a_model_with_the_fused_kernel_stays_off_xla():
+    x = keras.Input((None, FEATURES))
+    model = keras.Model(x, FusedLSTM(UNITS)(x))
+    model.compile(optimizer="sgd", loss="mse", jit_compile="auto")
+    assert model.jit_compile is False
