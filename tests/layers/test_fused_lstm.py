@@ -8,9 +8,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
 
-from helpers import ROOT
+from helpers import ROOT, saved_op_types
 from seqtasks.config import RecurrentConfig
 from seqtasks.errors import ConfigError
 from seqtasks.export.savedmodel import export_savedmodel
@@ -142,18 +141,6 @@ def test_the_factory_selects_the_kernel():
     bidirectional = [layer for layer in model.layers
                      if isinstance(layer, keras.layers.Bidirectional)]
     assert type(bidirectional[0].forward_layer) is FusedLSTM
-
-
-def saved_op_types(export_dir) -> set[str]:
-    """Op types of the SavedModel's graph and of every function in its library."""
-    proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((export_dir / "saved_model.pb").read_bytes())
-    types = set()
-    for meta_graph in proto.meta_graphs:
-        types |= {node.op for node in meta_graph.graph_def.node}
-        for function in meta_graph.graph_def.library.function:
-            types |= {node.op for node in function.node_def}
-    return types
 
 
 SERVE = """
