@@ -1,6 +1,6 @@
 """Quickstart: train a small sentiment model on the bundled sample, on top of the bundled word
 vectors, export it, reload the export and print predictions. ``python -m pipelines.quickstart``
-(about two minutes on 2 CPU cores)."""
+(under a minute on 2 idle CPU cores)."""
 
 from __future__ import annotations
 
