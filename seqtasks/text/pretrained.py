@@ -1,9 +1,10 @@
 """Pretrained word vectors: read (gensim), match to a vocabulary, and initialise an embedding.
 
 Formats: GloVe text (no header), word2vec / fastText text (``.vec``, a "count dim" header) and
-word2vec binary (``.bin``); any of them gzipped (``.gz``). gensim's ``KeyedVectors`` reads them
-line by line into one preallocated array, so a large file is never held twice in memory; when
-it fails, ``_locate_problem`` re-reads the file to name the bad line.
+word2vec binary (``.bin``); any of them gzipped (``.gz``). A first streamed pass over a text
+file (``_locate_problem``) names the first bad line, which gensim would not (and a header that
+undercounts would make it read less, silently); then gensim's ``KeyedVectors`` reads it line by
+line into one preallocated array, so a large file is never held twice in memory.
 
 The vocabulary a pipeline builds is its training words **plus** the most frequent pretrained
 words up to ``max_vocab_size`` (Lample et al. 2016), so a word never seen in training still has
