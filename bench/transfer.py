@@ -40,6 +40,10 @@ PARTS = {  # part: (task, recipe, data folder, train file, valid file, metric ke
     "conll2003": ("ner", "recipes/conll2003.yaml", "conll2003", "train.txt", "valid.txt", "f1",
                   "validation entity F1"),
 }
+# Multi30k: word level (pretrained parts are words), random init vs an encoder from German LMs
+# trained on the training pairs' source side; both rows trained side by side.
+MULTI30K_LM_RECIPE = "recipes/multi30k-de-lm.yaml"
+MULTI30K_ROWS = {"random": ["level=word"], "lm": ["level=word", "freeze_epochs=1"]}
 CORPUS = ("unlabelled/imdb_unsup.txt", "unlabelled/enwiki_2015_sample.txt")
 VECTORS_RESULT = "transfer-vectors"
 LM_RESULT = "transfer-lm"
@@ -62,7 +66,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     common.add_arguments(parser, config=False)
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.only.split(",") if p.strip()]
-    unknown = [p for p in args.parts if p not in ("vectors", "lm", *PARTS)]
+    unknown = [p for p in args.parts if p not in ("vectors", "lm", "multi30k", *PARTS)]
     if unknown:
         parser.error(f"--only: unknown part(s) {', '.join(unknown)}")
     args.inits = [i.strip() for i in args.inits.split(",") if i.strip()]
@@ -98,19 +102,13 @@ def pretrain_lms(args, work: Path) -> None:
     train, valid = work / "imdb_lm_train.txt", work / "imdb_lm_valid.txt"
     train.write_text("".join(lines[:-LM_VALID_LINES]), encoding="utf-8")
     valid.write_text("".join(lines[-LM_VALID_LINES:]), encoding="utf-8")
-    commands, processes = {}, {}
-    for direction in ("forward", "backward"):
-        commands[direction] = ["train", "lm", "--config", "recipes/imdb-lm.yaml", "--train",
-                               str(train), "--valid", str(valid), "--out",
-                               str(work / f"lm-{direction}"), "--set",
-                               f"direction={direction}", "--quiet"]
-        log("$ seqtasks " + " ".join(commands[direction]))
-        processes[direction] = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", *commands[direction]], cwd=common.REPO)
+    commands = {direction: ["train", "lm", "--config", "recipes/imdb-lm.yaml", "--train",
+                            str(train), "--valid", str(valid), "--out",
+                            str(work / f"lm-{direction}"), "--set", f"direction={direction}",
+                            "--quiet"] for direction in ("forward", "backward")}
+    train_side_by_side(commands)
     rows = []
-    for direction, process in processes.items():
-        if process.wait() != 0:
-            sys.exit(f"bench: the {direction} LM failed")
+    for direction in commands:
         metadata = common.read_metadata(latest_export(work / f"lm-{direction}"))
         training = metadata["training"]
         rows.append({"direction": direction, "validation": metadata["metrics"],
@@ -184,6 +182,60 @@ def merged_rows(args, part: str, rows: list[dict]) -> list[dict]:
     return kept + rows
 
 
+def train_side_by_side(commands: dict[str, list[str]]) -> None:
+    """Run seqtasks commands at the same time (each one command, in a fresh process)."""
+    processes = {}
+    for name, command in commands.items():
+        log("$ seqtasks " + " ".join(command))
+        processes[name] = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *command],
+                                           cwd=common.REPO)
+    for name, process in processes.items():
+        if process.wait() != 0:
+            sys.exit(f"bench: {name} failed")
+
+
+def multi30k(args) -> None:
+    """German LMs on the source side, then word-level translation from random init and from
+    them (BLEU with the recipe's beam 4 on val2016)."""
+    start = common.started()
+    work = common.work_dir(args, "transfer")
+    data = common.DATA / "multi30k"
+    lms = {d: work / f"de-lm-{d}" for d in ("forward", "backward")}
+    train_side_by_side({d: ["train", "lm", "--config", MULTI30K_LM_RECIPE, "--train",
+                            str(data / "train.de"), "--valid", str(data / "val.de"), "--out",
+                            str(out), "--set", f"direction={d}", "--quiet"]
+                        for d, out in lms.items()})
+    commands = {}
+    for init, overrides in MULTI30K_ROWS.items():
+        if init == "lm":
+            overrides = [*overrides, f"init_from={lms['forward']},{lms['backward']}"]
+        commands[init] = ["train", "translate", "--config", "recipes/multi30k.yaml", "--train",
+                          str(data / "train.de"), str(data / "train.en"), "--valid",
+                          str(data / "val.de"), str(data / "val.en"), "--out",
+                          str(work / f"multi30k-{init}"), "--quiet", "--set", *overrides]
+    train_side_by_side(commands)
+    rows = []
+    for init, command in commands.items():
+        metadata = common.read_metadata(latest_export(work / f"multi30k-{init}"))
+        training = metadata["training"]
+        rows.append({"init": init, "metric": "BLEU (beam 4), val2016",
+                     "value": metadata["metrics"]["bleu"], "chrf": metadata["metrics"]["chrf"],
+                     "train_minutes": round(training["train_seconds"] / 60, 2),
+                     "epochs_run": training["epochs_run"], "best_epoch": training.get("best_epoch"),
+                     "stopped_by": training["stopped_by"], "command": "seqtasks " + " ".join(command)})
+        log(f"multi30k {init}: BLEU {rows[-1]['value']:.2f}")
+    pretraining = []
+    for direction, out in lms.items():
+        metadata = common.read_metadata(latest_export(out))
+        pretraining.append({"direction": direction, "validation": metadata["metrics"],
+                            "train_minutes": round(metadata["training"]["train_seconds"] / 60, 2)})
+    common.write_result("transfer-multi30k", {
+        "task": "translate", "data": "multi30k", "recipe": "recipes/multi30k.yaml",
+        "lm_recipe": MULTI30K_LM_RECIPE, "rows": rows, "pretraining": {"lm": pretraining},
+        "note": "both LMs, then both translation runs, trained at the same time on the 2 cores"},
+        args.results, start)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     vectors = args.vectors or common.work_dir(args, "transfer") / "vectors.txt"
@@ -191,6 +243,8 @@ def main(argv=None) -> None:
         pretrain(args, vectors)
     if "lm" in args.parts:
         pretrain_lms(args, common.work_dir(args, "transfer"))
+    if "multi30k" in args.parts:
+        multi30k(args)
     for part in args.parts:
         if part in PARTS:
             if "vectors" in args.inits and not vectors.is_file():
