@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import DATA, task_data, tiny_ner_config, tiny_sentiment_config
+from helpers import (DATA, task_data, tiny_ner_config, tiny_sentiment_config,
+                     tiny_translation_config)
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError
 from seqtasks.training.fit import FreezePretrained, make_optimizer
@@ -102,6 +103,27 @@ def test_ner_copies_the_word_rows_of_its_first_kernel(language_models, tmp_path)
     lm_kernel = lm_weights(language_models["forward"])["decoder_lstm_0/lstm_cell/kernel"]
     assert kernel.shape[0] > lm_kernel.shape[0]  # word + char + casing features
     np.testing.assert_array_equal(kernel[:16], lm_kernel)
+
+
+def test_the_translation_encoder_takes_the_lms(language_models, tmp_path):
+    from pipelines import translation
+
+    spec = f"{language_models['forward']},{language_models['backward']}"
+    config = tiny_translation_config(level="word", cell="lstm", init_from=spec, lowercase=True)
+    data = task_data(translation.TASK, config, DATA / "translation" / "train.tsv",
+                     DATA / "translation" / "valid.tsv", tmp_path)
+    lm = read_language_model(language_models["forward"])
+    assert data.source.vocabulary.tokens[:len(lm.vocabulary)] == lm.vocabulary.tokens
+    model = translation.TASK.build(config, data)
+    np.testing.assert_array_equal(
+        model.trainer.get_layer("source_embedding").embeddings.numpy()[:len(lm.vocabulary)],
+        lm.weights["embedding/embeddings"])
+    backward = model.trainer.get_layer("encoder_bi_0").backward_layer
+    kernel = [v for v in backward.weights if v.path.endswith("/kernel")][0]
+    np.testing.assert_array_equal(kernel.numpy(), lm_weights(language_models["backward"])[
+        "decoder_lstm_0/lstm_cell/kernel"])
+    with pytest.raises(ConfigError, match="set level=word"):
+        translation.TASK.check(tiny_translation_config(init_from=spec))
 
 
 @pytest.mark.parametrize("overrides, message", [
