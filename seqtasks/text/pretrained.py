@@ -43,11 +43,14 @@ def _is_binary(path: Path) -> bool:
 
 
 def _first_line(path: Path) -> tuple[bytes, int]:
-    """The first line of ``path`` (bytes) and the number of fields in it."""
+    """The first line of ``path`` (bytes) and the number of fields in it; a missing or empty
+    file is a DataError."""
     if not path.is_file():
         raise DataError(path, "no such vectors file", hint=FIX_HINT)
     with _open(path) as f:
         line = f.readline()
+    if not line.strip():
+        raise DataError(path, "empty vectors file", line=1, hint=FIX_HINT)
     return line, len(line.split())
 
 
@@ -63,8 +66,6 @@ def vectors_dimension(path) -> int:
     """The vectors' dimension, from the header or the first row (no full read)."""
     path = Path(path)
     line, n_fields = _first_line(path)
-    if not line.strip():
-        raise DataError(path, "empty vectors file", line=1, hint=FIX_HINT)
     header = _header(line)
     if header:
         return header[1]
@@ -129,8 +130,6 @@ def read_vectors(path) -> WordVectors:
 
     path = Path(path)
     line, _ = _first_line(path)
-    if not line.strip():
-        raise DataError(path, "empty vectors file", line=1, hint=FIX_HINT)
     binary, has_header = _is_binary(path), _header(line) is not None
     problem = None if binary else _locate_problem(path, has_header)
     if problem:  # gensim would fail without a line, or (a header that undercounts) read less

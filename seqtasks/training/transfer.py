@@ -29,8 +29,8 @@ class Transfer:
               trainable: bool = True) -> tuple[str, ...]:
         """Set the pretrained weights in ``model``; the paths of the variables they set."""
         if self.init_from:
-            warm_start.warm_start(model, config, self.language_models, embedding_layer, encoder)
-            return warm_start.pretrained_paths(model, config, embedding_layer, encoder)
+            return warm_start.warm_start(model, config, self.language_models, embedding_layer,
+                                         encoder)
         return vectors_lib.assign_embedding(model.get_layer(embedding_layer), self.vectors,
                                             trainable)
 

@@ -140,23 +140,17 @@ def encoder_variables(model, config, embedding_layer: str, encoder: str = "encod
     return pairs
 
 
-def pretrained_paths(model, config, embedding_layer: str, encoder: str = "encoder"
-                     ) -> tuple[str, ...]:
-    """The paths of the variables ``init_from`` sets (also when resuming, for their rate)."""
-    if not config.init_from:
-        return ()
-    return tuple(v.path for v, _, _ in encoder_variables(model, config, embedding_layer, encoder))
-
-
 def warm_start(model, config, models: list[LanguageModelWeights] | None, embedding_layer: str,
-               encoder: str = "encoder") -> None:
+               encoder: str = "encoder") -> tuple[str, ...]:
     """Copy the LMs' embedding and recurrent layers into ``model`` (nothing for ``None``: a
-    resumed run's checkpoint holds the weights)."""
-    if not models:
-        return
-    check_shapes(config, models[0].config)
-    for variable, which, key in encoder_variables(model, config, embedding_layer, encoder):
-        lm = models[which]
-        if key not in lm.weights:
-            raise ConfigError(f"init_from: {lm.export_dir} has no {key}")
-        _copy(variable, lm.weights[key], variable.path)
+    resumed run's checkpoint holds the weights); the paths of the variables they set (for
+    their learning rate, also when resuming)."""
+    pairs = encoder_variables(model, config, embedding_layer, encoder)
+    if models:
+        check_shapes(config, models[0].config)
+        for variable, which, key in pairs:
+            lm = models[which]
+            if key not in lm.weights:
+                raise ConfigError(f"init_from: {lm.export_dir} has no {key}")
+            _copy(variable, lm.weights[key], variable.path)
+    return tuple(variable.path for variable, _, _ in pairs)
