@@ -74,8 +74,9 @@ class RecurrentConfig:
     recurrent_dropout: float = probability(0.0, "dropout on the recurrent state (slower)")
     rnn_kernel: str = choice("auto", RNN_KERNELS,
                              "how the time loop runs: keras (a While loop of Keras ops), fused "
-                             "(TensorFlow's BlockLSTM kernel; cell=lstm only) or auto (the one "
-                             "measured faster: keras, see bench/lm_throughput.py)")
+                             "(the same loop with a fused, hoisted backward pass; cell=lstm "
+                             "only) or auto (the one measured faster: fused for lstm, else "
+                             "keras; see bench/lm_throughput.py)")
 
 
 @dataclasses.dataclass

@@ -5,8 +5,9 @@ dropout between layers; ``return_sequences`` picks many-to-one (final state) or 
 The layers (``projected_rnn``) multiply the inputs of all steps by the kernel before the loop; cuDNN
 kernels are disabled so the exported graph is a plain While loop that serves on CPU.
 ``rnn_kernel`` picks how the time loop runs: ``keras`` (those layers), ``fused`` (``FusedLSTM``,
-TensorFlow's BlockLSTM kernel, cell=lstm only) or ``auto`` (``AUTO_KERNELS``). Both keep Keras'
-weight layout, so a checkpoint loads into either. Unidirectional stacks can also start from
+the projected loop with a fused, hoisted backward pass; cell=lstm only) or ``auto``
+(``AUTO_KERNELS``: fused for LSTMs). Both keep Keras' weight layout, so a checkpoint loads into
+either. Unidirectional stacks can also start from
 given states and return their final states (language models carry them across windows and
 decode step by step).
 """
@@ -32,11 +33,10 @@ def _peephole_lstm(units, recurrent_dropout=0.0, **kwargs):
 CELLS = {"rnn": ProjectedSimpleRNN, "lstm": ProjectedLSTM, "peephole_lstm": _peephole_lstm,
          "gru": ProjectedGRU}
 FUSED_CELLS = {"lstm": FusedLSTM}
-# What auto picks where it is not keras. Measured (bench/results/lm-throughput.json,
-# inference-throughput.json): the fused LSTM trains PTB-small at 1.01x the keras loop but the
-# 2x512 char LM at 0.79x (its per-step [x, h] product is twice the loop's h product), and serves
-# the BiLSTM export at 1.06x; so auto stays on the keras loop, and fused is opt-in.
-AUTO_KERNELS: dict[str, str] = {}
+# What auto picks where it is not keras. Measured (bench/results/lm-throughput.json): the fused
+# LSTM (its own backward pass) trains PTB-small and the 2x512 char LM faster than the keras loop
+# and serves the same; TensorFlow has no fused GRU gradient matching Keras' reset_after GRU.
+AUTO_KERNELS: dict[str, str] = {"lstm": "fused"}
 STATES_PER_LAYER = {"rnn": 1, "lstm": 2, "peephole_lstm": 2, "gru": 1}  # [h] or [h, c]
 
 

@@ -1,4 +1,5 @@
-"""FusedLSTM (BlockLSTM forward, hoisted backward) against keras.layers.LSTM, same weights."""
+"""FusedLSTM (projected forward loop, fused gate-gradient backward) against keras.layers.LSTM,
+same weights."""
 
 import json
 import subprocess
@@ -45,14 +46,17 @@ def paired(wrap=lambda layer: layer, **options):
     return reference, fused
 
 
-def outputs_and_gradients(layer, x, mask, initial_state):
-    """Every output of ``layer`` and the gradients of a loss on all of them (graph mode)."""
+def outputs_and_gradients(layer, x, mask, initial_state, training=True):
+    """Every output of ``layer`` and the gradients of a loss on all of them (graph mode).
+
+    ``training=True`` runs FusedLSTM's own backward pass; without it TensorFlow differentiates
+    its inference loop."""
     @tf.function
     def run(x, h0, c0):
         with tf.GradientTape() as tape:
             tape.watch([x, h0, c0])
             state = None if initial_state is None else [h0, c0]
-            out = layer(x, mask=mask, initial_state=state)
+            out = layer(x, mask=mask, initial_state=state, training=training)
             out = list(out) if isinstance(out, (list, tuple)) else [out]
             # Weights differ per position so every output element matters separately.
             loss = sum(tf.reduce_sum(tf.sin(o) * tf.random.stateless_uniform(
@@ -65,11 +69,12 @@ def outputs_and_gradients(layer, x, mask, initial_state):
     return run(tf.constant(x), tf.constant(h0), tf.constant(c0))
 
 
-def assert_same(reference, fused, mask=None, initial_state=None):
+def assert_same(reference, fused, mask=None, initial_state=None, training=True):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(BATCH, TIME, FEATURES)).astype("float32")
-    expected_out, expected_grads = outputs_and_gradients(reference, x, mask, initial_state)
-    out, grads = outputs_and_gradients(fused, x, mask, initial_state)
+    expected_out, expected_grads = outputs_and_gradients(reference, x, mask, initial_state,
+                                                         training)
+    out, grads = outputs_and_gradients(fused, x, mask, initial_state, training)
     assert len(out) == len(expected_out) and len(grads) == len(expected_grads)
     for got, want in zip(out, expected_out):
         np.testing.assert_allclose(got.numpy(), want.numpy(), atol=TOLERANCE, rtol=0)
@@ -89,6 +94,12 @@ def test_outputs_states_and_gradients_match_keras_lstm(options, mask_name):
     assert_same(reference, fused, masks()[mask_name])
 
 
+@pytest.mark.parametrize("mask_name", list(masks()))
+def test_the_inference_loop_matches_keras_lstm(mask_name):
+    reference, fused = paired(return_sequences=True, return_state=True)
+    assert_same(reference, fused, masks()[mask_name], training=False)
+
+
 @pytest.mark.parametrize("mask_name", ["none", "holes_and_empty_row"])
 def test_initial_state_matches_keras_lstm(mask_name):
     reference, fused = paired(return_sequences=True, return_state=True)
@@ -103,12 +114,30 @@ def test_bidirectional_matches_keras_lstm(return_sequences):
     assert_same(reference, fused, masks()["right_padding"])
 
 
-def test_fused_layer_runs_blocklstm_and_keeps_keras_weight_layout():
+def graph_op_types(graph) -> set[str]:
+    """Op types in a traced graph and every function it calls (loop bodies, gradients)."""
+    graph_def = graph.as_graph_def()
+    types = {node.op for node in graph_def.node}
+    for function in graph_def.library.function:
+        types |= {node.op for node in function.node_def}
+    return types
+
+
+def test_the_backward_loop_is_the_fused_gate_gradient_and_weights_keep_keras_layout():
     layer = FusedLSTM(UNITS)
-    fn = tf.function(lambda x: layer(x)).get_concrete_function(
-        tf.TensorSpec([None, None, FEATURES]))
-    ops = {op.type for op in fn.graph.get_operations()}
-    assert "BlockLSTM" in ops and "While" not in ops and "StatelessWhile" not in ops
+    layer.build((None, None, FEATURES))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, FEATURES])])
+    def gradients(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x, training=True))
+        return tape.gradient(loss, layer.trainable_variables)
+
+    types = graph_op_types(gradients.get_concrete_function().graph)
+    assert "LSTMBlockCellGrad" in types
+    # The weight gradients are products after the loops, not TensorFlow's per-step accumulation
+    # of a differentiated While loop (which needs TensorList accumulators of every step).
+    assert not {"TensorListPushBack", "TensorListPopBack"} & types
     assert [w.path.split("/")[-1] for w in layer.weights] == ["kernel", "recurrent_kernel", "bias"]
     assert layer.cell.kernel.shape == (FEATURES, 4 * UNITS)
 
@@ -132,6 +161,7 @@ def test_the_factory_selects_the_kernel():
     assert type(recurrent_layer("lstm", 3, True, kernel="fused")) is FusedLSTM
     assert type(recurrent_layer("lstm", 3, True, kernel="keras")) is ProjectedLSTM
     assert type(recurrent_layer("gru", 3, True, kernel="auto")) is ProjectedGRU
+    assert type(recurrent_layer("lstm", 3, True, kernel="auto")) is FusedLSTM
     with pytest.raises(ConfigError, match="rnn_kernel=fused exists for cell=lstm only"):
         recurrent_layer("gru", 3, True, kernel="fused")
     with pytest.raises(ConfigError, match="Unknown rnn_kernel 'cudnn'"):
@@ -176,7 +206,6 @@ def test_export_serves_the_same_numbers_in_a_fresh_process_without_cudnn_ops(tmp
     np.testing.assert_allclose(json.loads(served.stdout.strip().splitlines()[-1]), expected,
                                atol=1e-6)
     types = saved_op_types(export)
-    assert "BlockLSTM" in types
     assert not [t for t in types if t.startswith("CudnnRNN")]
 
 
@@ -185,3 +214,12 @@ def test_a_model_with_the_fused_kernel_stays_off_xla():
     model = keras.Model(x, FusedLSTM(UNITS)(x))
     model.compile(optimizer="sgd", loss="mse", jit_compile="auto")
     assert model.jit_compile is False
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_batch_with_no_unmasked_step_gives_the_initial_state(training):
+    reference, fused = paired(return_sequences=True, return_state=True)
+    rng = np.random.default_rng(4)
+    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(2)]
+    assert_same(reference, fused, np.zeros((BATCH, TIME), bool), initial_state=state,
+                training=training)
