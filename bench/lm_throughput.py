@@ -9,12 +9,18 @@ vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). C
 - ``seqtasks_fused`` (LSTM only): the language-model pipeline's own trainer
   (``lm.build_trainer`` compiled by ``seqtasks.training.lifecycle.compile_model``, as training
   does) on the pipeline's TBPTT windows (``lm.windows``), trained with ``fit``, with
-  ``rnn_kernel=fused`` (seqtasks.layers.fused_lstm: TensorFlow's BlockLSTM kernel);
+  ``rnn_kernel=fused`` (seqtasks.layers.fused_lstm: the projected loop with its own backward
+  pass; what ``auto`` picks for LSTMs);
 - ``seqtasks_keras``: the same with ``rnn_kernel=keras`` (seqtasks.layers.projected_rnn);
 - ``stock_keras``: the same trainer with the recurrent layers swapped for
   ``keras.layers.LSTM`` / ``GRU`` (``use_cudnn=False``);
 - ``pytorch``: ``nn.Embedding`` -> ``nn.LSTM`` / ``nn.GRU`` -> ``nn.Linear`` with the usual
-  detach-between-windows loop, when torch is importable (else skipped, with a note).
+  detach-between-windows loop, when torch is importable (else skipped, with a note);
+- ``keras_jax`` (with ``--jax-python PY``, an interpreter with ``jax`` and ``keras``): the same
+  layers as stock Keras (``Embedding`` -> ``LSTM`` / ``GRU`` -> ``Dense``) under Keras 3's JAX
+  backend (``lax.scan`` loops, the train step compiled by XLA), SGD with global-norm clipping,
+  ``fit`` on the same windows; its state starts from zeros each window (the same work). Weights
+  trained this way load into the TensorFlow-backend model (same Keras layout) for export.
 
 Levers (``LEVERS``), each one change to one contender on the PTB-small LSTM (oneDNN also on the
 char LSTM): ``unroll=False`` (the trainer unrolls the fixed-length windows,
@@ -66,13 +72,15 @@ SHAPES = {
              "steps": 100, "data": "random ids"},
 }
 CELLS = ("lstm", "gru")
-FRAMEWORKS = ("seqtasks_fused", "seqtasks_keras", "stock_keras", "pytorch")
+FRAMEWORKS = ("seqtasks_fused", "seqtasks_keras", "stock_keras", "pytorch", "keras_jax")
 DESCRIPTIONS = {
     "seqtasks_fused": "pipelines.language_model.build_trainer + lifecycle.compile_model, fit, "
-                      "rnn_kernel=fused (BlockLSTM)",
+                      "rnn_kernel=fused (projected loop, fused hoisted backward pass)",
     "seqtasks_keras": "the same with rnn_kernel=keras (projected-input While loop)",
     "stock_keras": "the same trainer with keras.layers.LSTM/GRU(use_cudnn=False), fit",
     "pytorch": "nn.Embedding -> nn.LSTM/GRU -> nn.Linear, SGD, clip_grad_norm_, detach per window",
+    "keras_jax": "keras.layers.Embedding -> LSTM/GRU -> Dense on Keras 3's JAX backend (XLA, "
+                 "lax.scan), SGD(global_clipnorm), fit; zero state per window",
 }
 # name -> (shape, framework, changes to the measurement's defaults); cell lstm unless the name
 # says gru. PyTorch on one thread too: on a CPU shared with other work its OpenMP team of
@@ -186,6 +194,35 @@ def torch_trainer(ids: np.ndarray, shape: dict, cell: str):
     return train, n_windows
 
 
+def jax_trainer(ids: np.ndarray, shape: dict, cell: str):
+    """Stock Keras layers on the JAX backend (this process runs with KERAS_BACKEND=jax)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    batch, steps = shape["batch"], shape["steps"]
+    inputs = keras.Input((steps,), dtype="int32")
+    x = keras.layers.Embedding(shape["vocab"], shape["embedding_dim"])(inputs)
+    for _ in range(shape["num_layers"]):
+        x = recurrent(shape["units"], return_sequences=True)(x)
+    model = keras.Model(inputs, keras.layers.Dense(shape["vocab"])(x))
+    model.compile(optimizer=keras.optimizers.SGD(TRAINING["learning_rate"],
+                                                 global_clipnorm=TRAINING["clipnorm"]),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    streams = ids[:-1].reshape(batch, -1)
+    targets = ids[1:].reshape(batch, -1)
+    n_windows = streams.shape[1] // steps
+    # Window w of every stream, in order: rows [w * batch, (w + 1) * batch).
+    x_windows = np.concatenate([streams[:, w * steps:(w + 1) * steps] for w in range(n_windows)])
+    y_windows = np.concatenate([targets[:, w * steps:(w + 1) * steps] for w in range(n_windows)])
+
+    def train(n: int) -> None:
+        model.fit(x_windows[:n * batch], y_windows[:n * batch], batch_size=batch, epochs=1,
+                  shuffle=False, verbose=0)
+
+    return train, n_windows
+
+
 def measure(spec: dict) -> dict:
     """In this (fresh) process: warm up, then time ``spec["windows"]`` training steps."""
     shape = SHAPES[spec["shape"]]
@@ -195,6 +232,8 @@ def measure(spec: dict) -> dict:
 
         torch.set_num_threads(spec["intra_op"])
         train, available = torch_trainer(ids, shape, spec["cell"])
+    elif spec["framework"] == "keras_jax":
+        train, available = jax_trainer(ids, shape, spec["cell"])
     else:
         import tensorflow as tf
 
@@ -215,6 +254,12 @@ def measure(spec: dict) -> dict:
             "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
+def jax_version(python: str) -> str:
+    out = subprocess.run([python, "-c", "import jax; print(jax.__version__)"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
 def summary(values: list[float], digits: int = 1) -> dict:
     return {"median": round(statistics.median(values), digits),
             "min": round(min(values), digits), "max": round(max(values), digits)}
@@ -222,7 +267,8 @@ def summary(values: list[float], digits: int = 1) -> dict:
 
 def plan(args, frameworks: list[str]) -> dict[str, dict]:
     """Every measurement: name -> the spec its child process gets."""
-    base = {"warmup": args.warmup, "synthetic": args.synthetic, "intra_op": args.threads,
+    base = {"warmup": args.warmup, "synthetic": args.synthetic, "jax_python": args.jax_python,
+            "intra_op": args.threads,
             "inter_op": args.threads, "unroll": True, "onednn": True}
     windows = {"ptb_small": args.windows, "char": args.char_windows}
     specs = {}
@@ -246,7 +292,14 @@ def plan(args, frameworks: list[str]) -> dict[str, dict]:
 def run_child(spec: dict) -> dict:
     env = dict(os.environ)
     env["TF_ENABLE_ONEDNN_OPTS"] = "1" if spec["onednn"] else "0"
-    out = subprocess.run([sys.executable, __file__, "--one", json.dumps(spec)],
+    python = sys.executable
+    if spec["framework"] == "keras_jax":
+        python = spec["jax_python"]
+        env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
+                   # XLA's CPU thread pool: the same number of threads as the others get.
+                   XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=true "
+                             f"intra_op_parallelism_threads={spec['intra_op']}")
+    out = subprocess.run([python, __file__, "--one", json.dumps(spec)],
                          capture_output=True, text=True, env=env)
     if out.returncode:
         sys.exit(f"{spec} run failed:\n{out.stderr[-3000:]}")
@@ -271,6 +324,8 @@ def main() -> None:
     parser.add_argument("--only", choices=SHAPES, nargs="+", help="measure these shapes only")
     parser.add_argument("--no-levers", action="store_true", help="skip the LEVERS variants")
     parser.add_argument("--synthetic", action="store_true", help="random ids instead of PTB")
+    parser.add_argument("--jax-python", metavar="PY",
+                        help="a Python with jax and keras: adds the keras_jax contender")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: its spec as JSON
     common.add_arguments(parser, config=False, out=False)
     args = parser.parse_args()
@@ -288,6 +343,8 @@ def main() -> None:
         skipped = ("skipped: torch is not importable here (pip install torch "
                    "--index-url https://download.pytorch.org/whl/cpu)")
         common.log(f"pytorch {skipped}")
+    if not args.jax_python:
+        frameworks.remove("keras_jax")
     specs = plan(args, frameworks)
     runs: dict[str, list[dict]] = {name: [] for name in specs}
     for repeat in range(args.repeats):
@@ -331,7 +388,9 @@ def main() -> None:
                 else None,
                 "seqtasks_keras_over_pytorch": ratio(f"{key}/seqtasks_keras", f"{key}/pytorch"),
                 "stock_keras_over_pytorch": ratio(f"{key}/stock_keras", f"{key}/pytorch"),
-                f"{ours}_over_stock_keras": ratio(f"{key}/{ours}", f"{key}/stock_keras")}
+                f"{ours}_over_stock_keras": ratio(f"{key}/{ours}", f"{key}/stock_keras"),
+                "keras_jax_over_pytorch": ratio(f"{key}/keras_jax", f"{key}/pytorch"),
+                f"{ours}_over_keras_jax": ratio(f"{key}/{ours}", f"{key}/keras_jax")}
     levers = {name: {"over_default": ratio(name, name.split("+")[0]),
                      "default": name.split("+")[0]}
               for name in specs if "+" in name}
@@ -353,6 +412,8 @@ def main() -> None:
                    "windows; all measurements alternate within each round; the CPU is shared "
                    "with other work (load average per measurement)"),
         "pytorch": skipped or "measured",
+        "keras_jax": (f"measured with {args.jax_python} (jax {jax_version(args.jax_python)})"
+                      if args.jax_python else "not measured (no --jax-python)"),
         "measurements": measurements,
         "median_tokens_per_second": median,
         "ratios": ratios,

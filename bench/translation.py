@@ -6,13 +6,15 @@ Run by hand from the repository root (not part of the tests; the recipe trains 2
 
     python bench/translation.py                          # recipes/multi30k.yaml
     python bench/translation.py --set attention=none time_budget=30
+    python bench/translation.py --config recipes/multi30k-60min.yaml   # 60 minutes
     python bench/translation.py --compare --set time_budget=none epochs=3   # the comparison
     python bench/translation.py --set time_budget=0.3 --results /tmp/benchsmoke   # smoke run
 
 Recipe: recipes/multi30k.yaml (``--config FILE`` for another, ``--set KEY=VALUE ...`` on top).
 Data: ../shared/data/multi30k/{train,val}.{de,en} (non-commercial; never copied into the repo).
 
-Writes bench/results/translation-multi30k.json, or with ``--compare``
+Writes bench/results/translation-multi30k.json (with ``--config recipes/NAME.yaml``:
+translation-NAME.json), or with ``--compare``
 bench/results/translation-compare.json (each also printed as one JSON line, the last line of
 stdout). ``--compare`` trains the runs of COMPARISON (attention none / Bahdanau / Luong, teacher
 forcing vs scheduled sampling; ``--runs`` picks some) on top of the recipe through ``seqtasks
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import common
 
@@ -140,7 +143,10 @@ def main() -> None:
     sources = read_parallel(VALID).sources
     result = scored(export_dir, sources)
     common.log(f"BLEU greedy {result['greedy']['bleu']}, beam 4 {result['beam4']['bleu']}")
-    common.write_result("translation-multi30k", {
+    recipe = common.recipe_path(args, RECIPE)
+    name = "translation-multi30k" if recipe.name == Path(RECIPE).name \
+        else f"translation-{recipe.stem}"
+    common.write_result(name, {
         "benchmark": "translation_multi30k_de_en",
         "data": {"train": [str(p) for p in TRAIN], "valid": [str(p) for p in VALID]},
         **entries, "n_valid": len(sources), **result,

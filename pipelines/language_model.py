@@ -41,7 +41,6 @@ from seqtasks.text.encoder import pad_dense
 from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, unknown_share
-from seqtasks.training.fit import LR_SCHEDULES, learning_rate_schedule
 from seqtasks.training import distributed, lifecycle, transfer
 
 WORD_SPLITS = {"whitespace": WhitespaceTokenizer, "punctuation": WordTokenizer}
@@ -74,10 +73,6 @@ class LanguageModelConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedCo
                             "a bidirectional encoder, init_from=FORWARD,BACKWARD)")
     tie_embeddings: bool = option(True, "output projection = input embedding matrix (a linear "
                                   "projection bridges units != embedding_dim)")
-    lr_schedule: str = choice("step", LR_SCHEDULES, "step: multiply the learning rate by "
-                              "lr_decay after every epoch; cosine: anneal it to 0 over `epochs`")
-    lr_decay: float = option(1.0, "step schedule: multiply the learning rate by this after "
-                             "every epoch")
 
     @property
     def stride(self) -> int:
@@ -312,10 +307,6 @@ class LanguageModel(transfer.TransferTask, Task):
 
     def exported(self, model):
         return model.step_model
-
-    def learning_rate(self, config, steps_per_epoch):
-        return learning_rate_schedule(config.learning_rate, config.lr_schedule, config.lr_decay,
-                                      steps_per_epoch, config.epochs)
 
     def compile_options(self, config, model) -> dict:
         return {"loss": keras.losses.SparseCategoricalCrossentropy(

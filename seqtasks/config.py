@@ -24,6 +24,7 @@ C = TypeVar("C")
 
 CELLS = ("rnn", "lstm", "peephole_lstm", "gru")
 RNN_KERNELS = ("auto", "keras", "fused")
+LR_SCHEDULES = ("step", "cosine")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
@@ -125,6 +126,10 @@ class TrainConfig:
     batch_size: int = size(32, "sequences per batch")
     optimizer: str = choice("adam", OPTIMIZERS, "optimizer name")
     learning_rate: float = option(1e-3, "initial learning rate", above=0.0)
+    lr_schedule: str = choice("step", LR_SCHEDULES, "step: multiply the learning rate by "
+                              "lr_decay after every epoch; cosine: anneal it to 0 over `epochs`")
+    lr_decay: float = option(1.0, "step schedule: multiply the learning rate by this after "
+                             "every epoch (1: constant)")
     clipnorm: float | None = option(5.0, "clip gradients by global norm (none to disable)",
                                     above=0.0)
     early_stopping_patience: int = option(3, "epochs without validation improvement before "

@@ -96,7 +96,7 @@ class Task:
         raise NotImplementedError
 
     def learning_rate(self, config, steps_per_epoch: int):
-        """A float or a Keras schedule."""
+        """A float (training follows it with the config's ``lr_schedule``) or a Keras schedule."""
         return config.learning_rate
 
     def signatures(self, config, model, data) -> dict:

@@ -12,7 +12,7 @@ from typing import Callable
 import keras
 
 from seqtasks.training import distributed
-from seqtasks.config import TrainConfig
+from seqtasks.config import LR_SCHEDULES, TrainConfig
 from seqtasks.training.gradient_log import GradientLog
 from seqtasks.errors import ConfigError, TrainingError
 from seqtasks.training.epoch_log import progress
@@ -84,9 +84,6 @@ class FreezePretrained(keras.callbacks.Callback):
         if not optimizer.built:
             optimizer.build(self.model.trainable_variables)
         optimizer.pretrained_rate.assign(0.0 if epoch < self.epochs else self.scale)
-
-
-LR_SCHEDULES = ("step", "cosine")
 
 
 def learning_rate_schedule(learning_rate: float, schedule: str, decay: float,

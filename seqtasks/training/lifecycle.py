@@ -16,7 +16,8 @@ from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
                                        with_vectors_dimension)
 from seqtasks.training.distributed import join_cluster
-from seqtasks.training.fit import FreezePretrained, Throughput, fit, make_optimizer
+from seqtasks.training.fit import (FreezePretrained, Throughput, fit, learning_rate_schedule,
+                                   make_optimizer)
 from seqtasks.training.run_dir import RunDir
 
 UNKNOWN_WARNING = 0.5  # share of [UNK] validation tokens that earns a warning (the bundled
@@ -94,12 +95,15 @@ def training_summary(task, config, data, throughput: Throughput, steps_per_epoch
 
 def compile_model(task, config, model, steps_per_epoch: int, pretrained: tuple[str, ...] = ()):
     """Compile ``task.trainable(model)`` with the config's optimizer (global-norm clipping, the
-    task's learning rate or schedule, ``pretrained_lr_scale`` for the ``pretrained`` variables)
-    and the task's loss; returns the compiled Keras model."""
+    task's learning rate on the config's ``lr_schedule``, ``pretrained_lr_scale`` for the
+    ``pretrained`` variables) and the task's loss; returns the compiled Keras model."""
     trainable = task.trainable(model)
     scale = config.pretrained_lr_scale if isinstance(config, TransferConfig) else 1.0
-    optimizer = make_optimizer(config.optimizer, task.learning_rate(config, steps_per_epoch),
-                               config.clipnorm, pretrained, scale)
+    rate = task.learning_rate(config, steps_per_epoch)
+    if isinstance(rate, (int, float)):
+        rate = learning_rate_schedule(rate, config.lr_schedule, config.lr_decay,
+                                      steps_per_epoch, config.epochs)
+    optimizer = make_optimizer(config.optimizer, rate, config.clipnorm, pretrained, scale)
     # jit_compile=False: XLA is slower for recurrent loops on CPU (TOOLCHAIN.md).
     trainable.compile(optimizer=optimizer, jit_compile=False,
                       **task.compile_options(config, model))
