@@ -1,7 +1,7 @@
 """Where a recurrent LM's training step spends its time, by TensorFlow op type (TF profiler).
 
 For each kernel (``keras``: the projected While loop TensorFlow differentiates; ``fused``:
-seqtasks.layers.fused_lstm, its own backward pass; ``stock_keras``: ``keras.layers.LSTM``), in a
+seqtasks.layers.fused_rnn, its own backward pass; ``stock_keras``: ``keras.layers.LSTM``), in a
 fresh process: the language-model pipeline's trainer of ``bench/lm_throughput.py``'s shape
 (default the char LM: vocabulary 65, 2 x 512 LSTM, batch 64 x 100) trains untimed warm-up
 windows, then ``--windows`` windows under ``tf.profiler.experimental``. The trace's op events

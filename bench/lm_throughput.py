@@ -6,10 +6,10 @@ truncated BPTT windows, PTB training ids) and ``char`` (the tiny-shakespeare rec
 vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). Cells ``lstm`` and
 ``gru``. Contenders:
 
-- ``seqtasks_fused`` (LSTM only): the language-model pipeline's own trainer
+- ``seqtasks_fused``: the language-model pipeline's own trainer
   (``lm.build_trainer`` compiled by ``seqtasks.training.lifecycle.compile_model``, as training
   does) on the pipeline's TBPTT windows (``lm.windows``), trained with ``fit``, with
-  ``rnn_kernel=fused`` (seqtasks.layers.fused_lstm: the projected loop with its own backward
+  ``rnn_kernel=fused`` (seqtasks.layers.fused_rnn: the projected loop with its own backward
   pass; what ``auto`` picks for LSTMs);
 - ``seqtasks_keras``: the same with ``rnn_kernel=keras`` (seqtasks.layers.projected_rnn);
 - ``stock_keras``: the same trainer with the recurrent layers swapped for
@@ -275,8 +275,6 @@ def plan(args, frameworks: list[str]) -> dict[str, dict]:
     for shape in args.only or SHAPES:
         for cell in CELLS:
             for framework in frameworks:
-                if framework == "seqtasks_fused" and cell != "lstm":
-                    continue  # BlockLSTM is an LSTM kernel
                 specs[f"{shape}/{cell}/{framework}"] = {
                     **base, "shape": shape, "cell": cell, "framework": framework,
                     "windows": windows[shape]}
@@ -378,7 +376,7 @@ def main() -> None:
     for shape in args.only or SHAPES:
         for cell in CELLS:
             key = f"{shape}/{cell}"
-            ours = {"lstm": "seqtasks_fused", "gru": "seqtasks_keras"}[cell]
+            ours = "seqtasks_fused"
             torch_runs = [n for n in specs if n.startswith(f"{key}/pytorch")]
             best_torch = max(torch_runs, key=median.get) if torch_runs else None
             ratios[key] = {

@@ -74,10 +74,10 @@ class RecurrentConfig:
     dropout: float = probability(0.3, "dropout on embeddings and between layers")
     recurrent_dropout: float = probability(0.0, "dropout on the recurrent state (slower)")
     rnn_kernel: str = choice("auto", RNN_KERNELS,
-                             "how the time loop runs: keras (a While loop of Keras ops), fused "
-                             "(the same loop with a fused, hoisted backward pass; cell=lstm "
-                             "only) or auto (the one measured faster: fused for lstm, else "
-                             "keras; see bench/lm_throughput.py)")
+                             "how the time loop runs: keras (a While loop of Keras ops that "
+                             "TensorFlow differentiates), fused (the same loop with its own, "
+                             "hoisted backward pass; cell=lstm or gru) or auto (the one measured "
+                             "faster, see bench/lm_throughput.py)")
 
 
 @dataclasses.dataclass

@@ -4,10 +4,10 @@ cell: rnn | lstm | peephole_lstm | gru; optional bidirectional wrapping; ``num_l
 dropout between layers; ``return_sequences`` picks many-to-one (final state) or many-to-many.
 The layers (``projected_rnn``) multiply the inputs of all steps by the kernel before the loop; cuDNN
 kernels are disabled so the exported graph is a plain While loop that serves on CPU.
-``rnn_kernel`` picks how the time loop runs: ``keras`` (those layers), ``fused`` (``FusedLSTM``,
-the projected loop with a fused, hoisted backward pass; cell=lstm only) or ``auto``
-(``AUTO_KERNELS``: fused for LSTMs). Both keep Keras' weight layout, so a checkpoint loads into
-either. Unidirectional stacks can also start from
+``rnn_kernel`` picks how the time loop runs: ``keras`` (those layers: TensorFlow differentiates
+their loops), ``fused`` (``FusedLSTM`` / ``FusedGRU``: the projected loop with its own, hoisted
+backward pass; cell=lstm or gru) or ``auto`` (``AUTO_KERNELS``). Both keep Keras' weight layout,
+so a checkpoint loads into either. Unidirectional stacks can also start from
 given states and return their final states (language models carry them across windows and
 decode step by step).
 """
@@ -18,7 +18,7 @@ import keras
 
 from seqtasks.config import RNN_KERNELS, RecurrentConfig
 from seqtasks.errors import ConfigError
-from seqtasks.layers.fused_lstm import FusedLSTM
+from seqtasks.layers.fused_rnn import FusedGRU, FusedLSTM
 from seqtasks.layers.projected_rnn import (ProjectedGRU, ProjectedLSTM, ProjectedPeepholeLSTM,
                                            ProjectedSimpleRNN)
 
@@ -32,7 +32,7 @@ def _peephole_lstm(units, recurrent_dropout=0.0, **kwargs):
 
 CELLS = {"rnn": ProjectedSimpleRNN, "lstm": ProjectedLSTM, "peephole_lstm": _peephole_lstm,
          "gru": ProjectedGRU}
-FUSED_CELLS = {"lstm": FusedLSTM}
+FUSED_CELLS = {"lstm": FusedLSTM, "gru": FusedGRU}
 # What auto picks where it is not keras. Measured (bench/results/lm-throughput.json): the fused
 # LSTM (its own backward pass) trains PTB-small and the 2x512 char LM faster than the keras loop
 # and serves the same; TensorFlow has no fused GRU gradient matching Keras' reset_after GRU.

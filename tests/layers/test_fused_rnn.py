@@ -1,5 +1,5 @@
-"""FusedLSTM (projected forward loop, fused gate-gradient backward) against keras.layers.LSTM,
-same weights."""
+"""FusedLSTM / FusedGRU (projected forward loop, own backward pass) against keras.layers.LSTM /
+GRU with the same weights: outputs, states and every gradient."""
 
 import json
 import subprocess
@@ -14,7 +14,7 @@ from helpers import ROOT, saved_op_types
 from seqtasks.config import RecurrentConfig
 from seqtasks.errors import ConfigError
 from seqtasks.export.savedmodel import export_savedmodel
-from seqtasks.layers.fused_lstm import FusedLSTM
+from seqtasks.layers.fused_rnn import FusedGRU, FusedLSTM
 from seqtasks.layers.projected_rnn import ProjectedGRU, ProjectedLSTM
 from seqtasks.layers.recurrent import recurrent_layer, recurrent_stack
 
@@ -32,10 +32,15 @@ def masks():
     return {"none": None, "right_padding": right, "holes_and_empty_row": holes}
 
 
-def paired(wrap=lambda layer: layer, **options):
-    """(keras.layers.LSTM, FusedLSTM) built with the same random weights."""
-    reference = wrap(keras.layers.LSTM(UNITS, use_cudnn=False, **options))
-    fused = wrap(FusedLSTM(UNITS, **options))
+PAIRS = {"lstm": (keras.layers.LSTM, FusedLSTM), "gru": (keras.layers.GRU, FusedGRU)}
+STATES = {"lstm": 2, "gru": 1}
+
+
+def paired(cell, wrap=lambda layer: layer, **options):
+    """(keras.layers.LSTM / GRU, FusedLSTM / FusedGRU) built with the same random weights."""
+    keras_class, fused_class = PAIRS[cell]
+    reference = wrap(keras_class(UNITS, use_cudnn=False, **options))
+    fused = wrap(fused_class(UNITS, **options))
     for layer in (reference, fused):
         layer.build((None, TIME, FEATURES))
     rng = np.random.default_rng(1)
@@ -52,21 +57,21 @@ def outputs_and_gradients(layer, x, mask, initial_state, training=True):
     ``training=True`` runs FusedLSTM's own backward pass; without it TensorFlow differentiates
     its inference loop."""
     @tf.function
-    def run(x, h0, c0):
+    def run(x, *states):
         with tf.GradientTape() as tape:
-            tape.watch([x, h0, c0])
-            state = None if initial_state is None else [h0, c0]
+            tape.watch([x, *states])
+            state = None if initial_state is None else list(states)
             out = layer(x, mask=mask, initial_state=state, training=training)
             out = list(out) if isinstance(out, (list, tuple)) else [out]
             # Weights differ per position so every output element matters separately.
             loss = sum(tf.reduce_sum(tf.sin(o) * tf.random.stateless_uniform(
                 tf.shape(o), seed=[index, 7], minval=-1.0)) for index, o in enumerate(out))
-        sources = [x, h0, c0] + layer.trainable_variables
+        sources = [x, *states] + layer.trainable_variables
         return out, tape.gradient(loss, sources, unconnected_gradients="zero")
 
-    h0, c0 = initial_state if initial_state is not None else \
-        (np.zeros((BATCH, UNITS), "float32"),) * 2
-    return run(tf.constant(x), tf.constant(h0), tf.constant(c0))
+    # Without an initial state, one unused zero state keeps the function's signature.
+    states = initial_state if initial_state is not None else [np.zeros((BATCH, UNITS), "float32")]
+    return run(tf.constant(x), *map(tf.constant, states))
 
 
 def assert_same(reference, fused, mask=None, initial_state=None, training=True):
@@ -89,28 +94,32 @@ def assert_same(reference, fused, mask=None, initial_state=None, training=True):
     {"return_sequences": True, "go_backwards": True, "return_state": True},
     {"return_sequences": True, "zero_output_for_mask": True},
 ], ids=["sequences", "last", "backwards", "zero_output"])
-def test_outputs_states_and_gradients_match_keras_lstm(options, mask_name):
-    reference, fused = paired(**options)
+@pytest.mark.parametrize("cell", list(PAIRS))
+def test_outputs_states_and_gradients_match_keras(cell, options, mask_name):
+    reference, fused = paired(cell, **options)
     assert_same(reference, fused, masks()[mask_name])
 
 
 @pytest.mark.parametrize("mask_name", list(masks()))
-def test_the_inference_loop_matches_keras_lstm(mask_name):
-    reference, fused = paired(return_sequences=True, return_state=True)
+@pytest.mark.parametrize("cell", list(PAIRS))
+def test_the_inference_loop_matches_keras(cell, mask_name):
+    reference, fused = paired(cell, return_sequences=True, return_state=True)
     assert_same(reference, fused, masks()[mask_name], training=False)
 
 
 @pytest.mark.parametrize("mask_name", ["none", "holes_and_empty_row"])
-def test_initial_state_matches_keras_lstm(mask_name):
-    reference, fused = paired(return_sequences=True, return_state=True)
+@pytest.mark.parametrize("cell", list(PAIRS))
+def test_initial_state_matches_keras(cell, mask_name):
+    reference, fused = paired(cell, return_sequences=True, return_state=True)
     rng = np.random.default_rng(2)
-    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(2)]
+    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(STATES[cell])]
     assert_same(reference, fused, masks()[mask_name], initial_state=state)
 
 
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_bidirectional_matches_keras_lstm(return_sequences):
-    reference, fused = paired(keras.layers.Bidirectional, return_sequences=return_sequences)
+@pytest.mark.parametrize("cell", list(PAIRS))
+def test_bidirectional_matches_keras(cell, return_sequences):
+    reference, fused = paired(cell, keras.layers.Bidirectional, return_sequences=return_sequences)
     assert_same(reference, fused, masks()["right_padding"])
 
 
@@ -123,8 +132,9 @@ def graph_op_types(graph) -> set[str]:
     return types
 
 
-def test_the_backward_loop_is_the_fused_gate_gradient_and_weights_keep_keras_layout():
-    layer = FusedLSTM(UNITS)
+@pytest.mark.parametrize("cell", list(PAIRS))
+def test_the_backward_pass_is_ours_and_weights_keep_keras_layout(cell):
+    layer = PAIRS[cell][1](UNITS)
     layer.build((None, None, FEATURES))
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, FEATURES])])
@@ -134,12 +144,12 @@ def test_the_backward_loop_is_the_fused_gate_gradient_and_weights_keep_keras_lay
         return tape.gradient(loss, layer.trainable_variables)
 
     types = graph_op_types(gradients.get_concrete_function().graph)
-    assert "LSTMBlockCellGrad" in types
+    assert ("LSTMBlockCellGrad" in types) == (cell == "lstm")
     # The weight gradients are products after the loops, not TensorFlow's per-step accumulation
     # of a differentiated While loop (which needs TensorList accumulators of every step).
     assert not {"TensorListPushBack", "TensorListPopBack"} & types
     assert [w.path.split("/")[-1] for w in layer.weights] == ["kernel", "recurrent_kernel", "bias"]
-    assert layer.cell.kernel.shape == (FEATURES, 4 * UNITS)
+    assert layer.cell.kernel.shape == (FEATURES, {"lstm": 4, "gru": 3}[cell] * UNITS)
 
 
 def test_what_the_fused_op_cannot_do_falls_back_to_the_keras_loop():
@@ -160,10 +170,11 @@ def test_what_the_fused_op_cannot_do_falls_back_to_the_keras_loop():
 def test_the_factory_selects_the_kernel():
     assert type(recurrent_layer("lstm", 3, True, kernel="fused")) is FusedLSTM
     assert type(recurrent_layer("lstm", 3, True, kernel="keras")) is ProjectedLSTM
-    assert type(recurrent_layer("gru", 3, True, kernel="auto")) is ProjectedGRU
+    assert type(recurrent_layer("gru", 3, True, kernel="fused")) is FusedGRU
+    assert type(recurrent_layer("gru", 3, True, kernel="keras")) is ProjectedGRU
     assert type(recurrent_layer("lstm", 3, True, kernel="auto")) is FusedLSTM
-    with pytest.raises(ConfigError, match="rnn_kernel=fused exists for cell=lstm only"):
-        recurrent_layer("gru", 3, True, kernel="fused")
+    with pytest.raises(ConfigError, match="rnn_kernel=fused exists for cell=lstm, gru only"):
+        recurrent_layer("rnn", 3, True, kernel="fused")
     with pytest.raises(ConfigError, match="Unknown rnn_kernel 'cudnn'"):
         recurrent_layer("lstm", 3, True, kernel="cudnn")
     x = keras.Input((None, FEATURES))
@@ -188,6 +199,7 @@ def test_export_serves_the_same_numbers_in_a_fresh_process_without_cudnn_ops(tmp
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     x = keras.layers.Embedding(20, 6, mask_zero=True)(token_ids)
     x = keras.layers.Bidirectional(FusedLSTM(UNITS, return_sequences=True))(x)
+    x = keras.layers.Bidirectional(FusedGRU(UNITS, return_sequences=True))(x)
     x = FusedLSTM(UNITS, go_backwards=True)(x)
     model = keras.Model(token_ids, keras.layers.Dense(3, activation="softmax")(x))
 
@@ -217,9 +229,10 @@ def test_a_model_with_the_fused_kernel_stays_off_xla():
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_a_batch_with_no_unmasked_step_gives_the_initial_state(training):
-    reference, fused = paired(return_sequences=True, return_state=True)
+@pytest.mark.parametrize("cell", list(PAIRS))
+def test_a_batch_with_no_unmasked_step_gives_the_initial_state(cell, training):
+    reference, fused = paired(cell, return_sequences=True, return_state=True)
     rng = np.random.default_rng(4)
-    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(2)]
+    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(STATES[cell])]
     assert_same(reference, fused, np.zeros((BATCH, TIME), bool), initial_state=state,
                 training=training)

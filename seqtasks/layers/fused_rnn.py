@@ -1,16 +1,19 @@
-"""An LSTM layer with a hand-written backward pass: fused gate gradients, weight gradients hoisted.
+"""LSTM and GRU layers with hand-written backward passes: weight gradients hoisted out of the loop.
 
-``FusedLSTM`` is ``ProjectedLSTM`` (so ``keras.layers.LSTM``: same weights ``kernel``,
-``recurrent_kernel``, ``bias`` in Keras' gate order i, f, c, o, same config, same results, same
-outputs and gradients to 1e-5 in the tests) with its own gradient (``_lstm_with_fused_gradient``).
-TensorFlow's differentiation of a ``While`` loop keeps a dozen small ops per step and accumulates
-the weight gradients one small matrix product per step; here the backward loop is one fused
-``LSTMBlockCellGrad`` op (every element-wise derivative of a step) and ``dz @ recurrent^T``, and
-the weight and input gradients are four large products over all steps after it, as PyTorch and
-cuDNN do. The forward pass is the projected loop (input product for all steps at once, then
-``h @ recurrent_kernel`` and the gates per step), keeping what the backward pass needs. Every op
-is a plain TensorFlow CPU op (no cuDNN), so exported SavedModels serve on any CPU.
-(TensorFlow's fused forward kernel, ``BlockLSTM``, was measured and dropped: it multiplies
+``FusedLSTM`` / ``FusedGRU`` are ``ProjectedLSTM`` / ``ProjectedGRU`` (so ``keras.layers.LSTM`` /
+``GRU``: same weights in Keras' layout and gate order, same config, same outputs and gradients to
+1e-5 in the tests) with their own gradient. TensorFlow's differentiation of a ``While`` loop keeps
+every intermediate of every step in accumulator lists and adds each step's weight gradient into
+the total, one small matrix product (inner dimension: the batch) and one weight-sized addition
+per step. Here the backward loop computes only what depends on the step before it — the gate
+gradients and ``dz @ recurrent^T`` — and the input, kernel, recurrent-kernel and bias gradients
+are four large products over all steps after it, as PyTorch and cuDNN do. For the LSTM, every
+element-wise derivative of a step is one fused TensorFlow op (``LSTMBlockCellGrad``); the GRU
+(Keras' ``reset_after`` form, which TensorFlow's ``GRUBlockCell`` does not implement) spells its
+derivatives out. The forward pass is the projected loop (input product for all steps at once,
+then ``h @ recurrent_kernel`` and the gates per step), keeping what the backward pass needs.
+Every op is a plain TensorFlow CPU op (no cuDNN), so exported SavedModels serve on any CPU.
+(TensorFlow's fused LSTM forward kernel, ``BlockLSTM``, was measured and dropped: it multiplies
 ``[x, h]`` with Eigen every step and ran 1.7x slower than this loop on the char-LM shape.)
 
 Masks: the loop runs one length for the whole batch. Keras' semantics for a masked step are
@@ -22,9 +25,9 @@ as Keras does).
 
 Where this can't reproduce the layer, ``inner_loop`` falls back to the projected Keras loop:
 another backend than TensorFlow, activations other than tanh / sigmoid, input dropout inside
-the cell or recurrent dropout while training (masks per step), dtypes ``LSTMBlockCellGrad`` has
-no kernel for, and inputs of one time step (step-by-step sampling and decoding). ``unroll`` is
-ignored (the loop's length is the batch's longest row).
+the cell or recurrent dropout while training (masks per step), dtypes other than float16 /
+float32, and inputs of one time step (step-by-step sampling and decoding). ``unroll`` is ignored
+(the loop's length is the batch's longest row).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import keras
 # Imported when first used, as Keras does: the layer module loads under any backend.
 from keras.src.utils.module_utils import tensorflow as tf
 
-from seqtasks.layers.projected_rnn import ProjectedLSTM
+from seqtasks.layers.projected_rnn import ProjectedGRU, ProjectedLSTM
 
 FUSED_DTYPES = ("float16", "float32")
 
@@ -152,15 +155,94 @@ def _lstm_with_fused_gradient(x, h0, c0, kernel, recurrent_kernel, bias, steps):
     return run(x, h0, c0, kernel, recurrent_kernel, bias)
 
 
-def fused_lstm(sequences, h0, c0, mask, kernel, recurrent_kernel, bias, go_backwards=False,
-               zero_output_for_mask=False, return_sequences=True, training=True):
-    """Keras' ``backend.rnn`` contract for an LSTM (tanh / sigmoid) with the fused gradient.
+def _gru_forward(x, h0, kernel, recurrent_kernel, bias, steps, keep_gates):
+    """Keras' GRU (``reset_after``) over time-major ``x``; ``bias`` [2, 3 units] (input,
+    recurrent). Returns ``(h,)`` [time, batch, units], and with ``keep_gates`` also the update
+    and reset gates [time, batch, 2 units], the candidates and the recurrent candidate parts
+    ``h @ recurrent_kernel[:, 2u:] + bias`` [time, batch, units] the backward pass needs."""
+    time, batch, features = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    units = tf.shape(h0)[-1]
+    projected = tf.matmul(tf.reshape(x, [-1, features]), kernel) + bias[0]
+    projected = tf.reshape(projected, [time, batch, -1])
 
-    ``sequences`` [batch, time, features]; ``mask`` [batch, time] or None. Returns
-    ``(last_output, outputs, [h, c])`` as ``keras.layers.RNN.inner_loop`` does: ``outputs``
-    [batch, time, units] (time reversed with ``go_backwards``), or [batch, 1, units] without
-    ``return_sequences``. ``training`` picks the loop that keeps the gates for the fused
-    backward pass; inference runs the same loop without keeping them.
+    def step(t, h, *kept):
+        inputs = projected[t]
+        inner = tf.matmul(h, recurrent_kernel) + bias[1]
+        gates = tf.sigmoid(inputs[:, :2 * units] + inner[:, :2 * units])  # z, r
+        update, reset = tf.split(gates, 2, axis=-1)
+        recurrent_part = inner[:, 2 * units:]
+        candidate = tf.tanh(inputs[:, 2 * units:] + reset * recurrent_part)
+        h = candidate + update * (h - candidate)  # z * h + (1 - z) * candidate
+        values = (h, gates, candidate, recurrent_part) if keep_gates else (h,)
+        return (t + 1, h) + tuple(array.write(t, value) for array, value in zip(kept, values))
+
+    width = h0.shape[-1]
+    widths = [width] + ([None if width is None else 2 * width, width, width] if keep_gates
+                        else [])
+    kept = tuple(tf.TensorArray(x.dtype, size=time, element_shape=[None, w]) for w in widths)
+    _, _, *kept = tf.while_loop(lambda t, *_: t < steps, step, (0, h0) + kept)
+    return tuple(array.stack() for array in kept)
+
+
+def _gru_with_fused_gradient(x, h0, kernel, recurrent_kernel, bias, steps):
+    """``_gru_forward`` with a backward pass whose loop keeps only the recurrence."""
+    @tf.custom_gradient
+    def run(x, h0, kernel, recurrent_kernel, bias):
+        time, batch, features = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+        units = tf.shape(h0)[-1]
+        outputs, gates, candidates, recurrent_parts = _gru_forward(
+            x, h0, kernel, recurrent_kernel, bias, steps, keep_gates=True)
+
+        def gradient(dh_seq):
+            n = steps
+            h_prev = tf.concat([h0[None], outputs], axis=0)[:n]
+            h_grad = (tf.zeros_like(outputs) if dh_seq is None else dh_seq)[:n]
+            recurrent_t = tf.transpose(recurrent_kernel)
+
+            def step(t, dh_next, d_inner_steps, d_candidate_steps):
+                dh = h_grad[t] + dh_next
+                update, reset = tf.split(gates[t], 2, axis=-1)
+                candidate, recurrent_part = candidates[t], recurrent_parts[t]
+                keep = 1.0 - update
+                d_update = dh * (h_prev[t] - candidate) * update * keep
+                d_candidate = dh * keep * (1.0 - candidate * candidate)  # before the tanh
+                d_reset = d_candidate * recurrent_part * reset * (1.0 - reset)
+                d_inner = tf.concat([d_update, d_reset, d_candidate * reset], axis=-1)
+                return (t - 1, dh * update + tf.matmul(d_inner, recurrent_t),
+                        d_inner_steps.write(t, d_inner), d_candidate_steps.write(t, d_candidate))
+
+            _, dh0, d_inner, d_candidate = tf.while_loop(
+                lambda t, *_: t >= 0, step,
+                (n - 1, tf.zeros_like(h0), tf.TensorArray(x.dtype, size=n),
+                 tf.TensorArray(x.dtype, size=n)))
+            d_inner = tf.reshape(d_inner.stack(), [-1, 3 * units])  # d(h @ U + recurrent bias)
+            d_projected = tf.concat([d_inner[:, :2 * units],
+                                     tf.reshape(d_candidate.stack(), [-1, units])], axis=-1)
+            # As for the LSTM: operands pre-transposed, bias gradients as products.
+            dx = tf.reshape(tf.matmul(d_projected, tf.transpose(kernel)), [n, batch, features])
+            dx = tf.pad(dx, [[0, time - n], [0, 0], [0, 0]])
+            dkernel = tf.matmul(tf.reshape(x[:n], [-1, features]), d_projected, transpose_a=True)
+            drecurrent = tf.matmul(tf.reshape(h_prev, [-1, units]), d_inner, transpose_a=True)
+            ones = tf.ones([1, tf.shape(d_inner)[0]], x.dtype)
+            dbias = tf.concat([tf.matmul(ones, d_projected), tf.matmul(ones, d_inner)], axis=0)
+            return dx, dh0, dkernel, drecurrent, dbias
+
+        return outputs, gradient
+
+    return (run(x, h0, kernel, recurrent_kernel, bias),)
+
+
+def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
+              zero_output_for_mask=False, return_sequences=True, training=True):
+    """Keras' ``backend.rnn`` contract for ``cell`` (an ``LSTMCell`` or a ``reset_after``
+    ``GRUCell``, tanh / sigmoid) on the loops above.
+
+    ``sequences`` [batch, time, features]; ``initial_state`` [h, c] or [h]; ``mask`` [batch,
+    time] or None. Returns ``(last_output, outputs, states)`` as ``keras.layers.RNN.inner_loop``
+    does: ``outputs`` [batch, time, units] (time reversed with ``go_backwards``), or [batch, 1,
+    units] without ``return_sequences``. ``training`` picks the loop that keeps the gates for
+    the backward pass; inference runs the same loop without keeping them (TensorFlow can still
+    differentiate it).
     """
     dtype = sequences.dtype
     if go_backwards:
@@ -178,18 +260,26 @@ def fused_lstm(sequences, h0, c0, mask, kernel, recurrent_kernel, bias, go_backw
         steps_needed = tf.minimum(tf.reduce_max(tf.concat([counts, [1]], axis=0)), time_steps)
     else:
         steps_needed = time_steps
-    units = tf.shape(h0)[-1]
-    bias = tf.zeros([4 * units], dtype) if bias is None else tf.cast(bias, dtype)
-    weights = (tf.cast(kernel, dtype), tf.cast(recurrent_kernel, dtype), bias)
     x = tf.transpose(sequences, [1, 0, 2])
-    if training:
-        h, cs = _lstm_with_fused_gradient(x, h0, c0, *weights, steps_needed)
-    else:  # inference keeps no gates (TensorFlow can still differentiate this loop)
-        h, cs = _lstm_forward(x, h0, c0, *weights, steps_needed, keep_gates=False)
-    h = tf.transpose(h, [1, 0, 2])  # [batch, time, units]; zeros after steps_needed
-    cs = tf.transpose(cs, [1, 0, 2])
+    kernel = tf.cast(cell.kernel, dtype)
+    recurrent_kernel = tf.cast(cell.recurrent_kernel, dtype)
+    if isinstance(cell, keras.layers.LSTMCell):
+        bias = tf.cast(cell.bias, dtype) if cell.use_bias else \
+            tf.zeros([4 * cell.units], dtype)
+        args = (x, *initial_state, kernel, recurrent_kernel, bias, steps_needed)
+        # [time, batch, units] each (h, then cs): zeros after steps_needed
+        sequences_of_states = _lstm_with_fused_gradient(*args) if training else \
+            _lstm_forward(*args, keep_gates=False)
+    else:
+        bias = tf.cast(cell.bias, dtype) if cell.use_bias else \
+            tf.zeros([2, 3 * cell.units], dtype)
+        args = (x, *initial_state, kernel, recurrent_kernel, bias, steps_needed)
+        sequences_of_states = _gru_with_fused_gradient(*args) if training else \
+            _gru_forward(*args, keep_gates=False)
+    sequences_of_states = [tf.transpose(s, [1, 0, 2]) for s in sequences_of_states]
+    h = sequences_of_states[0]
     if mask is None:
-        outputs, states = h, [h[:, -1], cs[:, -1]]
+        outputs, states = h, [s[:, -1] for s in sequences_of_states]
     else:
         # Position t shows the state after the unmasked steps up to t: compacted step
         # (number of unmasked steps so far) - 1, or nothing yet (-1).
@@ -199,17 +289,17 @@ def fused_lstm(sequences, h0, c0, mask, kernel, recurrent_kernel, bias, go_backw
                            tf.zeros([], dtype))
         last = tf.maximum(counts - 1, 0)[:, None]
         any_step = (counts > 0)[:, None]
-        states = [tf.where(any_step, _take_steps(h, last)[:, 0], h0),
-                  tf.where(any_step, _take_steps(cs, last)[:, 0], c0)]
+        states = [tf.where(any_step, _take_steps(s, last)[:, 0], initial)
+                  for s, initial in zip(sequences_of_states, initial_state)]
     last_output = outputs[:, -1]
     if not return_sequences:
         outputs = last_output[:, None]
     return last_output, outputs, states
 
 
-@keras.saving.register_keras_serializable(package="seqtasks")
-class FusedLSTM(ProjectedLSTM):
-    """``keras.layers.LSTM`` with a fused, hoisted backward pass (see the module doc)."""
+class _FusedLoop:
+    """Mixin for ``ProjectedLSTM`` / ``ProjectedGRU``: the time loop of ``fused_rnn`` where it
+    reproduces the layer, the projected Keras loop elsewhere."""
 
     def __init__(self, units, **kwargs):
         super().__init__(units, **kwargs)
@@ -233,9 +323,18 @@ class FusedLSTM(ProjectedLSTM):
             mask = mask[0]
         if not self.fused_applies(sequences, training):
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        h0, c0 = initial_state
-        cell = self.cell
-        return fused_lstm(sequences, h0, c0, mask, cell.kernel, cell.recurrent_kernel,
-                          cell.bias if cell.use_bias else None, go_backwards=self.go_backwards,
-                          zero_output_for_mask=self.zero_output_for_mask,
-                          return_sequences=self.return_sequences, training=bool(training))
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+            else [initial_state]
+        return fused_rnn(self.cell, sequences, states, mask, go_backwards=self.go_backwards,
+                         zero_output_for_mask=self.zero_output_for_mask,
+                         return_sequences=self.return_sequences, training=bool(training))
+
+
+@keras.saving.register_keras_serializable(package="seqtasks")
+class FusedLSTM(_FusedLoop, ProjectedLSTM):
+    """``keras.layers.LSTM`` with its own, hoisted backward pass (see the module doc)."""
+
+
+@keras.saving.register_keras_serializable(package="seqtasks")
+class FusedGRU(_FusedLoop, ProjectedGRU):
+    """``keras.layers.GRU`` (``reset_after=True``) with its own, hoisted backward pass."""
