@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import tensorflow as tf
 
+from seqtasks.data.pipeline import finished
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.io import atomic_path
 from seqtasks.text.vocab import PAD_ID, Vocabulary
@@ -138,4 +139,5 @@ def tbptt_dataset(ids: np.ndarray, layout: StreamLayout, ignored_targets: tuple[
     spec = tf.TensorSpec([layout.batch_size, layout.steps], tf.int32)
     dataset = tf.data.Dataset.from_generator(
         windows, output_signature=(spec, spec, tf.TensorSpec(spec.shape, tf.float32)))
-    return dataset.apply(tf.data.experimental.assert_cardinality(layout.n_windows)).prefetch(4)
+    return finished(dataset.apply(tf.data.experimental.assert_cardinality(layout.n_windows)),
+                    buffer=4)

@@ -34,9 +34,9 @@ CELLS = {"rnn": ProjectedSimpleRNN, "lstm": ProjectedLSTM, "peephole_lstm": _pee
          "gru": ProjectedGRU}
 FUSED_CELLS = {"lstm": FusedLSTM, "gru": FusedGRU}
 # What auto picks where it is not keras. Measured (bench/results/lm-throughput.json): the fused
-# LSTM (its own backward pass) trains PTB-small and the 2x512 char LM faster than the keras loop
-# and serves the same; TensorFlow has no fused GRU gradient matching Keras' reset_after GRU.
-AUTO_KERNELS: dict[str, str] = {"lstm": "fused"}
+# kernels (their own backward pass) train both LM shapes faster than the keras loops and serve
+# the same; rnn and peephole_lstm have only the keras loop.
+AUTO_KERNELS: dict[str, str] = {"lstm": "fused", "gru": "fused"}
 STATES_PER_LAYER = {"rnn": 1, "lstm": 2, "peephole_lstm": 2, "gru": 1}  # [h] or [h, c]
 
 

@@ -15,7 +15,7 @@ from seqtasks.config import RecurrentConfig
 from seqtasks.errors import ConfigError
 from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.layers.fused_rnn import FusedGRU, FusedLSTM
-from seqtasks.layers.projected_rnn import ProjectedGRU, ProjectedLSTM
+from seqtasks.layers.projected_rnn import ProjectedGRU, ProjectedLSTM, ProjectedSimpleRNN
 from seqtasks.layers.recurrent import recurrent_layer, recurrent_stack
 
 BATCH, TIME, FEATURES, UNITS = 5, 7, 3, 4
@@ -173,6 +173,8 @@ def test_the_factory_selects_the_kernel():
     assert type(recurrent_layer("gru", 3, True, kernel="fused")) is FusedGRU
     assert type(recurrent_layer("gru", 3, True, kernel="keras")) is ProjectedGRU
     assert type(recurrent_layer("lstm", 3, True, kernel="auto")) is FusedLSTM
+    assert type(recurrent_layer("gru", 3, True, kernel="auto")) is FusedGRU
+    assert type(recurrent_layer("rnn", 3, True, kernel="auto")) is ProjectedSimpleRNN
     with pytest.raises(ConfigError, match="rnn_kernel=fused exists for cell=lstm, gru only"):
         recurrent_layer("rnn", 3, True, kernel="fused")
     with pytest.raises(ConfigError, match="Unknown rnn_kernel 'cudnn'"):
