@@ -50,7 +50,9 @@ def op_times(trace_dir: Path) -> collections.Counter:
                 continue
             for event in line.events:
                 name = plane.event_metadata[event.metadata_id].name
-                if ":" in name:  # "scope/op_name:OpType"; other events are the executor's
+                # Ops are "scope/op_name:OpType"; the executor's own spans
+                # ("ExecutorState::Process", which enclose ops) are not counted.
+                if ":" in name and "::" not in name:
                     totals[name.rsplit(":", 1)[1]] += event.duration_ps / 1e9
     return totals
 
