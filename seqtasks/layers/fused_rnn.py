@@ -248,9 +248,18 @@ def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
     if go_backwards:
         sequences = tf.reverse(sequences, axis=[1])
         mask = None if mask is None else tf.reverse(mask, axis=[1])
+    steps_given = tf.shape(sequences)[1]
+    # A batch of no steps (an empty prompt) runs one step of zeros instead, dropped below
+    # (states: the initial ones): the loop must write something to stack.
+    has_steps = steps_given > 0
+    one_step = tf.stack([tf.shape(sequences)[0], 1])
+    known = sequences.shape[:1] + [None] + sequences.shape[2:]  # static shapes survive the cond
+    sequences = tf.ensure_shape(tf.cond(has_steps, lambda: sequences, lambda: tf.zeros(
+        tf.concat([one_step, tf.shape(sequences)[2:]], axis=0), dtype)), known)
     time_steps = tf.shape(sequences)[1]
     if mask is not None:
-        mask = tf.cast(mask, tf.bool)
+        mask = tf.ensure_shape(tf.cond(has_steps, lambda: tf.cast(mask, tf.bool),
+                                       lambda: tf.zeros(one_step, tf.bool)), known[:2])
         # Stable: the unmasked steps of each row keep their order, at the front.
         order = tf.argsort(tf.cast(tf.logical_not(mask), tf.int32), axis=1, stable=True)
         sequences = _take_steps(sequences, order)
@@ -291,9 +300,9 @@ def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
         any_step = (counts > 0)[:, None]
         states = [tf.where(any_step, _take_steps(s, last)[:, 0], initial)
                   for s, initial in zip(sequences_of_states, initial_state)]
-    last_output = outputs[:, -1]
-    if not return_sequences:
-        outputs = last_output[:, None]
+    states = [tf.where(has_steps, state, initial) for state, initial in zip(states, initial_state)]
+    last_output = tf.where(has_steps, outputs[:, -1], tf.zeros([], dtype))
+    outputs = outputs[:, :steps_given] if return_sequences else last_output[:, None]
     return last_output, outputs, states
 
 

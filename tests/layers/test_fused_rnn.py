@@ -238,3 +238,21 @@ def test_a_batch_with_no_unmasked_step_gives_the_initial_state(cell, training):
     state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(STATES[cell])]
     assert_same(reference, fused, np.zeros((BATCH, TIME), bool), initial_state=state,
                 training=training)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("cell", list(PAIRS))
+def test_a_batch_of_no_steps_keeps_the_initial_state(cell, training):
+    reference, fused = paired(cell, return_sequences=True, return_state=True)
+    rng = np.random.default_rng(5)
+    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(STATES[cell])]
+    empty = tf.zeros((BATCH, 0, FEATURES))  # traced with an unknown length, as prompts are
+
+    def run(layer):
+        return tf.function(lambda x: layer(x, initial_state=state, training=training),
+                           input_signature=[tf.TensorSpec((BATCH, None, FEATURES))])(empty)
+
+    expected, got = run(reference), run(fused)
+    assert got[0].shape == expected[0].shape == (BATCH, 0, UNITS)
+    for got_state, want in zip(got[1:], state):
+        np.testing.assert_allclose(got_state.numpy(), want, atol=TOLERANCE)
