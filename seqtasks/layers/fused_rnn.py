@@ -248,7 +248,7 @@ def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
     if go_backwards:
         sequences = tf.reverse(sequences, axis=[1])
         mask = None if mask is None else tf.reverse(mask, axis=[1])
-    steps_given = tf.shape(sequences)[1]
+    steps_given, static_steps = tf.shape(sequences)[1], sequences.shape[1]
     # A batch of no steps (an empty prompt) runs one step of zeros instead, dropped below
     # (states: the initial ones): the loop must write something to stack.
     has_steps = steps_given > 0
@@ -302,7 +302,11 @@ def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
                   for s, initial in zip(sequences_of_states, initial_state)]
     states = [tf.where(has_steps, state, initial) for state, initial in zip(states, initial_state)]
     last_output = tf.where(has_steps, outputs[:, -1], tf.zeros([], dtype))
-    outputs = outputs[:, :steps_given] if return_sequences else last_output[:, None]
+    if return_sequences:
+        outputs = outputs[:, :steps_given]
+        outputs.set_shape(known[:1] + [static_steps] + outputs.shape[2:])
+    else:
+        outputs = last_output[:, None]
     return last_output, outputs, states
 
 

@@ -256,3 +256,11 @@ def test_a_batch_of_no_steps_keeps_the_initial_state(cell, training):
     assert got[0].shape == expected[0].shape == (BATCH, 0, UNITS)
     for got_state, want in zip(got[1:], state):
         np.testing.assert_allclose(got_state.numpy(), want, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("cell", list(PAIRS))
+def test_static_shapes_pass_through(cell):
+    fused = PAIRS[cell][1](UNITS, return_sequences=True)  # stacked layers need the time axis
+    traced = tf.function(lambda x: fused(x, training=True)).get_concrete_function(
+        tf.TensorSpec((BATCH, TIME, FEATURES)))
+    assert traced.structured_outputs.shape == (BATCH, TIME, UNITS)
