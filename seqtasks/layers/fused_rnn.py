@@ -273,18 +273,16 @@ def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
     kernel = tf.cast(cell.kernel, dtype)
     recurrent_kernel = tf.cast(cell.recurrent_kernel, dtype)
     if isinstance(cell, keras.layers.LSTMCell):
-        bias = tf.cast(cell.bias, dtype) if cell.use_bias else \
-            tf.zeros([4 * cell.units], dtype)
-        args = (x, *initial_state, kernel, recurrent_kernel, bias, steps_needed)
-        # [time, batch, units] each (h, then cs): zeros after steps_needed
-        sequences_of_states = _lstm_with_fused_gradient(*args) if training else \
-            _lstm_forward(*args, keep_gates=False)
+        forward, with_gradient, bias_shape = _lstm_forward, _lstm_with_fused_gradient, \
+            [4 * cell.units]
     else:
-        bias = tf.cast(cell.bias, dtype) if cell.use_bias else \
-            tf.zeros([2, 3 * cell.units], dtype)
-        args = (x, *initial_state, kernel, recurrent_kernel, bias, steps_needed)
-        sequences_of_states = _gru_with_fused_gradient(*args) if training else \
-            _gru_forward(*args, keep_gates=False)
+        forward, with_gradient, bias_shape = _gru_forward, _gru_with_fused_gradient, \
+            [2, 3 * cell.units]
+    bias = tf.cast(cell.bias, dtype) if cell.use_bias else tf.zeros(bias_shape, dtype)
+    args = (x, *initial_state, kernel, recurrent_kernel, bias, steps_needed)
+    # [time, batch, units] each (h, then the LSTM's cs): zeros after steps_needed
+    sequences_of_states = with_gradient(*args) if training else \
+        forward(*args, keep_gates=False)
     sequences_of_states = [tf.transpose(s, [1, 0, 2]) for s in sequences_of_states]
     h = sequences_of_states[0]
     if mask is None:

@@ -51,6 +51,12 @@ def paired(cell, wrap=lambda layer: layer, **options):
     return reference, fused
 
 
+def random_states(cell, seed):
+    """An initial state for ``cell``: [h, c] or [h], normal random [BATCH, UNITS]."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(STATES[cell])]
+
+
 def outputs_and_gradients(layer, x, mask, initial_state, training=True):
     """Every output of ``layer`` and the gradients of a loss on all of them (graph mode).
 
@@ -111,8 +117,7 @@ def test_the_inference_loop_matches_keras(cell, mask_name):
 @pytest.mark.parametrize("cell", list(PAIRS))
 def test_initial_state_matches_keras(cell, mask_name):
     reference, fused = paired(cell, return_sequences=True, return_state=True)
-    rng = np.random.default_rng(2)
-    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(STATES[cell])]
+    state = random_states(cell, seed=2)
     assert_same(reference, fused, masks()[mask_name], initial_state=state)
 
 
@@ -234,8 +239,7 @@ def test_a_model_with_the_fused_kernel_stays_off_xla():
 @pytest.mark.parametrize("cell", list(PAIRS))
 def test_a_batch_with_no_unmasked_step_gives_the_initial_state(cell, training):
     reference, fused = paired(cell, return_sequences=True, return_state=True)
-    rng = np.random.default_rng(4)
-    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(STATES[cell])]
+    state = random_states(cell, seed=4)
     assert_same(reference, fused, np.zeros((BATCH, TIME), bool), initial_state=state,
                 training=training)
 
@@ -244,8 +248,7 @@ def test_a_batch_with_no_unmasked_step_gives_the_initial_state(cell, training):
 @pytest.mark.parametrize("cell", list(PAIRS))
 def test_a_batch_of_no_steps_keeps_the_initial_state(cell, training):
     reference, fused = paired(cell, return_sequences=True, return_state=True)
-    rng = np.random.default_rng(5)
-    state = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(STATES[cell])]
+    state = random_states(cell, seed=5)
     empty = tf.zeros((BATCH, 0, FEATURES))  # traced with an unknown length, as prompts are
 
     def run(layer):
