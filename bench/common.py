@@ -118,6 +118,20 @@ def timed_process(argv: list[str], env: dict | None = None) -> tuple[float, floa
     return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
+def child_result(script: str, spec: dict, env: dict | None = None, python: str | None = None,
+                 label: str | None = None) -> dict:
+    """Run ``script --one SPEC`` in a fresh process (``python``, default this interpreter) and
+    return the JSON object on the last line of its stdout; exits with its stderr if it fails.
+    The benchmarks measure each contender this way, so none inherits another's state."""
+    import subprocess
+
+    out = subprocess.run([python or sys.executable, script, "--one", json.dumps(spec)],
+                         capture_output=True, text=True, env=env)
+    if out.returncode:
+        sys.exit(f"{label or spec} run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 # --- options -----------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, recipe: str | None = None,

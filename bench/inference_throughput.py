@@ -187,11 +187,7 @@ def main() -> None:
     for repeat in range(args.repeats):
         for name, spec in specs.items():
             env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1" if spec["onednn"] else "0"}
-            out = subprocess.run([sys.executable, __file__, "--one", json.dumps(spec)],
-                                 capture_output=True, text=True, env=env)
-            if out.returncode:
-                sys.exit(f"{name} run failed:\n{out.stderr[-3000:]}")
-            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs[name].append(common.child_result(__file__, spec, env, label=name))
             common.log(f"round {repeat + 1}/{args.repeats} {name}: "
                        f"{runs[name][-1]['sentences_per_second']:,.0f} sentences/s "
                        f"(load {runs[name][-1]['load_average_1min']})")

@@ -23,8 +23,6 @@ import argparse
 import collections
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -110,11 +108,7 @@ def main() -> None:
     for kernel in args.kernels:
         spec = {"shape": args.shape, "kernel": kernel, "windows": args.windows,
                 "warmup": args.warmup, "threads": args.threads}
-        out = subprocess.run([sys.executable, __file__, "--one", json.dumps(spec)],
-                             capture_output=True, text=True)
-        if out.returncode:
-            sys.exit(f"{spec} failed:\n{out.stderr[-3000:]}")
-        kernels[kernel] = json.loads(out.stdout.strip().splitlines()[-1])
+        kernels[kernel] = common.child_result(__file__, spec)
         top = list(kernels[kernel]["by_op_type"].items())[:4]
         common.log(f"{kernel}: {kernels[kernel]['wall_ms_per_window']} ms/window; "
                    + ", ".join(f"{op} {v['ms_per_window']:.0f} ms" for op, v in top))

@@ -297,11 +297,7 @@ def run_child(spec: dict) -> dict:
                    # XLA's CPU thread pool: the same number of threads as the others get.
                    XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=true "
                              f"intra_op_parallelism_threads={spec['intra_op']}")
-    out = subprocess.run([python, __file__, "--one", json.dumps(spec)],
-                         capture_output=True, text=True, env=env)
-    if out.returncode:
-        sys.exit(f"{spec} run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.child_result(__file__, spec, env, python)
 
 
 def main() -> None:
