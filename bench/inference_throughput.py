@@ -13,7 +13,9 @@ The shape: batches of 256 sentences of 30 tokens; embedding 128, one bidirection
   time -> ``nn.Linear`` -> softmax, eager, ``torch.no_grad()``, on token ids [256, 30] prepared
   beforehand (no tokenization), same vocabulary size.
 
-Levers: oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``) for the fused export; PyTorch on one thread.
+Levers: oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``) for the fused export; PyTorch on one thread,
+and PyTorch with oneDNN off (``torch.backends.mkldnn.enabled = False``: its ``nn.LSTM`` then runs
+its own per-step kernels instead of oneDNN's fused RNN primitive; a diagnosis, not a contender).
 Every measurement is a fresh process: load or build, ``--warmup`` untimed batches, then
 ``--batches`` batches timed with ``time.perf_counter`` around the loop; measurements alternate
 within each of ``--repeats`` rounds. The CPU may be shared with other work: the load average is
@@ -99,11 +101,12 @@ def tf_classifier(export_dir: str, threads: int):
     return lambda: classify(text=texts)["probabilities"].numpy()
 
 
-def torch_classifier(vocab: int, threads: int):
+def torch_classifier(vocab: int, threads: int, mkldnn: bool):
     import torch
     from torch import nn
 
     torch.set_num_threads(threads)
+    torch.backends.mkldnn.enabled = mkldnn
     torch.manual_seed(0)
 
     class Model(nn.Module):
@@ -131,7 +134,7 @@ def torch_classifier(vocab: int, threads: int):
 
 def measure(spec: dict) -> dict:
     if spec["framework"] == "pytorch":
-        classify = torch_classifier(spec["vocab"], spec["threads"])
+        classify = torch_classifier(spec["vocab"], spec["threads"], spec["mkldnn"])
     else:
         classify = tf_classifier(spec["export"], spec["threads"])
     for _ in range(spec["warmup"]):
@@ -177,8 +180,9 @@ def main() -> None:
     torch_note = "measured"
     if importlib.util.find_spec("torch") is not None:
         vocab = vocabulary_size(exports["fused"])
-        specs["pytorch"] = {**base, "framework": "pytorch", "vocab": vocab}
+        specs["pytorch"] = {**base, "framework": "pytorch", "vocab": vocab, "mkldnn": True}
         specs["pytorch+intra_op_1"] = {**specs["pytorch"], "threads": 1}
+        specs["pytorch+mkldnn_off"] = {**specs["pytorch"], "mkldnn": False}
     else:
         torch_note = "skipped: torch is not importable here"
         common.log(f"pytorch {torch_note}")
@@ -198,13 +202,14 @@ def main() -> None:
         median[name] = round(statistics.median(rates), 1)
         measurements[name] = {
             "description": DESCRIPTIONS[name.split("+")[0]],
-            "settings": {"threads": spec["threads"], "onednn": spec["onednn"]},
+            "settings": {"threads": spec["threads"], "onednn": spec["onednn"],
+                         **({"mkldnn": spec["mkldnn"]} if "mkldnn" in spec else {})},
             "sentences_per_second": [round(x, 1) for x in rates],
             "load_average_1min": [r["load_average_1min"] for r in runs[name]],
             "median_sentences_per_second": median[name],
             "min_sentences_per_second": round(min(rates), 1),
             "max_sentences_per_second": round(max(rates), 1)}
-    torch_runs = [n for n in median if n.startswith("pytorch")]
+    torch_runs = [n for n in median if n.startswith("pytorch") and n != "pytorch+mkldnn_off"]
     best_torch = max(torch_runs, key=median.get) if torch_runs else None
 
     def ratio(a, b):
@@ -224,6 +229,8 @@ def main() -> None:
             "seqtasks_export_fused_over_pytorch": ratio("seqtasks_export_fused", "pytorch"),
             "seqtasks_export_fused_over_pytorch_best": ratio("seqtasks_export_fused",
                                                              best_torch),
+            "seqtasks_export_fused_over_pytorch_mkldnn_off": ratio("seqtasks_export_fused",
+                                                                   "pytorch+mkldnn_off"),
             "seqtasks_export_keras_over_pytorch": ratio("seqtasks_export_keras", "pytorch"),
             "seqtasks_export_fused_over_keras": ratio("seqtasks_export_fused",
                                                       "seqtasks_export_keras"),

@@ -26,8 +26,11 @@ Levers (``LEVERS``), each one change to one contender on the PTB-small LSTM (one
 char LSTM): ``unroll=False`` (the trainer unrolls the fixed-length windows,
 ``seqtasks.training.tbptt.unrolled``; this runs Keras' While loops instead; the fused kernel has
 its loop in C++ either way), one intra-op thread instead of ``--threads``, and oneDNN off
-(``TF_ENABLE_ONEDNN_OPTS=0``); and PyTorch on one thread for every shape and cell (ratios are
-given against PyTorch at ``--threads`` and against its faster setting).
+(``TF_ENABLE_ONEDNN_OPTS=0``); and for every shape and cell PyTorch on one thread (ratios are
+given against PyTorch at ``--threads`` and against its faster setting) and PyTorch with oneDNN
+off (``torch.backends.mkldnn.enabled = False``: its CPU ``nn.LSTM`` / ``nn.GRU`` otherwise run
+as oneDNN's fused RNN primitive, forward and backward; off, its own per-step kernels — a
+diagnosis of the gap, reported as a ratio, not counted as a contender).
 
 Every measurement is timed the same way: a fresh process builds the model, trains ``--warmup``
 windows (tracing, allocation; not timed), then trains the same ``--windows`` windows (per shape)
@@ -87,6 +90,10 @@ DESCRIPTIONS = {
 # --threads can be slower than one thread, and ours is compared with its best.
 LEVERS = {
     **{f"{shape}/{cell}/pytorch+intra_op_1": (shape, "pytorch", {"intra_op": 1})
+       for shape in SHAPES for cell in CELLS},
+    # PyTorch's CPU LSTM / GRU run as oneDNN's fused RNN primitive (aten::mkldnn_rnn_layer and
+    # its backward); off, they run PyTorch's own per-step kernels: what the gap to it is made of.
+    **{f"{shape}/{cell}/pytorch+mkldnn_off": (shape, "pytorch", {"mkldnn": False})
        for shape in SHAPES for cell in CELLS},
     "ptb_small/lstm/seqtasks_keras+no_unroll": ("ptb_small", "seqtasks_keras",
                                                 {"unroll": False}),
@@ -231,6 +238,7 @@ def measure(spec: dict) -> dict:
         import torch
 
         torch.set_num_threads(spec["intra_op"])
+        torch.backends.mkldnn.enabled = spec["mkldnn"]
         train, available = torch_trainer(ids, shape, spec["cell"])
     elif spec["framework"] == "keras_jax":
         train, available = jax_trainer(ids, shape, spec["cell"])
@@ -269,7 +277,7 @@ def plan(args, frameworks: list[str]) -> dict[str, dict]:
     """Every measurement: name -> the spec its child process gets."""
     base = {"warmup": args.warmup, "synthetic": args.synthetic, "jax_python": args.jax_python,
             "intra_op": args.threads,
-            "inter_op": args.threads, "unroll": True, "onednn": True}
+            "inter_op": args.threads, "unroll": True, "onednn": True, "mkldnn": True}
     windows = {"ptb_small": args.windows, "char": args.char_windows}
     specs = {}
     for shape in args.only or SHAPES:
@@ -356,7 +364,8 @@ def main() -> None:
         seconds = [r["seconds"] for r in runs[name]]
         measurements[name] = {
             "description": DESCRIPTIONS[spec["framework"]],
-            "settings": {k: spec[k] for k in ("intra_op", "inter_op", "unroll", "onednn")},
+            "settings": {k: spec[k] for k in ("intra_op", "inter_op", "unroll", "onednn",
+                                              "mkldnn")},
             "tokens_per_second": [round(x, 1) for x in rates],
             "seconds": [round(x, 3) for x in seconds],
             "load_average_1min": [r["load_average_1min"] for r in runs[name]],
@@ -373,13 +382,17 @@ def main() -> None:
         for cell in CELLS:
             key = f"{shape}/{cell}"
             ours = "seqtasks_fused"
-            torch_runs = [n for n in specs if n.startswith(f"{key}/pytorch")]
+            # Its best thread setting; its oneDNN-off lever is a diagnosis, not a contender.
+            torch_runs = [n for n in specs if n.startswith(f"{key}/pytorch")
+                          and not n.endswith("+mkldnn_off")]
             best_torch = max(torch_runs, key=median.get) if torch_runs else None
             ratios[key] = {
                 f"{ours}_over_pytorch": ratio(f"{key}/{ours}", f"{key}/pytorch"),
                 "pytorch_best_setting": best_torch,
                 f"{ours}_over_pytorch_best": ratio(f"{key}/{ours}", best_torch) if best_torch
                 else None,
+                f"{ours}_over_pytorch_mkldnn_off": ratio(f"{key}/{ours}",
+                                                         f"{key}/pytorch+mkldnn_off"),
                 "seqtasks_keras_over_pytorch": ratio(f"{key}/seqtasks_keras", f"{key}/pytorch"),
                 "stock_keras_over_pytorch": ratio(f"{key}/stock_keras", f"{key}/pytorch"),
                 f"{ours}_over_stock_keras": ratio(f"{key}/{ours}", f"{key}/stock_keras"),
