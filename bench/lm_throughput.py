@@ -19,8 +19,9 @@ vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). C
 - ``keras_jax`` (with ``--jax-python PY``, an interpreter with ``jax`` and ``keras``): the same
   layers as stock Keras (``Embedding`` -> ``LSTM`` / ``GRU`` -> ``Dense``) under Keras 3's JAX
   backend (``lax.scan`` loops, the train step compiled by XLA), SGD with global-norm clipping,
-  ``fit`` on the same windows; its state starts from zeros each window (the same work). Weights
-  trained this way load into the TensorFlow-backend model (same Keras layout) for export.
+  ``fit`` on the same windows; its state starts from zeros each window (the same work).
+  ``bench/jax_export.py`` carries weights trained this way into the pipeline's TensorFlow model
+  and a SavedModel, and checks their logits against JAX's.
 
 Levers (``LEVERS``), each one change to one contender on the PTB-small LSTM (oneDNN also on the
 char LSTM): ``unroll=False`` (the trainer unrolls the fixed-length windows,
@@ -201,14 +202,15 @@ def torch_trainer(ids: np.ndarray, shape: dict, cell: str):
     return train, n_windows
 
 
-def jax_trainer(ids: np.ndarray, shape: dict, cell: str):
-    """Stock Keras layers on the JAX backend (this process runs with KERAS_BACKEND=jax)."""
+def stock_model(shape: dict, cell: str):
+    """Stock Keras layers of ``shape`` (``Embedding`` -> ``LSTM`` / ``GRU`` x layers ->
+    ``Dense``), compiled with SGD and global-norm clipping: the ``keras_jax`` contender's model,
+    on whichever backend this process runs (``bench/jax_export.py`` builds it on both)."""
     import keras
 
     keras.utils.set_random_seed(0)
     recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
-    batch, steps = shape["batch"], shape["steps"]
-    inputs = keras.Input((steps,), dtype="int32")
+    inputs = keras.Input((shape["steps"],), dtype="int32")
     x = keras.layers.Embedding(shape["vocab"], shape["embedding_dim"])(inputs)
     for _ in range(shape["num_layers"]):
         x = recurrent(shape["units"], return_sequences=True)(x)
@@ -216,18 +218,31 @@ def jax_trainer(ids: np.ndarray, shape: dict, cell: str):
     model.compile(optimizer=keras.optimizers.SGD(TRAINING["learning_rate"],
                                                  global_clipnorm=TRAINING["clipnorm"]),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def window_arrays(ids: np.ndarray, shape: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets [windows * batch, steps]: window w of every stream, in order, is rows
+    [w * batch, (w + 1) * batch)."""
+    batch, steps = shape["batch"], shape["steps"]
     streams = ids[:-1].reshape(batch, -1)
     targets = ids[1:].reshape(batch, -1)
     n_windows = streams.shape[1] // steps
-    # Window w of every stream, in order: rows [w * batch, (w + 1) * batch).
-    x_windows = np.concatenate([streams[:, w * steps:(w + 1) * steps] for w in range(n_windows)])
-    y_windows = np.concatenate([targets[:, w * steps:(w + 1) * steps] for w in range(n_windows)])
+    return tuple(np.concatenate([rows[:, w * steps:(w + 1) * steps] for w in range(n_windows)])
+                 for rows in (streams, targets))
+
+
+def jax_trainer(ids: np.ndarray, shape: dict, cell: str):
+    """Stock Keras layers on the JAX backend (this process runs with KERAS_BACKEND=jax)."""
+    model = stock_model(shape, cell)
+    x_windows, y_windows = window_arrays(ids, shape)
+    batch = shape["batch"]
 
     def train(n: int) -> None:
         model.fit(x_windows[:n * batch], y_windows[:n * batch], batch_size=batch, epochs=1,
                   shuffle=False, verbose=0)
 
-    return train, n_windows
+    return train, len(x_windows) // batch
 
 
 def measure(spec: dict) -> dict:

@@ -28,6 +28,21 @@ def library_versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
+def op_types(export_dir) -> set[str]:
+    """Every op type in a SavedModel: its graphs and all their library functions (where the
+    serving functions, loops and layers live). A CPU-servable export has no ``CudnnRNN*``."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString((Path(export_dir) / "saved_model.pb").read_bytes())
+    types = set()
+    for meta_graph in saved_model.meta_graphs:
+        types |= {node.op for node in meta_graph.graph_def.node}
+        for function in meta_graph.graph_def.library.function:
+            types |= {node.op for node in function.node_def}
+    return types
+
+
 def export_savedmodel(
     root: str | Path,
     model,

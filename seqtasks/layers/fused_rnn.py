@@ -62,10 +62,10 @@ def _lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias, steps, keep_gates):
     """The forward loop over time-major ``x`` [time, batch, features], Keras-layout weights.
 
     ``x @ kernel + bias`` for all steps at once, then a loop that does only
-    ``h @ recurrent_kernel`` and the gates (regrouped to i, f, o, c). The first ``steps`` steps
-    are computed; h and cs are zero after them. Returns ``(h, cs)`` [time, batch, units], and
-    with ``keep_gates`` the sigmoid gates [time, batch, 3 units] (i, f, o) and candidates
-    [time, batch, units] the backward pass needs.
+    ``h @ recurrent_kernel`` and the gates (regrouped to i, f, o, c: training runs one sigmoid
+    over i, f, o). The first ``steps`` steps are computed; h and cs are zero after them. Returns
+    ``(h, cs)`` [time, batch, units], and with ``keep_gates`` the sigmoid gates [time, batch,
+    3 units] (i, f, o) and candidates [time, batch, units] the backward pass needs.
     """
     time, batch, features = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     units = tf.shape(h0)[-1]
@@ -115,18 +115,14 @@ def _lstm_with_fused_gradient(x, h0, c0, kernel, recurrent_kernel, bias, steps):
 
         def gradient(dh_seq, dcs_seq):
             n = steps
-            i, f, o = tf.split(sigmoids, 3, axis=-1)
-            per_step = dict(i=i[:n], f=f[:n], o=o[:n], ci=candidates[:n], cs=cells[:n],
+            i, f, o = tf.split(sigmoids[:n], 3, axis=-1)
+            per_step = dict(i=i, f=f, o=o, ci=candidates[:n], cs=cells[:n],
                             co=tf.tanh(cells[:n]),
                             cs_prev=tf.concat([c0[None], cells], axis=0)[:n],
-                            h_grad=(tf.zeros_like(outputs) if dh_seq is None else dh_seq)[:n])
-            if dcs_seq is not None:  # the cell sequence is rarely used: no zeros added per step
-                per_step["cs_grad"] = dcs_seq[:n]
+                            h_grad=(tf.zeros_like(outputs) if dh_seq is None else dh_seq)[:n],
+                            cs_grad=(tf.zeros_like(cells) if dcs_seq is None else dcs_seq)[:n])
             # LSTMBlockCellGrad's gate order is i, c, f, o; it reads x, h_prev, w and b for
-            # their shapes only (the products with the weights are ours, below). The gate
-            # gradients stay in that order: the weights are regrouped to it, not the gradients
-            # of every step (a copy of [time, batch, 4 units] each way).
-            kernel_block = _regroup_gates(kernel, "icfo")
+            # their shapes only (the products with the weights are ours, below).
             recurrent_block = _regroup_gates(recurrent_kernel, "icfo")
             recurrent_block_t = tf.transpose(recurrent_block)
             no_input = tf.zeros([batch, 0], x.dtype)
@@ -139,24 +135,24 @@ def _lstm_with_fused_gradient(x, h0, c0, kernel, recurrent_kernel, bias, steps):
                     x=no_input, cs_prev=now["cs_prev"], h_prev=dh_next, w=recurrent_block,
                     wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=no_bias, i=now["i"],
                     cs=now["cs"], f=now["f"], o=now["o"], ci=now["ci"], co=now["co"],
-                    cs_grad=now["cs_grad"] + dcs_next if "cs_grad" in now else dcs_next,
-                    h_grad=now["h_grad"] + dh_next, use_peephole=False)
+                    cs_grad=now["cs_grad"] + dcs_next, h_grad=now["h_grad"] + dh_next,
+                    use_peephole=False)
                 return t - 1, tf.matmul(dicfo, recurrent_block_t), dcs_prev, dz.write(t, dicfo)
 
             _, dh0, dc0, dz = tf.while_loop(
                 lambda t, *_: t >= 0, step,
                 (n - 1, tf.zeros_like(h0), tf.zeros_like(c0), tf.TensorArray(x.dtype, size=n)))
-            dz = tf.reshape(dz.stack(), [-1, 4 * units])  # [n * batch, 4 units], i, c, f, o
+            # [n * batch, 4 units]: the gate pre-activation gradients, in Keras' layout
+            dz = tf.reshape(_keras_gates(dz.stack(), "icfo"), [-1, 4 * units])
             # Transposed operands are given transposed, and the bias gradient is a product:
             # oneDNN ran ``transpose_b=True`` 1.3x and ``reduce_sum`` 7x slower (measured).
-            dx = tf.reshape(tf.matmul(dz, tf.transpose(kernel_block)), [n, batch, features])
+            dx = tf.reshape(tf.matmul(dz, tf.transpose(kernel)), [n, batch, features])
             dx = tf.pad(dx, [[0, time - n], [0, 0], [0, 0]])
             dkernel = tf.matmul(tf.reshape(x[:n], [-1, features]), dz, transpose_a=True)
             h_prev = tf.concat([h0[None], outputs], axis=0)[:n]
             drecurrent = tf.matmul(tf.reshape(h_prev, [-1, units]), dz, transpose_a=True)
             dbias = tf.matmul(tf.ones([1, tf.shape(dz)[0]], dz.dtype), dz)[0]
-            return (dx, dh0, dc0, *(_keras_gates(g, "icfo") for g in
-                                    (dkernel, drecurrent, dbias)))
+            return dx, dh0, dc0, dkernel, drecurrent, dbias
 
         return (outputs, cells), gradient
 

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 import seqtasks
-from helpers import DATA, saved_op_types
+from helpers import DATA
+from seqtasks.export.savedmodel import op_types as saved_op_types
 
 
 def test_the_scan_finds_ops_inside_every_saved_function(tmp_path):

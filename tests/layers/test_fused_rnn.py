@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import ROOT, saved_op_types
+from helpers import ROOT
+from seqtasks.export.savedmodel import op_types as saved_op_types
 from seqtasks.config import RecurrentConfig
 from seqtasks.errors import ConfigError
 from seqtasks.export.savedmodel import export_savedmodel
