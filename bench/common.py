@@ -132,13 +132,23 @@ def child_result(script: str, spec: dict, env: dict | None = None, python: str |
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def answer_child(args, run) -> bool:
+    """The child's side of ``child_result``: given ``--one SPEC`` (``add_arguments(...,
+    child=True)``), print ``run(spec)`` as the JSON line ``child_result`` reads and return True;
+    without it, return False (this is the parent)."""
+    if not args.one:
+        return False
+    print(json.dumps(run(json.loads(args.one))), flush=True)
+    return True
+
+
 # --- options -----------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, recipe: str | None = None,
-                  config: bool = True, out: bool = True) -> None:
+                  config: bool = True, out: bool = True, child: bool = False) -> None:
     """``--results``; with ``out``, ``--out``; with ``config``, ``--config`` (default:
     ``recipe``, a path relative to the repository root, or the per-part recipes the script
-    names) and ``--set``."""
+    names) and ``--set``; with ``child``, the hidden ``--one SPEC`` of ``child_result``."""
     parser.add_argument("--results", type=Path, default=RESULTS, metavar="DIR",
                         help=f"where the result file goes (default: {relative(RESULTS)}/, "
                              "which is committed; smoke runs: a scratch folder)")
@@ -153,6 +163,8 @@ def add_arguments(parser: argparse.ArgumentParser, recipe: str | None = None,
                             metavar="KEY=VALUE", dest="overrides",
                             help="config overrides on top of the config file, e.g. "
                                  "time_budget=5 (minutes) epochs=3")
+    if child:
+        parser.add_argument("--one", help=argparse.SUPPRESS)
 
 
 def recipe_path(args, default: str) -> Path:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import statistics
 import subprocess
@@ -158,12 +157,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches before them")
     parser.add_argument("--repeats", type=int, default=2, help="rounds of every measurement")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: its spec as JSON
-    common.add_arguments(parser, config=False)
+    common.add_arguments(parser, config=False, child=True)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.one:
-        print(json.dumps(measure(json.loads(args.one))), flush=True)
+    if common.answer_child(args, measure):
         return
     if min(args.batches, args.warmup, args.repeats, args.threads) < 1:
         parser.error("--batches, --warmup, --repeats and --threads must be >= 1")

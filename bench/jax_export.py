@@ -29,7 +29,6 @@ Writes bench/results/jax-export.json (also printed as one JSON line, the last li
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -123,14 +122,11 @@ def main() -> None:
     parser.add_argument("--shape", choices=lm_throughput.SHAPES, default="char")
     parser.add_argument("--windows", type=int, default=3, help="timed JAX training windows")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: its spec as JSON
-    common.add_arguments(parser, config=False, out=False)
+    common.add_arguments(parser, config=False, out=False, child=True)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.one:
-        spec = json.loads(args.one)
-        print(json.dumps(jax_train(spec) if spec["role"] == "train" else reload_and_run(spec)),
-              flush=True)
+    if common.answer_child(args, lambda spec: (jax_train if spec["role"] == "train"
+                                               else reload_and_run)(spec)):
         return
     if not args.jax_python:
         parser.error("--jax-python PY is required (an interpreter with jax and keras)")

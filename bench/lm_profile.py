@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import tempfile
 import time
@@ -94,12 +93,10 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=3, help="traced windows (default 3)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed windows before them")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: its spec as JSON
-    common.add_arguments(parser, config=False, out=False)
+    common.add_arguments(parser, config=False, out=False, child=True)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.one:
-        print(json.dumps(profile(json.loads(args.one))), flush=True)
+    if common.answer_child(args, profile):
         return
     if min(args.windows, args.warmup, args.threads) < 1:
         parser.error("--windows, --warmup and --threads must be >= 1")

@@ -56,7 +56,6 @@ import argparse
 import contextlib
 import importlib.metadata
 import importlib.util
-import json
 import os
 import statistics
 import subprocess
@@ -343,12 +342,10 @@ def main() -> None:
     parser.add_argument("--synthetic", action="store_true", help="random ids instead of PTB")
     parser.add_argument("--jax-python", metavar="PY",
                         help="a Python with jax and keras: adds the keras_jax contender")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: its spec as JSON
-    common.add_arguments(parser, config=False, out=False)
+    common.add_arguments(parser, config=False, out=False, child=True)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.one:
-        print(json.dumps(measure(json.loads(args.one))), flush=True)
+    if common.answer_child(args, measure):
         return
     if min(args.windows, args.char_windows, args.warmup, args.repeats, args.threads) < 1:
         parser.error("--windows, --char-windows, --warmup, --repeats and --threads must be >= 1")
