@@ -44,7 +44,8 @@ Run by hand from the repository root (not part of the tests; 15-25 minutes on 2 
 
     pip install torch --index-url https://download.pytorch.org/whl/cpu   # optional bench extra
     python bench/lm_throughput.py [--repeats 2] [--threads 2] [--only ptb_small]
-    python bench/lm_throughput.py --windows 2 --char-windows 1 --repeats 1 --results /tmp/benchsmoke
+    python bench/lm_throughput.py --windows 2 --char-windows 1 --warmup 1 --repeats 1 \
+        --results /tmp/benchsmoke
 
 No recipe (the shapes are fixed in SHAPES). Writes bench/results/lm-throughput.json (also printed
 as one JSON line, the last line of stdout); progress goes to stderr. No model is saved.
@@ -349,6 +350,10 @@ def main() -> None:
         return
     if min(args.windows, args.char_windows, args.warmup, args.repeats, args.threads) < 1:
         parser.error("--windows, --char-windows, --warmup, --repeats and --threads must be >= 1")
+    if args.warmup > min(args.windows, args.char_windows):
+        # The warm-up trains the first of the timed windows; PyTorch fails on an empty slice.
+        parser.error(f"--warmup {args.warmup} is more than --windows / --char-windows "
+                     f"({args.windows} / {args.char_windows}); lower it or raise them")
 
     frameworks = list(FRAMEWORKS)
     skipped = None
