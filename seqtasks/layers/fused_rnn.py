@@ -23,10 +23,13 @@ longest row, and outputs and final states are gathered back to the positions Ker
 That covers right padding, left padding and holes alike, and ``go_backwards`` (reverse first,
 as Keras does).
 
-Where this can't reproduce the layer, ``inner_loop`` falls back to the projected Keras loop:
-another backend than TensorFlow, activations other than tanh / sigmoid, input dropout inside
-the cell or recurrent dropout while training (masks per step), dtypes other than float16 /
-float32, and inputs of one time step (step-by-step sampling and decoding). ``unroll`` is ignored
+On Keras' torch backend the same layers run PyTorch's fused kernels instead
+(``seqtasks.layers.torch_rnn``: oneDNN on the CPU, cuDNN on a GPU), for batches without padding.
+
+Where neither can reproduce the layer, ``inner_loop`` falls back to the projected Keras loop:
+a backend other than TensorFlow and torch, activations other than tanh / sigmoid, input dropout
+inside the cell or recurrent dropout while training (masks per step), dtypes other than
+float16 / float32, and inputs of one time step (step-by-step sampling and decoding). ``unroll`` is ignored
 (the loop's length is the batch's longest row).
 """
 
@@ -36,9 +39,12 @@ import keras
 # Imported when first used, as Keras does: the layer module loads under any backend.
 from keras.src.utils.module_utils import tensorflow as tf
 
+from seqtasks.layers import torch_rnn
 from seqtasks.layers.projected_rnn import ProjectedGRU, ProjectedLSTM
 
 FUSED_DTYPES = ("float16", "float32")
+# TensorFlow runs the loops below; torch runs PyTorch's kernels (seqtasks.layers.torch_rnn).
+FUSED_BACKENDS = ("tensorflow", "torch")
 
 
 def _regroup_gates(weights, order):
@@ -323,7 +329,7 @@ class _FusedLoop:
 
     def fused_applies(self, sequences, training) -> bool:
         cell = self.cell
-        return (keras.backend.backend() == "tensorflow"
+        return (keras.backend.backend() in FUSED_BACKENDS
                 and cell.activation is keras.activations.tanh
                 and cell.recurrent_activation is keras.activations.sigmoid
                 and not cell.dropout
@@ -340,6 +346,11 @@ class _FusedLoop:
             return super().inner_loop(sequences, initial_state, mask, training=training)
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
             else [initial_state]
+        if keras.backend.backend() == "torch":
+            if not torch_rnn.applies(sequences, mask):
+                return super().inner_loop(sequences, initial_state, mask, training=training)
+            return torch_rnn.torch_rnn(self.cell, sequences, states, self.go_backwards,
+                                       self.return_sequences)
         return fused_rnn(self.cell, sequences, states, mask, go_backwards=self.go_backwards,
                          zero_output_for_mask=self.zero_output_for_mask,
                          return_sequences=self.return_sequences, training=bool(training))
