@@ -118,7 +118,8 @@ def token_ids(shape: dict, n_windows: int, synthetic: bool) -> np.ndarray:
     ids = np.array([index.setdefault(w, len(index)) for w in words[:n]], "int32")
     if len(ids) < n:
         sys.exit(f"bench: {PTB_TRAIN} has fewer than {n} words; lower --windows or --synthetic")
-    return ids % shape["vocab"]
+    # Ids 0-3 are the pipeline's PAD, UNK, BOS and EOS: never inside a training stream.
+    return 4 + ids % (shape["vocab"] - 4)
 
 
 def keras_trainer(ids: np.ndarray, shape: dict, cell: str, framework: str, unroll: bool):

@@ -35,6 +35,7 @@ from seqtasks.layers.embedding import TiedEmbedding
 from seqtasks.layers.recurrent import recurrent_stack, state_sizes
 from seqtasks.evaluation.metrics import language_model_metrics
 from seqtasks.task import ExportAssets, Splits, Task
+from seqtasks.training.losses import TokenCrossentropy
 from seqtasks.training.tbptt import ResetCarriedState, TruncatedBPTT
 from seqtasks.text import Vocabulary, pretrained
 from seqtasks.text.encoder import pad_dense
@@ -240,6 +241,7 @@ class LanguageModel(transfer.TransferTask, Task):
     name = "lm"
     config_class = LanguageModelConfig
     multi_worker = True
+    train_backends = ("tensorflow", "torch")  # backend-neutral layers (seqtasks.layers.torch_rnn)
 
     def check(self, config) -> None:
         if config.init_from:
@@ -309,8 +311,7 @@ class LanguageModel(transfer.TransferTask, Task):
         return model.step_model
 
     def compile_options(self, config, model) -> dict:
-        return {"loss": keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight")}
+        return {"loss": TokenCrossentropy()}
 
     def signatures(self, config, model, data) -> dict:
         return serving_functions(model.step_model, data.encoder, config)

@@ -26,6 +26,7 @@ CELLS = ("rnn", "lstm", "peephole_lstm", "gru")
 RNN_KERNELS = ("auto", "keras", "fused")
 LR_SCHEDULES = ("step", "cosine")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+TRAIN_BACKENDS = ("tensorflow", "torch")
 
 
 def choice(default, choices, help=""):
@@ -140,6 +141,10 @@ class TrainConfig:
     grad_diagnostics: bool = option(False, "log per-step gradient norms (global before clipping, "
                                     "per layer, clipped or not) to logs/gradients.csv and "
                                     "TensorBoard; stop at the first NaN/Inf gradient")
+    train_backend: str = choice("tensorflow", TRAIN_BACKENDS, "Keras backend that runs the fit: "
+                                "torch trains on PyTorch's fused LSTM/GRU kernels (oneDNN on "
+                                "CPU, cuDNN on GPU; needs the torch extra); the export is "
+                                "TensorFlow either way")
 
 
 def to_dict(config) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class Task:
     monitor: tuple[str, str] = ("val_loss", "min")  # what early stopping watches, and which way
     throughput_unit: str = "tokens"      # what train_<unit>_per_second counts
     multi_worker: bool = False           # trains across the workers of a TF_CONFIG cluster
+    train_backends: tuple[str, ...] = ("tensorflow",)  # Keras backends its fit runs on
     evaluation_plot: str | None = None   # what evaluate(plot=PATH) draws; None: nothing
 
     # --- training: called in this order by seqtasks.training.lifecycle.train ---------------------

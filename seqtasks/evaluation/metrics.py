@@ -4,6 +4,7 @@ sacrebleu), and the language-model scores derived from a total log-probability."
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from typing import Sequence
 
@@ -59,13 +60,18 @@ def entity_metrics(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[s
     }
 
 
+MAX_EXP = math.log(sys.float_info.max)
+
+
 def language_model_metrics(log_prob: float, n_tokens: int, level: str) -> dict:
     """Perplexity exp(-log_prob / n_tokens), nats per token and, for character models, bits per
     character, from the natural-log probability of ``n_tokens`` predicted tokens."""
     if n_tokens <= 0:
         raise ValueError("language_model_metrics needs at least one scored token")
     nats = -log_prob / n_tokens
-    metrics = {"perplexity": math.exp(nats), "nats_per_token": nats}
+    # A diverged model's perplexity is beyond a float: infinite, not an OverflowError.
+    metrics = {"perplexity": math.exp(nats) if nats < MAX_EXP else math.inf,
+               "nats_per_token": nats}
     if level == "char":
         metrics["bits_per_char"] = nats / math.log(2)
     metrics["n_tokens"] = int(n_tokens)

@@ -15,6 +15,7 @@ from seqtasks.evaluation.plots import learning_curves_png
 from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
                                        with_vectors_dimension)
+from seqtasks.training import backends
 from seqtasks.training.distributed import join_cluster
 from seqtasks.training.fit import (FreezePretrained, Throughput, fit, learning_rate_schedule,
                                    make_optimizer)
@@ -31,12 +32,15 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     Bad config or data fails before anything is written. An interrupted run (Ctrl-C, a killed
     job) resumes when called again with the same arguments. With a multi-worker ``TF_CONFIG``
     (tasks with ``multi_worker``) every worker runs this; the chief exports to ``out_dir``.
+    With ``train_backend`` other than tensorflow the fit runs in a child process on that Keras
+    backend (``seqtasks.training.backends``), and this one exports the weights it trained.
     """
     if task.multi_worker:  # before TensorFlow runs any op
         out_dir = join_cluster(out_dir)
     config_lib.check(config)
     config = with_vectors_dimension(config)  # pretrained vectors set embedding_dim
     task.check(config)
+    backends.check(task, config)
     splits = task.read(config, train_paths, valid_paths, **options)
     run = RunDir(out_dir)
     resumed = run.start(config)
@@ -46,23 +50,18 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     keras.utils.set_random_seed(config.seed)
     try:
         data = task.prepare(config, splits, run, resumed)
-        train_ds, valid_ds = task.datasets(config, data)
-        steps_per_epoch = batches_per_epoch(train_ds)
-        model = task.build(config, data)
-        pretrained = task.pretrained_variables(model, data)
-        trainable = compile_model(task, config, model, steps_per_epoch, pretrained)
-        signatures = task.signatures(config, model, data)
-        throughput = Throughput()
-        monitor, mode = task.monitor
-        summary = fit(trainable, train_ds, valid_ds, config, run.resume, run.logs,
-                      monitor=monitor, mode=mode, verbose=verbose, callbacks=[
-                          throughput, *transfer_callbacks(config, pretrained),
-                          *task.callbacks(config, model, data, signatures)])
+        if backends.elsewhere(config):
+            summary = backends.fit_in_child(task, config, train_paths, valid_paths, run,
+                                            verbose, options)
+            model = task.build(config, data)
+            backends.load_trained(task.trainable(model), run)
+            signatures = task.signatures(config, model, data)
+        else:
+            model, signatures, summary = fit_model(task, config, data, run, verbose)
     except BaseException:
         if not run.has_finished_epoch():  # nothing to resume: nothing may block a rerun
             run.finish()
         raise
-    summary.update(training_summary(task, config, data, throughput, steps_per_epoch))
 
     metrics = {**task.validation_metrics(config, data, signatures),
                "data": describe_paths(valid_paths)}
@@ -73,6 +72,28 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     if verbose != 0:
         print(summary_line(task, summary), file=sys.stderr, flush=True)
     return export_dir
+
+
+def fit_model(task, config, data, run, verbose="auto"):
+    """Datasets, model, compile and fit (resuming from ``run``) on this process' Keras backend;
+    returns ``(model, signatures, summary)``. Signatures (TensorFlow functions) exist on the
+    TensorFlow backend only; elsewhere the task's callbacks get None."""
+    train_ds, valid_ds = task.datasets(config, data)
+    steps_per_epoch = batches_per_epoch(train_ds)
+    model = task.build(config, data)
+    pretrained = task.pretrained_variables(model, data)
+    trainable = compile_model(task, config, model, steps_per_epoch, pretrained)
+    signatures = task.signatures(config, model, data) \
+        if keras.backend.backend() == "tensorflow" else None
+    throughput = Throughput()
+    monitor, mode = task.monitor
+    summary = fit(trainable, train_ds, valid_ds, config, run.resume, run.logs,
+                  monitor=monitor, mode=mode, verbose=verbose, callbacks=[
+                      throughput, *transfer_callbacks(config, pretrained),
+                      *task.callbacks(config, model, data, signatures)])
+    summary.update(training_summary(task, config, data, throughput, steps_per_epoch),
+                   keras_backend=keras.backend.backend())
+    return model, signatures, summary
 
 
 def training_summary(task, config, data, throughput: Throughput, steps_per_epoch: int) -> dict:

@@ -30,3 +30,24 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="seqtasks")
+class TokenCrossentropy(keras.losses.Loss):
+    """``SparseCategoricalCrossentropy(from_logits=True)`` of targets [batch, time] against logits
+    [batch, time, vocab], computed on the logits flattened to [batch * time, vocab].
+
+    The same numbers; on the torch backend, Keras' version moves the class axis of a rank-3
+    tensor to position 1 for PyTorch's ``cross_entropy``, which copies every window's logits
+    before a strided softmax (the largest cost after the matrix products on the PTB shape).
+    """
+
+    def __init__(self, name: str = "token_crossentropy",
+                 reduction: str = "mean_with_sample_weight", **kwargs):
+        super().__init__(name=name, reduction=reduction, **kwargs)
+
+    def call(self, y_true, y_pred):
+        vocab = ops.shape(y_pred)[-1]
+        losses = keras.losses.sparse_categorical_crossentropy(
+            ops.reshape(y_true, [-1]), ops.reshape(y_pred, [-1, vocab]), from_logits=True)
+        return ops.reshape(losses, ops.shape(y_true))

@@ -76,7 +76,9 @@ class TruncatedBPTT(keras.Model):
             return self._windows(ids, training)
 
     def _windows(self, ids, training):
-        states = [ops.convert_to_tensor(variable) for variable in self.carried]
+        # A copy: on the torch backend the variable's tensor would be the one assigned below,
+        # in place, while the backward pass still needs it.
+        states = [ops.copy(variable) for variable in self.carried]
         logits, *states = self.step_model([ids[:, : self.stride], *states], training=training)
         for variable, state in zip(self.carried, states):
             variable.assign(ops.stop_gradient(state))

@@ -99,6 +99,8 @@ def test_perplexity_is_exp_of_the_mean_nll_computed_independently(overrides):
     metrics = lm.language_model_metrics(-total, count, "char")
     assert metrics["perplexity"] == pytest.approx(math.exp(total / count))
     assert metrics["bits_per_char"] == pytest.approx(total / count / math.log(2))
+    diverged = lm.language_model_metrics(-1e4 * count, count, "char")  # a model gone wild
+    assert diverged["perplexity"] == math.inf and diverged["nats_per_token"] == 1e4
 
 
 def test_word_level_reads_the_data_unk_marker_as_unk():
