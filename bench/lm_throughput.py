@@ -11,6 +11,10 @@ vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). C
   does) on the pipeline's TBPTT windows (``lm.windows``), trained with ``fit``, with
   ``rnn_kernel=fused`` (seqtasks.layers.fused_rnn: the projected loop with its own backward
   pass; what ``auto`` picks for LSTMs);
+- ``seqtasks_torch``: the same trainer, ``rnn_kernel=fused``, in a process on Keras 3's torch
+  backend, as ``train_backend=torch`` trains (``seqtasks.training.backends``): the fused layers
+  run PyTorch's own kernels there (``seqtasks.layers.torch_rnn``), fed by the same tf.data
+  windows;
 - ``seqtasks_keras``: the same with ``rnn_kernel=keras`` (seqtasks.layers.projected_rnn);
 - ``stock_keras``: the same trainer with the recurrent layers swapped for
   ``keras.layers.LSTM`` / ``GRU`` (``use_cudnn=False``);
@@ -76,10 +80,13 @@ SHAPES = {
              "steps": 100, "data": "random ids"},
 }
 CELLS = ("lstm", "gru")
-FRAMEWORKS = ("seqtasks_fused", "seqtasks_keras", "stock_keras", "pytorch", "keras_jax")
+FRAMEWORKS = ("seqtasks_fused", "seqtasks_torch", "seqtasks_keras", "stock_keras", "pytorch",
+              "keras_jax")
 DESCRIPTIONS = {
     "seqtasks_fused": "pipelines.language_model.build_trainer + lifecycle.compile_model, fit, "
                       "rnn_kernel=fused (projected loop, fused hoisted backward pass)",
+    "seqtasks_torch": "the same (rnn_kernel=fused) on Keras' torch backend, as "
+                      "train_backend=torch trains: PyTorch's fused LSTM/GRU kernels",
     "seqtasks_keras": "the same with rnn_kernel=keras (projected-input While loop)",
     "stock_keras": "the same trainer with keras.layers.LSTM/GRU(use_cudnn=False), fit",
     "pytorch": "nn.Embedding -> nn.LSTM/GRU -> nn.Linear, SGD, clip_grad_norm_, detach per window",
@@ -141,7 +148,7 @@ def keras_trainer(ids: np.ndarray, shape: dict, cell: str, framework: str, unrol
         units=shape["units"], num_layers=shape["num_layers"], tie_embeddings=False, dropout=0.0,
         optimizer=TRAINING["optimizer"], learning_rate=TRAINING["learning_rate"],
         clipnorm=TRAINING["clipnorm"], batch_size=shape["batch"], bptt_steps=shape["steps"],
-        rnn_kernel="fused" if framework == "seqtasks_fused" else "keras")
+        rnn_kernel="fused" if framework in ("seqtasks_fused", "seqtasks_torch") else "keras")
     keras.utils.set_random_seed(0)
     windows = lm.windows(config, ids)
     n_windows = int(windows.cardinality())
@@ -258,6 +265,11 @@ def measure(spec: dict) -> dict:
         train, available = torch_trainer(ids, shape, spec["cell"])
     elif spec["framework"] == "keras_jax":
         train, available = jax_trainer(ids, shape, spec["cell"])
+    elif spec["framework"] == "seqtasks_torch":  # KERAS_BACKEND=torch in this process
+        import torch
+
+        torch.set_num_threads(spec["intra_op"])
+        train, available = keras_trainer(ids, shape, spec["cell"], spec["framework"], True)
     else:
         import tensorflow as tf
 
@@ -315,6 +327,8 @@ def run_child(spec: dict) -> dict:
     env = dict(os.environ)
     env["TF_ENABLE_ONEDNN_OPTS"] = "1" if spec["onednn"] else "0"
     python = sys.executable
+    if spec["framework"] == "seqtasks_torch":
+        env["KERAS_BACKEND"] = "torch"
     if spec["framework"] == "keras_jax":
         python = spec["jax_python"]
         env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
@@ -360,6 +374,7 @@ def main() -> None:
     skipped = None
     if importlib.util.find_spec("torch") is None:
         frameworks.remove("pytorch")
+        frameworks.remove("seqtasks_torch")
         skipped = ("skipped: torch is not importable here (pip install torch "
                    "--index-url https://download.pytorch.org/whl/cpu)")
         common.log(f"pytorch {skipped}")
@@ -404,8 +419,21 @@ def main() -> None:
             torch_runs = [n for n in specs if n.startswith(f"{key}/pytorch")
                           and not n.endswith("+mkldnn_off")]
             best_torch = max(torch_runs, key=median.get) if torch_runs else None
+            # What a user gets picking train_backend for the shape: the faster of the two.
+            backends = {"tensorflow": f"{key}/{ours}", "torch": f"{key}/seqtasks_torch"}
+            best_backend = max((b for b in backends if backends[b] in median),
+                               key=lambda b: median[backends[b]])
             ratios[key] = {
                 f"{ours}_over_pytorch": ratio(f"{key}/{ours}", f"{key}/pytorch"),
+                "seqtasks_torch_over_pytorch": ratio(f"{key}/seqtasks_torch", f"{key}/pytorch"),
+                "seqtasks_torch_over_pytorch_best": ratio(f"{key}/seqtasks_torch", best_torch)
+                if best_torch else None,
+                "best_train_backend": best_backend,
+                "best_train_backend_over_pytorch": ratio(backends[best_backend],
+                                                         f"{key}/pytorch"),
+                "best_train_backend_over_pytorch_best": ratio(backends[best_backend],
+                                                              best_torch) if best_torch
+                else None,
                 "pytorch_best_setting": best_torch,
                 f"{ours}_over_pytorch_best": ratio(f"{key}/{ours}", best_torch) if best_torch
                 else None,

@@ -36,7 +36,7 @@ from seqtasks.io import atomic_write_text
 
 DEFAULT = "tensorflow"
 # What each backend needs besides this package: the module, and how to get it.
-REQUIREMENTS = {"torch": ("torch", "pip install 'seqtasks[torch]' (PyTorch)")}
+REQUIREMENTS = {"torch": ("torch", "pip install torch (or the project's torch extra)")}
 WEIGHTS, SUMMARY, SPEC, ERROR = "trained.weights.h5", "trained.json", "backend-fit.json", \
     "backend-error.json"
 
@@ -58,6 +58,10 @@ def check(task, config) -> None:
     if importlib.util.find_spec(module) is None:
         raise ConfigError(f"train_backend={backend} needs {module}, which is not installed: "
                           f"{install}, or leave train_backend out")
+    if type(task).__module__ == "__main__":
+        raise ConfigError(f"train_backend={backend} runs the fit in a child process, which "
+                          f"imports the task's module: define {type(task).__name__} in an "
+                          "importable module, not the script that runs it")
     if os.environ.get("TF_CONFIG"):
         raise ConfigError(f"train_backend={backend} trains in one process; multi-worker runs "
                           "(TF_CONFIG) train on tensorflow: leave train_backend out")
@@ -86,8 +90,8 @@ def fit_in_child(task, config, train_paths, valid_paths, run, verbose, options: 
         raise rebuilt_error(json.loads(run.path(ERROR).read_text(encoding="utf-8")))
     if child.returncode != 0 or not run.path(SUMMARY).exists():
         raise TrainingError(f"training on the {config.train_backend} backend stopped (exit "
-                            f"code {child.returncode}; its messages are above); rerun the same "
-                            "command to resume from the last finished epoch")
+                            f"code {child.returncode}; its messages are above); the same "
+                            "command resumes from its last finished epoch, if one finished")
     return json.loads(run.path(SUMMARY).read_text(encoding="utf-8"))
 
 
