@@ -16,7 +16,8 @@ TOLERANCE = 1e-5
 
 @pytest.fixture(scope="module")
 def results():
-    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "KERAS_BACKEND": "torch",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     out = subprocess.run([sys.executable, str(ROOT / "tests/layers/torch_backend_check.py")],
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]

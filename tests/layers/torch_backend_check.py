@@ -13,11 +13,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from seqtasks.layers import torch_rnn  # noqa: E402
-from seqtasks.layers.fused_rnn import FusedGRU, FusedLSTM  # noqa: E402
-
-BATCH, TIME, FEATURES, UNITS = 5, 7, 3, 4
-PAIRS = {"lstm": (keras.layers.LSTM, FusedLSTM), "gru": (keras.layers.GRU, FusedGRU)}
-STATES = {"lstm": 2, "gru": 1}
+# The same pairs, weights and shapes as the TensorFlow kernel's tests.
+from test_fused_rnn import BATCH, FEATURES, PAIRS, STATES, TIME, UNITS, paired  # noqa: E402
 
 calls = 0
 run_torch = torch_rnn.torch_rnn
@@ -30,20 +27,6 @@ def counted(*args, **kwargs):
 
 
 torch_rnn.torch_rnn = counted
-
-
-def paired(cell, wrap, **options):
-    keras_class, fused_class = PAIRS[cell]
-    reference = wrap(keras_class(UNITS, use_cudnn=False, **options))
-    fused = wrap(fused_class(UNITS, **options))
-    for layer in (reference, fused):
-        layer.build((None, TIME, FEATURES))
-    rng = np.random.default_rng(1)
-    weights = [rng.normal(scale=0.6, size=w.shape).astype("float32")
-               for w in reference.get_weights()]
-    reference.set_weights(weights)
-    fused.set_weights(weights)
-    return reference, fused
 
 
 def outputs_and_gradients(layer, x, mask, states):
