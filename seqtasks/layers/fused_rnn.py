@@ -29,8 +29,8 @@ On Keras' torch backend the same layers run PyTorch's fused kernels instead
 Where neither can reproduce the layer, ``inner_loop`` falls back to the projected Keras loop:
 a backend other than TensorFlow and torch, activations other than tanh / sigmoid, input dropout
 inside the cell or recurrent dropout while training (masks per step), dtypes other than
-float16 / float32, and inputs of one time step (step-by-step sampling and decoding). ``unroll`` is ignored
-(the loop's length is the batch's longest row).
+float16 / float32, and inputs of one time step (step-by-step sampling and decoding).
+``unroll`` is ignored (the loop's length is the batch's longest row).
 """
 
 from __future__ import annotations
