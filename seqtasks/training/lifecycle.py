@@ -15,7 +15,7 @@ from seqtasks.evaluation.plots import learning_curves_png
 from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
                                        with_vectors_dimension)
-from seqtasks.training import backends
+from seqtasks.training import backends, malloc
 from seqtasks.training.distributed import join_cluster
 from seqtasks.training.fit import (FreezePretrained, Throughput, fit, learning_rate_schedule,
                                    make_optimizer)
@@ -78,6 +78,7 @@ def fit_model(task, config, data, run, verbose="auto"):
     """Datasets, model, compile and fit (resuming from ``run``) on this process' Keras backend;
     returns ``(model, signatures, summary)``. Signatures (TensorFlow functions) exist on the
     TensorFlow backend only; elsewhere the task's callbacks get None."""
+    allocator = malloc.keep_freed_memory()  # before the first step's buffers
     train_ds, valid_ds = task.datasets(config, data)
     steps_per_epoch = batches_per_epoch(train_ds)
     model = task.build(config, data)
@@ -92,7 +93,7 @@ def fit_model(task, config, data, run, verbose="auto"):
                       throughput, *transfer_callbacks(config, pretrained),
                       *task.callbacks(config, model, data, signatures)])
     summary.update(training_summary(task, config, data, throughput, steps_per_epoch),
-                   keras_backend=keras.backend.backend())
+                   keras_backend=keras.backend.backend(), malloc=allocator)
     return model, signatures, summary
 
 

@@ -122,6 +122,9 @@ def test_training_exports_metrics_that_evaluate_reproduces(char_export):
     assert metrics["perplexity"] == pytest.approx(math.exp(metrics["nats_per_token"]))
     assert 1 < metrics["perplexity"] < len(Vocabulary.load(char_export / "assets" / "vocab.txt"))
     assert meta["training"]["epochs_run"] == 2 and meta["training"]["train_tokens_per_second"] > 0
+    # What malloc trained with (seqtasks.training.malloc); glibc here unless a user set its own.
+    assert meta["training"]["malloc"] in ("top_pad=64MiB,mmap_threshold=32MiB",
+                                          "user environment", "system default")
     assert (char_export / "learning_curves.png").exists()
     assert not (char_export.parent / ".resume").exists()
     evaluated = lm.evaluate(char_export.parent, VALID)
