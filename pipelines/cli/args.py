@@ -230,6 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--all-versions", action="store_true",
                        help="serve every version (at /versions/N); default: the newest only")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    # TF Serving's flag names, so its command lines work unchanged.
+    serve.add_argument("--tensorflow_intra_op_parallelism", "--tensorflow-intra-op-parallelism",
+                       type=int, default=0, metavar="N", dest="intra_op",
+                       help="threads per op (default 0: TensorFlow picks; 1 was faster for "
+                            "the BiLSTM export)")
+    serve.add_argument("--tensorflow_inter_op_parallelism", "--tensorflow-inter-op-parallelism",
+                       type=int, default=0, metavar="N", dest="inter_op",
+                       help="ops run at a time (default 0: TensorFlow picks)")
     smcli = commands.add_parser(
         "saved-model-cli", help="TensorFlow's saved_model_cli with the tokenizer ops registered",
         description="Runs tensorflow's saved_model_cli (show, run, ...) after importing "

@@ -185,19 +185,22 @@ def _config(args) -> None:
 def _serve(args) -> None:
     from seqtasks.errors import ConfigError
     from seqtasks.serving.app import ServerConfig
+    from seqtasks.serving.models import SessionThreads
     from seqtasks.serving.server import serve
 
     if args.max_batch_size < 1 or args.batch_timeout_ms < 0 or args.max_body_mb <= 0 \
-            or args.poll_seconds < 0:
+            or args.poll_seconds < 0 or min(args.intra_op, args.inter_op) < 0:
         raise ConfigError("--max-batch-size must be >= 1, --batch-timeout-ms >= 0, "
-                          "--max-body-mb > 0 and --poll-seconds >= 0")
+                          "--max-body-mb > 0, --poll-seconds >= 0 and the "
+                          "--tensorflow_*_parallelism thread counts >= 0")
     if not args.model_dirs and not args.model_config_file:
         raise ConfigError("serve: pass NAME=BASE_PATH arguments or --model-config-file")
     config = ServerConfig(max_batch_size=args.max_batch_size,
                           batch_timeout_ms=args.batch_timeout_ms,
                           max_body_bytes=int(args.max_body_mb * 2**20))
     serve(args.model_dirs, args.host, args.port, config, args.all_versions, args.access_log,
-          args.grpc_port, args.model_config_file, args.poll_seconds, args.demo)
+          args.grpc_port, args.model_config_file, args.poll_seconds, args.demo,
+          SessionThreads(args.intra_op, args.inter_op))
 
 
 def _saved_model_cli(args) -> None:

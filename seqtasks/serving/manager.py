@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from seqtasks.errors import ModelError
-from seqtasks.serving.models import (LoadedVersion, ServedModel, VersionPolicy,
+from seqtasks.serving.models import (LoadedVersion, ServedModel, SessionThreads, VersionPolicy,
                                      parse_model_argument, saved_model_file, version_dirs)
 
 log = logging.getLogger("seqtasks.serving")
@@ -58,7 +58,9 @@ def specs_from_arguments(arguments: list[str], all_versions: bool = False) -> li
 class ModelManager:
     """The served models, and the poller that keeps their versions in step with the disk."""
 
-    def __init__(self, specs: list[ModelSpec], poll_seconds: float = 0.0):
+    def __init__(self, specs: list[ModelSpec], poll_seconds: float = 0.0,
+                 threads: SessionThreads | None = None):
+        self.threads = threads or SessionThreads()  # every version's session gets these
         self.models = {spec.name: ServedModel(spec.name, spec.base_path, spec.policy,
                                               dict(spec.labels)) for spec in specs}
         self.poll_seconds = poll_seconds
@@ -102,7 +104,7 @@ class ModelManager:
             if version in current or not self._may_try(model.name, version, on_disk[version]):
                 continue
             try:
-                fresh[version] = LoadedVersion.load(on_disk[version], version)
+                fresh[version] = LoadedVersion.load(on_disk[version], version, self.threads)
             except ModelError as error:
                 if failed.get(version) != str(error):
                     log.error("model '%s' version %d: %s", model.name, version, error)

@@ -107,6 +107,18 @@ def version_dirs(base: str | Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
+@dataclasses.dataclass(frozen=True)
+class SessionThreads:
+    """TF Serving's ``--tensorflow_intra_op_parallelism`` / ``--tensorflow_inter_op_parallelism``:
+    threads per op and ops at a time in every session (0: TensorFlow picks, one per core).
+    TensorFlow sizes its CPU thread pools once per process, from the first session's values.
+    For a BiLSTM, ``intra_op=1`` lets the two directions' loops run side by side, and was
+    faster than the default (bench/results/inference-throughput.json)."""
+
+    intra_op: int = 0
+    inter_op: int = 0
+
+
 class LoadedVersion:
     """One loaded version: its session, signatures, ``seqtasks.json`` (or ``{}``) and the number
     of requests using it, so that an unloaded version is closed only once they are answered."""
@@ -122,7 +134,8 @@ class LoadedVersion:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: Path, version: int | None = None) -> "LoadedVersion":
+    def load(cls, path: Path, version: int | None = None,
+             threads: SessionThreads | None = None) -> "LoadedVersion":
         import tensorflow as tf
 
         with contextlib.suppress(ImportError):
@@ -132,7 +145,10 @@ class LoadedVersion:
         if saved_model_file(path) is None:
             raise ModelError(f"{path}: no saved_model.pb (not a SavedModel version directory)")
         graph = tf.Graph()
-        session = tf.compat.v1.Session(graph=graph)
+        threads = threads or SessionThreads()
+        session = tf.compat.v1.Session(graph=graph, config=tf.compat.v1.ConfigProto(
+            intra_op_parallelism_threads=threads.intra_op,
+            inter_op_parallelism_threads=threads.inter_op))
         try:
             meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
         except (tf.errors.OpError, RuntimeError, ValueError, OSError) as error:

@@ -13,6 +13,7 @@ import sys
 from seqtasks.errors import ModelError
 from seqtasks.serving.app import ServerConfig, create_app
 from seqtasks.serving.manager import DEFAULT_POLL_SECONDS, ModelManager, specs_from_arguments
+from seqtasks.serving.models import SessionThreads
 
 GRACEFUL_SHUTDOWN_S = 30
 
@@ -21,9 +22,9 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
           config: ServerConfig = ServerConfig(), all_versions: bool = False,
           access_log: bool = False, grpc_port: int | None = None,
           model_config_file: str | None = None, poll_seconds: float = DEFAULT_POLL_SECONDS,
-          demo: bool = False) -> None:
+          demo: bool = False, threads: SessionThreads = SessionThreads()) -> None:
     """Load every ``[NAME=]DIR`` (and the models of ``model_config_file``), serve them until
-    interrupted."""
+    interrupted; every session runs with ``threads``."""
     import uvicorn
 
     from seqtasks.serving.config_file import read_model_config
@@ -37,7 +38,7 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
         raise ModelError("no models to serve: pass NAME=BASE_PATH or --model-config-file")
     if len(set(names)) != len(names):
         raise ModelError(f"a model name is given twice: {sorted(names)}")
-    manager = ModelManager(specs, poll_seconds)
+    manager = ModelManager(specs, poll_seconds, threads)
     manager.load_initial()
     app = create_app(manager, config, grpc_port=grpc_port, grpc_host=host, demo=demo)
     for name, model in manager.models.items():

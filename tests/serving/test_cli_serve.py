@@ -23,6 +23,29 @@ def test_serve_defaults_to_localhost():
     assert (args.host, args.port, args.max_batch_size) == ("127.0.0.1", 8501, 128)
 
 
+def test_serve_takes_tf_servings_thread_flags_to_every_session(half_plus_two):
+    from pipelines.cli.args import build_parser
+    from seqtasks.serving.manager import ModelManager, specs_from_arguments
+    from seqtasks.serving.models import SessionThreads
+
+    args = build_parser().parse_args(["serve", "some/dir", "--tensorflow_intra_op_parallelism",
+                                      "1", "--tensorflow-inter-op-parallelism", "3"])
+    assert (args.intra_op, args.inter_op) == (1, 3)
+    assert build_parser().parse_args(["serve", "d"]).intra_op == 0  # TF Serving's default
+    manager = ModelManager(specs_from_arguments([f"h={half_plus_two}"]),
+                           threads=SessionThreads(1, 3))
+    manager.load_initial()
+    (version,) = manager.models["h"].loaded.values()
+    config = version.session._config  # what the Session was created with
+    assert (config.intra_op_parallelism_threads, config.inter_op_parallelism_threads) == (1, 3)
+    version.close()
+
+
+def test_serve_rejects_negative_thread_counts(tmp_path):
+    result = run_cli("serve", tmp_path, "--tensorflow_intra_op_parallelism", "-1", check=False)
+    assert result.returncode == 2 and "--tensorflow_*_parallelism" in result.stderr
+
+
 def test_serve_rejects_a_directory_that_is_not_an_export(tmp_path):
     result = run_cli("serve", tmp_path, "--port", "1", check=False)
     assert result.returncode == 2
@@ -44,7 +67,7 @@ def test_serve_rejects_a_bad_model_config_file(tmp_path):
 def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_export, port,
                                                                    half_plus_two, new_port,
                                                                    tmp_path):
-    """Also the wiring of --model-config-file, --grpc-port and --demo."""
+    """Also the wiring of --model-config-file, --grpc-port, --demo and a thread flag."""
     from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
 
     config = tmp_path / "models.config"
@@ -55,7 +78,7 @@ def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_exp
     process = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "serve", f"sst={sentiment_export[0].parent}",
          "--port", str(port), "--batch-timeout-ms", "2000", "--model-config-file", str(config),
-         "--grpc-port", str(grpc_port), "--demo"],
+         "--grpc-port", str(grpc_port), "--demo", "--tensorflow_intra_op_parallelism", "1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/v1/models/sst"
     try:
