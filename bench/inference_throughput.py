@@ -13,7 +13,16 @@ The shape: batches of 256 sentences of 30 tokens; embedding 128, one bidirection
   time -> ``nn.Linear`` -> softmax, eager, ``torch.no_grad()``, on token ids [256, 30] prepared
   beforehand (no tokenization), same vocabulary size.
 
-Levers: oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``) for the fused export; PyTorch on one thread,
+Floors (diagnoses, not contenders), on random inputs of the same shape, no tokenization:
+``tf_products_only`` runs only the layer's matrix products in TensorFlow, per direction the input
+product for all steps and one ``h @ recurrent_kernel`` per step in a While loop (no gates, no
+masks, no embedding): no TensorFlow graph of this LSTM can beat it. ``pytorch_products_only`` is
+the same products as ``torch.mm`` calls, and ``pytorch_lstm_layer`` PyTorch's bidirectional
+``nn.LSTM`` alone. Each reports the products' GFLOP/s (2 x multiply-adds).
+
+Levers: oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``) for the fused export, and the fused export with
+one intra-op thread (inter-op: ``--threads``; TF Serving's
+``--tensorflow_intra_op_parallelism=1``); PyTorch on one thread,
 and PyTorch with oneDNN off (``torch.backends.mkldnn.enabled = False``: its ``nn.LSTM`` then runs
 its own per-step kernels instead of oneDNN's fused RNN primitive; a diagnosis, not a contender).
 Every measurement is a fresh process: load or build, ``--warmup`` untimed batches, then
@@ -56,7 +65,23 @@ DESCRIPTIONS = {
     "seqtasks_export_keras": "the same with rnn_kernel=keras",
     "pytorch": "nn.Embedding -> nn.LSTM(bidirectional) -> max over time -> nn.Linear -> "
                "softmax, eager, no_grad, on prepared token ids",
+    "tf_products_only": "floor: only the BiLSTM's matrix products in TensorFlow (per direction "
+                        "the input product for all steps, then h @ recurrent_kernel per step in "
+                        "a While loop), random inputs",
+    "pytorch_products_only": "floor: the same products as torch.mm calls, eager, no_grad",
+    "pytorch_lstm_layer": "PyTorch's bidirectional nn.LSTM alone (oneDNN's fused RNN primitive), "
+                          "no_grad, random inputs",
 }
+FLOORS = ("tf_products_only", "pytorch_products_only", "pytorch_lstm_layer")
+
+
+def product_flops() -> int:
+    """2 x the multiply-adds of the BiLSTM's products per batch: per direction, the input
+    product [batch * tokens, embedding] x [embedding, 4 units] and one [batch, units] x
+    [units, 4 units] per token."""
+    gates = 4 * SHAPE["units"]
+    rows = SHAPE["batch"] * SHAPE["tokens"]
+    return 2 * 2 * rows * gates * (SHAPE["embedding_dim"] + SHAPE["units"])
 
 
 def export(kernel: str, work: Path) -> Path:
@@ -89,11 +114,11 @@ def vocabulary_size(export_dir: Path) -> int:
         sum(1 for _ in (export_dir / "assets" / "vocab.txt").open(encoding="utf-8"))
 
 
-def tf_classifier(export_dir: str, threads: int):
+def tf_classifier(export_dir: str, threads: int, intra_op: int):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the tokenizer ops the export calls)
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_intra_op_parallelism_threads(intra_op)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     classify = tf.saved_model.load(export_dir).signatures["serving_default"]
     texts = tf.constant(sentences())
@@ -131,11 +156,81 @@ def torch_classifier(vocab: int, threads: int, mkldnn: bool):
     return classify
 
 
+def tf_products(threads: int):
+    """The BiLSTM's matrix products alone, in a TensorFlow graph (see FLOORS)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    batch, tokens, units = SHAPE["batch"], SHAPE["tokens"], SHAPE["units"]
+    generator = tf.random.Generator.from_seed(0)
+    inputs = generator.normal([tokens * batch, SHAPE["embedding_dim"]])
+    kernels = [generator.normal([SHAPE["embedding_dim"], 4 * units]) for _ in range(2)]
+    # Scaled so that h keeps its size over the steps: denormal floats would slow the products
+    # (PyTorch computes with them; TensorFlow's threads flush them to zero).
+    recurrent = [generator.normal([units, 4 * units]) / units ** 0.5 for _ in range(2)]
+
+    @tf.function
+    def products():
+        outputs = []
+        for kernel, recurrent_kernel in zip(kernels, recurrent):
+            projected = tf.reshape(tf.matmul(inputs, kernel), [tokens, batch, 4 * units])
+
+            def step(t, h):  # h feeds the next product, as in the LSTM: no step can be skipped
+                return t + 1, tf.matmul(h, recurrent_kernel)[:, :units]
+
+            h = tf.while_loop(lambda t, h: t < tokens, step, (0, tf.ones([batch, units])))[1]
+            outputs.append(h + projected[-1, :, :units])  # keeps the input product in the graph
+        return tf.concat(outputs, axis=-1)
+
+    return lambda: products().numpy()
+
+
+def torch_floor(framework: str, threads: int):
+    """``pytorch_products_only`` or ``pytorch_lstm_layer`` (see FLOORS)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    batch, tokens, units = SHAPE["batch"], SHAPE["tokens"], SHAPE["units"]
+    inputs = torch.randn(batch, tokens, SHAPE["embedding_dim"])
+    if framework == "pytorch_lstm_layer":
+        layer = torch.nn.LSTM(SHAPE["embedding_dim"], units, batch_first=True,
+                              bidirectional=True).eval()
+
+        def run():
+            with torch.no_grad():
+                return layer(inputs)[0][:, -1].numpy()
+
+        return run
+    flat = inputs.transpose(0, 1).reshape(tokens * batch, -1)
+    kernels = [torch.randn(SHAPE["embedding_dim"], 4 * units) for _ in range(2)]
+    recurrent = [torch.randn(units, 4 * units) / units ** 0.5 for _ in range(2)]  # as in TF
+
+    def products():
+        with torch.no_grad():
+            outputs = []
+            for kernel, recurrent_kernel in zip(kernels, recurrent):
+                projected = torch.mm(flat, kernel).view(tokens, batch, 4 * units)
+                h = torch.ones(batch, units)
+                for _ in range(tokens):
+                    h = torch.mm(h, recurrent_kernel)[:, :units]
+                outputs.append(h + projected[-1, :, :units])
+            return torch.cat(outputs, dim=-1).numpy()
+
+    return products
+
+
 def measure(spec: dict) -> dict:
     if spec["framework"] == "pytorch":
         classify = torch_classifier(spec["vocab"], spec["threads"], spec["mkldnn"])
+    elif spec["framework"] == "tf_products_only":
+        classify = tf_products(spec["threads"])
+    elif spec["framework"] in FLOORS:
+        classify = torch_floor(spec["framework"], spec["threads"])
     else:
-        classify = tf_classifier(spec["export"], spec["threads"])
+        classify = tf_classifier(spec["export"], spec["threads"],
+                                 spec.get("intra_op", spec["threads"]))
     for _ in range(spec["warmup"]):
         classify()
     load_before = os.getloadavg()[0]
@@ -143,9 +238,11 @@ def measure(spec: dict) -> dict:
     for _ in range(spec["batches"]):
         probabilities = classify()
     seconds = time.perf_counter() - start
-    assert probabilities.shape == (SHAPE["batch"], 2)
+    if spec["framework"] not in FLOORS:
+        assert probabilities.shape == (SHAPE["batch"], 2)
     return {"seconds": seconds,
             "sentences_per_second": spec["batches"] * SHAPE["batch"] / seconds,
+            "product_gflops": spec["batches"] * product_flops() / seconds / 1e9,
             "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
@@ -174,13 +271,19 @@ def main() -> None:
                                       "export": str(path)} for k, path in exports.items()}
     specs["seqtasks_export_fused+onednn_off"] = {**specs["seqtasks_export_fused"],
                                                  "onednn": False}
+    # One thread per op, --threads ops at a time: the two directions' loops run side by side.
+    specs["seqtasks_export_fused+intra_op_1"] = {**specs["seqtasks_export_fused"],
+                                                 "intra_op": 1}
     torch_note = "measured"
     if importlib.util.find_spec("torch") is not None:
         vocab = vocabulary_size(exports["fused"])
         specs["pytorch"] = {**base, "framework": "pytorch", "vocab": vocab, "mkldnn": True}
         specs["pytorch+intra_op_1"] = {**specs["pytorch"], "threads": 1}
         specs["pytorch+mkldnn_off"] = {**specs["pytorch"], "mkldnn": False}
-    else:
+    for floor in FLOORS:
+        if floor.startswith("tf") or "pytorch" in specs:
+            specs[floor] = {**base, "framework": floor}
+    if "pytorch" not in specs:
         torch_note = "skipped: torch is not importable here"
         common.log(f"pytorch {torch_note}")
 
@@ -200,13 +303,17 @@ def main() -> None:
         measurements[name] = {
             "description": DESCRIPTIONS[name.split("+")[0]],
             "settings": {"threads": spec["threads"], "onednn": spec["onednn"],
+                         "intra_op": spec.get("intra_op", spec["threads"]),
                          **({"mkldnn": spec["mkldnn"]} if "mkldnn" in spec else {})},
             "sentences_per_second": [round(x, 1) for x in rates],
+            "median_product_gflops": round(statistics.median(
+                r["product_gflops"] for r in runs[name]), 1),
             "load_average_1min": [r["load_average_1min"] for r in runs[name]],
             "median_sentences_per_second": median[name],
             "min_sentences_per_second": round(min(rates), 1),
             "max_sentences_per_second": round(max(rates), 1)}
-    torch_runs = [n for n in median if n.startswith("pytorch") and n != "pytorch+mkldnn_off"]
+    torch_runs = [n for n in median if n.startswith("pytorch") and n != "pytorch+mkldnn_off"
+                  and n not in FLOORS]
     best_torch = max(torch_runs, key=median.get) if torch_runs else None
 
     def ratio(a, b):
@@ -232,7 +339,18 @@ def main() -> None:
             "seqtasks_export_fused_over_keras": ratio("seqtasks_export_fused",
                                                       "seqtasks_export_keras"),
             "onednn_off_over_on": ratio("seqtasks_export_fused+onednn_off",
-                                        "seqtasks_export_fused")},
+                                        "seqtasks_export_fused"),
+            "intra_op_1_over_default": ratio("seqtasks_export_fused+intra_op_1",
+                                             "seqtasks_export_fused"),
+            "seqtasks_export_fused_intra_op_1_over_pytorch": ratio(
+                "seqtasks_export_fused+intra_op_1", "pytorch"),
+            # < 1: TensorFlow's products alone are slower than PyTorch's whole model.
+            "tf_products_only_over_pytorch": ratio("tf_products_only", "pytorch"),
+            "seqtasks_export_fused_over_tf_products_only": ratio("seqtasks_export_fused",
+                                                                 "tf_products_only"),
+            "pytorch_lstm_layer_over_pytorch_products_only": ratio(
+                "pytorch_lstm_layer", "pytorch_products_only")},
+        "product_gflops_per_batch": round(product_flops() / 1e9, 3),
     }, args.results)
 
 

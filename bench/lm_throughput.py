@@ -37,6 +37,13 @@ off (``torch.backends.mkldnn.enabled = False``: its CPU ``nn.LSTM`` / ``nn.GRU``
 as oneDNN's fused RNN primitive, forward and backward; off, its own per-step kernels — a
 diagnosis of the gap, reported as a ratio, not counted as a contender).
 
+Malloc: our trainers (``seqtasks_*`` and ``stock_keras``, which uses the same trainer) run with
+``seqtasks.training.malloc.keep_freed_memory()``, as ``seqtasks train`` does (the freed top of
+glibc's heaps stays mapped instead of being page-faulted back in every step); PyTorch and JAX
+run with glibc's defaults, as their users get them. Levers on the LSTMs: ``+glibc_default``
+(ours without it) and ``pytorch+keep_freed_memory`` (PyTorch with the same setting: counted
+among PyTorch's settings, so the ``*_over_pytorch_best`` ratios compare like with like).
+
 Every measurement is timed the same way: a fresh process builds the model, trains ``--warmup``
 windows (tracing, allocation; not timed), then trains the same ``--windows`` windows (per shape)
 of the same ids with ``time.perf_counter`` read before the first step and after the last (Keras:
@@ -82,6 +89,8 @@ SHAPES = {
 CELLS = ("lstm", "gru")
 FRAMEWORKS = ("seqtasks_fused", "seqtasks_torch", "seqtasks_keras", "stock_keras", "pytorch",
               "keras_jax")
+# Trained by the pipeline's trainer, which keeps freed memory mapped (seqtasks.training.malloc).
+OUR_TRAINERS = ("seqtasks_fused", "seqtasks_torch", "seqtasks_keras", "stock_keras")
 DESCRIPTIONS = {
     "seqtasks_fused": "pipelines.language_model.build_trainer + lifecycle.compile_model, fit, "
                       "rnn_kernel=fused (projected loop, fused hoisted backward pass)",
@@ -102,6 +111,12 @@ LEVERS = {
     # PyTorch's CPU LSTM / GRU run as oneDNN's fused RNN primitive (aten::mkldnn_rnn_layer and
     # its backward); off, they run PyTorch's own per-step kernels: what the gap to it is made of.
     **{f"{shape}/{cell}/pytorch+mkldnn_off": (shape, "pytorch", {"mkldnn": False})
+       for shape in SHAPES for cell in CELLS},
+    # The allocator: ours without keep_freed_memory, PyTorch with it (see the module doc).
+    **{f"{shape}/lstm/seqtasks_fused+glibc_default": (shape, "seqtasks_fused",
+                                                      {"malloc": "default"}) for shape in SHAPES},
+    "char/lstm/seqtasks_torch+glibc_default": ("char", "seqtasks_torch", {"malloc": "default"}),
+    **{f"{shape}/{cell}/pytorch+keep_freed_memory": (shape, "pytorch", {"malloc": "keep"})
        for shape in SHAPES for cell in CELLS},
     "ptb_small/lstm/seqtasks_keras+no_unroll": ("ptb_small", "seqtasks_keras",
                                                 {"unroll": False}),
@@ -257,6 +272,10 @@ def measure(spec: dict) -> dict:
     """In this (fresh) process: warm up, then time ``spec["windows"]`` training steps."""
     shape = SHAPES[spec["shape"]]
     ids = token_ids(shape, spec["windows"], spec["synthetic"])
+    if spec["malloc"] == "keep":  # first: before any large allocation
+        from seqtasks.training import malloc
+
+        malloc.keep_freed_memory()
     if spec["framework"] == "pytorch":
         import torch
 
@@ -301,6 +320,10 @@ def summary(values: list[float], digits: int = 1) -> dict:
             "min": round(min(values), digits), "max": round(max(values), digits)}
 
 
+def default_malloc(framework: str) -> str:
+    return "keep" if framework in OUR_TRAINERS else "default"
+
+
 def plan(args, frameworks: list[str]) -> dict[str, dict]:
     """Every measurement: name -> the spec its child process gets."""
     base = {"warmup": args.warmup, "synthetic": args.synthetic, "jax_python": args.jax_python,
@@ -313,13 +336,13 @@ def plan(args, frameworks: list[str]) -> dict[str, dict]:
             for framework in frameworks:
                 specs[f"{shape}/{cell}/{framework}"] = {
                     **base, "shape": shape, "cell": cell, "framework": framework,
-                    "windows": windows[shape]}
+                    "windows": windows[shape], "malloc": default_malloc(framework)}
     if not args.no_levers:
         for name, (shape, framework, changes) in LEVERS.items():
             if shape in (args.only or SHAPES) and framework in frameworks:
                 specs[name] = {**base, "shape": shape, "cell": name.split("/")[1],
-                               "framework": framework,
-                               "windows": windows[shape], **changes}
+                               "framework": framework, "windows": windows[shape],
+                               "malloc": default_malloc(framework), **changes}
     return specs
 
 
@@ -398,7 +421,7 @@ def main() -> None:
         measurements[name] = {
             "description": DESCRIPTIONS[spec["framework"]],
             "settings": {k: spec[k] for k in ("intra_op", "inter_op", "unroll", "onednn",
-                                              "mkldnn")},
+                                              "mkldnn", "malloc")},
             "tokens_per_second": [round(x, 1) for x in rates],
             "seconds": [round(x, 3) for x in seconds],
             "load_average_1min": [r["load_average_1min"] for r in runs[name]],
