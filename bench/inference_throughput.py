@@ -18,7 +18,11 @@ Floors (diagnoses, not contenders), on random inputs of the same shape, no token
 product for all steps and one ``h @ recurrent_kernel`` per step in a While loop (no gates, no
 masks, no embedding): no TensorFlow graph of this LSTM can beat it. ``pytorch_products_only`` is
 the same products as ``torch.mm`` calls, and ``pytorch_lstm_layer`` PyTorch's bidirectional
-``nn.LSTM`` alone. Each reports the products' GFLOP/s (2 x multiply-adds).
+``nn.LSTM`` alone. ``tf_fused_layer`` is our export's BiLSTM layer alone (what the export spends
+outside it is tokenization, lookup and masks), ``tf_lstm_block_cell`` the same network on
+TensorFlow's one fused LSTM cell op (``LSTMBlockCell``: the product of ``[x, h]`` and every gate
+of a step in one op), the nearest TensorFlow has to oneDNN's primitive; both also with one
+intra-op thread. Each reports the products' GFLOP/s (2 x multiply-adds).
 
 Levers: oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``) for the fused export, and the fused export with
 one intra-op thread (inter-op: ``--threads``; TF Serving's
@@ -71,8 +75,14 @@ DESCRIPTIONS = {
     "pytorch_products_only": "floor: the same products as torch.mm calls, eager, no_grad",
     "pytorch_lstm_layer": "PyTorch's bidirectional nn.LSTM alone (oneDNN's fused RNN primitive), "
                           "no_grad, random inputs",
+    "tf_fused_layer": "our Bidirectional(FusedLSTM) layer alone (inference loop), max over time, "
+                      "random inputs: no tokenization, lookup or mask",
+    "tf_lstm_block_cell": "the same BiLSTM with TensorFlow's fused cell op, LSTMBlockCell, per "
+                          "step in a While loop ([x, h] @ w and the gates in one op), max over "
+                          "time, random inputs",
 }
-FLOORS = ("tf_products_only", "pytorch_products_only", "pytorch_lstm_layer")
+FLOORS = ("tf_products_only", "tf_fused_layer", "tf_lstm_block_cell", "pytorch_products_only",
+          "pytorch_lstm_layer")
 
 
 def product_flops() -> int:
@@ -186,6 +196,50 @@ def tf_products(threads: int):
     return lambda: products().numpy()
 
 
+def tf_lstm_floor(framework: str, threads: int, intra_op: int):
+    """``tf_fused_layer`` or ``tf_lstm_block_cell`` (see FLOORS): the BiLSTM and max pooling on
+    random embeddings [batch, tokens, embedding]."""
+    import keras
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    batch, tokens, units = SHAPE["batch"], SHAPE["tokens"], SHAPE["units"]
+    keras.utils.set_random_seed(0)
+    inputs = tf.random.normal([batch, tokens, SHAPE["embedding_dim"]])
+    if framework == "tf_fused_layer":
+        from seqtasks.layers.fused_rnn import FusedLSTM
+
+        layer = keras.layers.Bidirectional(FusedLSTM(units, return_sequences=True))
+        layer(inputs[:1])
+        pooled = tf.function(lambda: tf.reduce_max(layer(inputs, training=False), axis=1))
+        return lambda: pooled().numpy()
+    # LSTMBlockCell's weights: [x, h] rows, gate columns i, c, f, o (the order is immaterial
+    # for speed); no peephole, no clipping, forget bias 0 (as Keras).
+    weights = [tf.random.normal([SHAPE["embedding_dim"] + units, 4 * units]) / units ** 0.5
+               for _ in range(2)]
+    bias, no_peephole = tf.zeros([4 * units]), tf.zeros([units])
+    zeros = tf.zeros([batch, units])
+    time_major = tf.transpose(inputs, [1, 0, 2])
+
+    @tf.function
+    def pooled():
+        outputs = []
+        for w, steps in zip(weights, (time_major, tf.reverse(time_major, [0]))):
+            def step(t, h, c, most):
+                *_, c, _, _, _, h = tf.raw_ops.LSTMBlockCell(
+                    x=steps[t], cs_prev=c, h_prev=h, w=w, wci=no_peephole, wcf=no_peephole,
+                    wco=no_peephole, b=bias, forget_bias=0.0, cell_clip=-1.0,
+                    use_peephole=False)
+                return t + 1, h, c, tf.maximum(most, h)
+
+            start = (0, zeros, zeros, tf.fill([batch, units], -1.0))  # h lies in (-1, 1)
+            outputs.append(tf.while_loop(lambda t, *_: t < tokens, step, start)[-1])
+        return tf.concat(outputs, axis=-1)
+
+    return lambda: pooled().numpy()
+
+
 def torch_floor(framework: str, threads: int):
     """``pytorch_products_only`` or ``pytorch_lstm_layer`` (see FLOORS)."""
     import torch
@@ -226,6 +280,9 @@ def measure(spec: dict) -> dict:
         classify = torch_classifier(spec["vocab"], spec["threads"], spec["mkldnn"])
     elif spec["framework"] == "tf_products_only":
         classify = tf_products(spec["threads"])
+    elif spec["framework"] in ("tf_fused_layer", "tf_lstm_block_cell"):
+        classify = tf_lstm_floor(spec["framework"], spec["threads"],
+                                 spec.get("intra_op", spec["threads"]))
     elif spec["framework"] in FLOORS:
         classify = torch_floor(spec["framework"], spec["threads"])
     else:
@@ -283,6 +340,8 @@ def main() -> None:
     for floor in FLOORS:
         if floor.startswith("tf") or "pytorch" in specs:
             specs[floor] = {**base, "framework": floor}
+    for floor in ("tf_fused_layer", "tf_lstm_block_cell"):
+        specs[f"{floor}+intra_op_1"] = {**specs[floor], "intra_op": 1}
     if "pytorch" not in specs:
         torch_note = "skipped: torch is not importable here"
         common.log(f"pytorch {torch_note}")
@@ -349,7 +408,14 @@ def main() -> None:
             "seqtasks_export_fused_over_tf_products_only": ratio("seqtasks_export_fused",
                                                                  "tf_products_only"),
             "pytorch_lstm_layer_over_pytorch_products_only": ratio(
-                "pytorch_lstm_layer", "pytorch_products_only")},
+                "pytorch_lstm_layer", "pytorch_products_only"),
+            # > 1: the export spends that much outside its BiLSTM (tokenization, lookup, masks).
+            "tf_fused_layer_over_seqtasks_export_fused": ratio("tf_fused_layer",
+                                                               "seqtasks_export_fused"),
+            "tf_lstm_block_cell_over_tf_fused_layer": ratio("tf_lstm_block_cell",
+                                                            "tf_fused_layer"),
+            "tf_lstm_block_cell_over_tf_fused_layer_intra_op_1": ratio(
+                "tf_lstm_block_cell+intra_op_1", "tf_fused_layer+intra_op_1")},
         "product_gflops_per_batch": round(product_flops() / 1e9, 3),
     }, args.results)
 
