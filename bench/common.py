@@ -142,6 +142,25 @@ def answer_child(args, run) -> bool:
     return True
 
 
+def traced_ops(trace_dir: Path):
+    """``(op name, milliseconds)`` for every op event of the TF profiler trace in ``trace_dir``
+    on the executor's op threads; names are ``scope/op_name:OpType``."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(next(Path(trace_dir).rglob("*.xplane.pb")).read_bytes())
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):  # the executor's op threads
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                # The executor's own spans ("ExecutorState::Process", which enclose ops) are
+                # not ops.
+                if ":" in name and "::" not in name:
+                    yield name, event.duration_ps / 1e9
+
+
 # --- options -----------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, recipe: str | None = None,

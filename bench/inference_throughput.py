@@ -24,6 +24,12 @@ TensorFlow's one fused LSTM cell op (``LSTMBlockCell``: the product of ``[x, h]`
 of a step in one op), the nearest TensorFlow has to oneDNN's primitive; both also with one
 intra-op thread. Each reports the products' GFLOP/s (2 x multiply-adds).
 
+Where the export's time goes: ``--profile-batches`` batches of the fused export under the TF
+profiler, one inter-op thread (``--threads`` intra-op) so that the ops run one at a time and add
+up; milliseconds per batch by part of the graph (by op name scope: before the model, the
+recurrent layer's loop steps, the recurrent layer outside its loop, the rest of the model) and by
+op type.
+
 Levers: oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``) for the fused export, and the fused export with
 one intra-op thread (inter-op: ``--threads``; TF Serving's
 ``--tensorflow_intra_op_parallelism=1``); PyTorch on one thread,
@@ -81,6 +87,16 @@ DESCRIPTIONS = {
                           "step in a While loop ([x, h] @ w and the gates in one op), max over "
                           "time, random inputs",
 }
+# Parts of the export's graph, by op name: what each holds.
+PARTS = {
+    "before_model": "sanitising, tokenization, vocabulary lookup and padding of the raw strings",
+    "loop_steps": "the recurrent layer's While loop bodies: h @ recurrent_kernel and the gates",
+    "recurrent_layer_outside_loop": "the recurrent layer before and after its loops: input "
+                                    "products, mask compaction, reversal, transposes, concat",
+    "rest_of_model": "embedding lookup, masked max pooling, the output layer",
+}
+MODEL_SCOPE = "sentiment_classifier"  # the Keras model's name (pipelines/sentiment.py)
+TOP_OP_TYPES = 12
 FLOORS = ("tf_products_only", "tf_fused_layer", "tf_lstm_block_cell", "pytorch_products_only",
           "pytorch_lstm_layer")
 
@@ -275,7 +291,52 @@ def torch_floor(framework: str, threads: int):
     return products
 
 
+def part_of(op_name: str) -> str:
+    """The PARTS key of an op of the sentiment export, from its name scope."""
+    if MODEL_SCOPE not in op_name:
+        return "before_model"
+    if "/while/" in op_name:
+        return "loop_steps"
+    # recurrent.py names a bidirectional layer "<name>_bi_<depth>"
+    return "recurrent_layer_outside_loop" if "_bi_" in op_name else "rest_of_model"
+
+
+def profile(spec: dict) -> dict:
+    """Milliseconds per batch of the fused export by part and op type (TF profiler)."""
+    import collections
+    import tempfile
+
+    import tensorflow as tf
+
+    classify = tf_classifier(spec["export"], 1, spec["threads"])  # one op at a time
+    for _ in range(spec["warmup"]):
+        classify()
+    by_part, by_type = collections.Counter(), collections.Counter()
+    with tempfile.TemporaryDirectory() as trace_dir:
+        tf.profiler.experimental.start(trace_dir)
+        start = time.perf_counter()
+        for _ in range(spec["batches"]):
+            classify()
+        wall = time.perf_counter() - start
+        tf.profiler.experimental.stop()
+        for name, ms in common.traced_ops(Path(trace_dir)):
+            by_part[part_of(name)] += ms / spec["batches"]
+            by_type[name.rsplit(":", 1)[1]] += ms / spec["batches"]
+    op_ms = sum(by_part.values())
+    ranked = by_type.most_common()
+    types = dict(ranked[:TOP_OP_TYPES], other=sum(ms for _, ms in ranked[TOP_OP_TYPES:]))
+    return {"wall_ms_per_batch": round(wall * 1000 / spec["batches"], 2),
+            "op_ms_per_batch": round(op_ms, 2),
+            "by_part": {part: {"ms_per_batch": round(by_part[part], 2),
+                               "share": round(by_part[part] / op_ms, 4),
+                               "holds": PARTS[part]} for part in PARTS},
+            "by_op_type": {op: {"ms_per_batch": round(ms, 2), "share": round(ms / op_ms, 4)}
+                           for op, ms in types.items()}}
+
+
 def measure(spec: dict) -> dict:
+    if spec.get("profile"):
+        return profile(spec)
     if spec["framework"] == "pytorch":
         classify = torch_classifier(spec["vocab"], spec["threads"], spec["mkldnn"])
     elif spec["framework"] == "tf_products_only":
@@ -311,6 +372,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches before them")
     parser.add_argument("--repeats", type=int, default=2, help="rounds of every measurement")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--profile-batches", type=int, default=10,
+                        help="batches of the fused export traced by the TF profiler (0: none)")
     common.add_arguments(parser, config=False, child=True)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -354,6 +417,14 @@ def main() -> None:
             common.log(f"round {repeat + 1}/{args.repeats} {name}: "
                        f"{runs[name][-1]['sentences_per_second']:,.0f} sentences/s "
                        f"(load {runs[name][-1]['load_average_1min']})")
+
+    export_profile = None
+    if args.profile_batches:
+        export_profile = common.child_result(__file__, {
+            **specs["seqtasks_export_fused"], "profile": True, "batches": args.profile_batches},
+            label="profile")
+        common.log("profile of the fused export, ms per batch: " + ", ".join(
+            f"{part} {v['ms_per_batch']}" for part, v in export_profile["by_part"].items()))
 
     measurements, median = {}, {}
     for name, spec in specs.items():
@@ -417,6 +488,12 @@ def main() -> None:
             "tf_lstm_block_cell_over_tf_fused_layer_intra_op_1": ratio(
                 "tf_lstm_block_cell+intra_op_1", "tf_fused_layer+intra_op_1")},
         "product_gflops_per_batch": round(product_flops() / 1e9, 3),
+        "profile_of_seqtasks_export_fused": export_profile and {
+            "batches": args.profile_batches, "inter_op_threads": 1,
+            "intra_op_threads": args.threads,
+            "timing": ("TF profiler trace; op events of the executor threads summed by part "
+                       "(op name scope) and op type, per batch; wall clock around them, the "
+                       "profiler's own overhead included"), **export_profile},
     }, args.results)
 
 

@@ -36,21 +36,9 @@ TOP = 15  # op types listed one by one; the rest are summed as "other"
 
 def op_times(trace_dir: Path) -> collections.Counter:
     """Total milliseconds per op type over the executor threads of one profiler trace."""
-    from tensorflow.tsl.profiler.protobuf import xplane_pb2
-
-    space = xplane_pb2.XSpace()
-    space.ParseFromString(next(trace_dir.rglob("*.xplane.pb")).read_bytes())
     totals: collections.Counter = collections.Counter()
-    for plane in space.planes:
-        for line in plane.lines:
-            if not line.name.startswith("tf_Compute"):  # the executor's op threads
-                continue
-            for event in line.events:
-                name = plane.event_metadata[event.metadata_id].name
-                # Ops are "scope/op_name:OpType"; the executor's own spans
-                # ("ExecutorState::Process", which enclose ops) are not counted.
-                if ":" in name and "::" not in name:
-                    totals[name.rsplit(":", 1)[1]] += event.duration_ps / 1e9
+    for name, ms in common.traced_ops(trace_dir):
+        totals[name.rsplit(":", 1)[1]] += ms
     return totals
 
 
