@@ -164,7 +164,8 @@ def test_a_broken_version_is_reported_retried_a_few_times_and_loaded_once_fixed(
     loads = []
     real_load = LoadedVersion.load
     monkeypatch.setattr(LoadedVersion, "load", classmethod(
-        lambda cls, path, version=None: loads.append(version) or real_load(path, version)))
+        lambda cls, path, version=None, threads=None:
+        loads.append(version) or real_load(path, version, threads)))
     for _ in range(manager_module.MAX_LOAD_ATTEMPTS + 3):
         manager.sync()
     model = manager.models["m"]
