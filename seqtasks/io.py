@@ -31,14 +31,15 @@ def _publish_permissions(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is renamed onto ``path``.
 
-    The temporary file lives in the same directory so the final ``os.replace`` is atomic.
-    On any error the temporary file is removed and ``path`` is left untouched.
+    The temporary file lives in the same directory so the final ``os.replace`` is atomic; its
+    name ends in ``suffix`` (for writers that check the extension). On any error, an interrupt
+    included, the temporary file is removed and ``path`` is left untouched.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -32,7 +32,7 @@ from pathlib import Path
 from seqtasks import config as config_lib
 from seqtasks import errors
 from seqtasks.errors import ConfigError, TrainingError
-from seqtasks.io import atomic_write_text
+from seqtasks.io import atomic_path, atomic_write_text
 
 DEFAULT = "tensorflow"
 # What each backend needs besides this package: the module, and how to get it.
@@ -140,9 +140,8 @@ def child_main(spec_path: str) -> int:
         # resumed=True: the vocabularies and id files the parent prepared in the run directory
         data = task.prepare(config, splits, run, resumed=True)
         model, _, summary = lifecycle.fit_model(task, config, data, run, spec["verbose"])
-        temporary = run.path(WEIGHTS + ".tmp.weights.h5")
-        task.trainable(model).save_weights(temporary)
-        os.replace(temporary, run.path(WEIGHTS))
+        with atomic_path(run.path(WEIGHTS), suffix=".tmp.weights.h5") as weights:
+            task.trainable(model).save_weights(str(weights), overwrite=True)
         atomic_write_text(run.path(SUMMARY), json.dumps(summary))
     except errors.SeqtasksError as error:
         atomic_write_text(run.path(ERROR), json.dumps(described_error(error)))

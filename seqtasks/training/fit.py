@@ -12,6 +12,7 @@ from typing import Callable
 import keras
 
 from seqtasks.training import distributed
+from seqtasks.training.backup import AtomicBackupAndRestore, has_backup
 from seqtasks.config import LR_SCHEDULES, TrainConfig
 from seqtasks.training.gradient_log import GradientLog
 from seqtasks.errors import ConfigError, TrainingError
@@ -197,7 +198,7 @@ def fit(
     multi-worker ``TF_CONFIG``, training runs on every worker (``seqtasks.training.distributed``).
     """
     backup_dir = Path(resume_dir) / "backup"
-    resumed = backup_dir.exists() and any(backup_dir.iterdir())
+    resumed = has_backup(backup_dir)
     budget = TimeBudget(config.time_budget) if config.time_budget else None
     early_stopping = keras.callbacks.EarlyStopping(
         monitor=monitor, mode=mode, patience=config.early_stopping_patience,
@@ -211,7 +212,7 @@ def fit(
     all_callbacks = [
         *diagnostics,
         NanGuard(),
-        keras.callbacks.BackupAndRestore(str(backup_dir)),
+        AtomicBackupAndRestore(str(backup_dir)),
         *callbacks,  # before early stopping and TensorBoard, which read the scores they log
         early_stopping,
         keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False),

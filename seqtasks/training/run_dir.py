@@ -18,6 +18,7 @@ from pathlib import Path
 from seqtasks import config as config_lib
 from seqtasks.errors import ModelError, TrainingError
 from seqtasks.io import atomic_write_text
+from seqtasks.training.backup import has_backup
 
 
 class RunDir:
@@ -49,8 +50,7 @@ class RunDir:
 
     def has_finished_epoch(self) -> bool:
         """Whether the unfinished run got far enough to resume (a last-epoch backup exists)."""
-        backup = self.resume / "backup"
-        return backup.is_dir() and any(backup.iterdir())
+        return has_backup(self.resume / "backup")
 
     def path(self, name: str) -> Path:
         return self.resume / name
