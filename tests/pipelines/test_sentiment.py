@@ -19,6 +19,7 @@ from seqtasks.errors import DataError, ModelError
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.training import lifecycle
+from seqtasks.training.backup import has_backup
 
 TRAIN, VALID = DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv"
 TEXTS = ["a gorgeous , witty film", "", "dull and lifeless", "it 's a BAD, bad movie!",
@@ -230,7 +231,7 @@ def test_cli_train_resumes_after_interrupt_and_adds_versions(tmp_path):
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     backup = out / ".resume" / "backup"
     deadline = time.monotonic() + 120
-    while not (backup.exists() and any(backup.iterdir())):
+    while not has_backup(backup):  # a finished epoch's weights, renamed into place
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.05)
     time.sleep(0.2)
