@@ -42,7 +42,8 @@ from seqtasks.text.encoder import pad_dense
 from seqtasks.text.lines import LineEncoder
 from seqtasks.text.tokenizers import CharTokenizer, WhitespaceTokenizer, WordTokenizer
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, unknown_share
-from seqtasks.training import distributed, lifecycle, transfer
+from seqtasks import transfer
+from seqtasks.training import distributed, lifecycle
 
 WORD_SPLITS = {"whitespace": WhitespaceTokenizer, "punctuation": WordTokenizer}
 SCORE_WINDOW = 128  # positions of logits in memory at once while scoring

@@ -45,7 +45,8 @@ from seqtasks.text.token_features import TokenFeatures, build_vocabularies
 from seqtasks.text.tokenizers import sanitize
 from seqtasks.text.vocab import unknown_share
 from seqtasks.training.fit import EpochScore
-from seqtasks.training import lifecycle, transfer
+from seqtasks import transfer
+from seqtasks.training import lifecycle
 
 MONITOR = "val_entity_f1"
 

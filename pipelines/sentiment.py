@@ -37,7 +37,8 @@ from seqtasks.text import Vocabulary, pretrained
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.tokenizers import tokenize_to_python
 from seqtasks.text.vocab import unknown_share
-from seqtasks.training import lifecycle, transfer
+from seqtasks import transfer
+from seqtasks.training import lifecycle
 
 POOLINGS = ("last", "max", "attention")
 

@@ -42,7 +42,8 @@ from seqtasks.text.tokenizers import tokenize_to_python
 from seqtasks.text.vocab import EOS_ID, unknown_share
 from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
 from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
-from seqtasks.training import lifecycle, transfer
+from seqtasks import transfer
+from seqtasks.training import lifecycle
 
 TEXT = tf.TensorSpec([None], tf.string, name="text")
 

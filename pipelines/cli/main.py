@@ -161,7 +161,7 @@ def _attention(args) -> None:
 
 
 def _pretrain(args) -> None:
-    from seqtasks.training.pretrain_vectors import VectorsRecipe, pretrain_vectors
+    from seqtasks.transfer.pretrain_vectors import VectorsRecipe, pretrain_vectors
 
     recipe = VectorsRecipe(method=args.method, dim=args.dim, epochs=args.epochs,
                            min_count=args.min_count, max_words=args.max_words,

@@ -11,7 +11,7 @@ from helpers import (DATA, run_cli, serve_in_fresh_process, task_data, tiny_ner_
                      tiny_sentiment_config, tiny_translation_config)
 from seqtasks.errors import ConfigError
 from seqtasks.text.pretrained import read_vectors
-from seqtasks.training.pretrain_vectors import VectorsRecipe, pretrain_vectors
+from seqtasks.transfer.pretrain_vectors import VectorsRecipe, pretrain_vectors
 
 SENTIMENT = (DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv")
 TEXTS = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate ."]

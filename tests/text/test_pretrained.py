@@ -13,7 +13,7 @@ from helpers import write, write_lines
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.text import pretrained
 from seqtasks.text.vocab import PAD_ID, RESERVED, UNK_ID, Vocabulary
-from seqtasks.training.pretrain_vectors import write_vectors
+from seqtasks.transfer.pretrain_vectors import write_vectors
 
 WORDS = ["the", "film", "Paris", "good", "bad"]
 MATRIX = np.arange(len(WORDS) * 3, dtype=np.float32).reshape(len(WORDS), 3) / 10 - 0.5

@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 from seqtasks.text import pretrained as vectors_lib
 from seqtasks.text.vocab import Vocabulary
-from seqtasks.training import warm_start
+from seqtasks.transfer import warm_start
 
 
 @dataclasses.dataclass

@@ -15,7 +15,7 @@ from helpers import (DATA, task_data, tiny_ner_config, tiny_sentiment_config,
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError
 from seqtasks.training.fit import FreezePretrained, make_optimizer
-from seqtasks.training.warm_start import read_language_model
+from seqtasks.transfer.warm_start import read_language_model
 
 SENTIMENT = (DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv")
 CORPUS = (DATA / "lm" / "shakespeare_train.txt", DATA / "lm" / "shakespeare_valid.txt")
