@@ -194,7 +194,7 @@ def cells_run(args, work: Path, results_dir: Path) -> dict:
     recipes/sst2.yaml --train .../sst2/train.tsv --valid .../sst2/valid.tsv --grid
     cell=rnn,lstm,peephole_lstm,gru bidirectional=false,true --time-budget 2.5 --out DIR``."""
     from pipelines import sentiment
-    from seqtasks.training import compare
+    from seqtasks.experiments import compare
 
     train_path, valid_path = split_paths(args.data_root, DATA_SETS["cells"])
     overrides = [f"time_budget={args.cells_budget}", *args.overrides]

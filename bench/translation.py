@@ -85,7 +85,7 @@ def comparison(config, entries: dict, args, work) -> dict:
     from pipelines import translation
     from seqtasks import config as config_lib
     from seqtasks.data.parallel import read_parallel
-    from seqtasks.training import compare
+    from seqtasks.experiments import compare
 
     out = work / "compare"
     chosen = COMPARISON if not args.runs else [i for i in COMPARISON if i["name"] in args.runs]

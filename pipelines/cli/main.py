@@ -107,7 +107,7 @@ def _generate(args) -> None:
 def _compare(args) -> None:
     from pipelines import task
     from seqtasks import config as config_lib
-    from seqtasks.training import compare
+    from seqtasks.experiments import compare
 
     chosen = task(args.task)
     overrides = _config_overrides(args)
@@ -126,7 +126,7 @@ def _diagnose(args) -> None:
     from seqtasks.errors import ConfigError
 
     if args.task == "adding":
-        from seqtasks.diagnostics import adding
+        from seqtasks.experiments import adding
 
         try:
             lengths = tuple(int(n) for n in args.length.split(","))

@@ -14,7 +14,7 @@ import keras
 from seqtasks.training import distributed
 from seqtasks.training.backup import AtomicBackupAndRestore, has_backup
 from seqtasks.config import LR_SCHEDULES, TrainConfig
-from seqtasks.training.gradient_log import GradientLog
+from seqtasks.diagnostics.gradient_log import GradientLog
 from seqtasks.errors import ConfigError, TrainingError
 from seqtasks.training.epoch_log import progress
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from seqtasks.config import RecurrentConfig, TrainConfig
 from seqtasks.diagnostics.flow import state_gradient_norms
-from seqtasks.training.gradient_log import CSV_NAME
+from seqtasks.diagnostics.gradient_log import CSV_NAME
 from seqtasks.io import atomic_write_text
 from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.training.fit import fit, make_optimizer

@@ -88,7 +88,7 @@ def test_off_by_default_writes_nothing(tmp_path):
 
 
 def test_torn_last_line_is_cut_before_appending(tmp_path):
-    from seqtasks.training.gradient_log import _CsvLog
+    from seqtasks.diagnostics.gradient_log import _CsvLog
 
     path = tmp_path / "g.csv"
     path.write_text("step,global_norm\n1,0.5\n2,0.")

@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 
-from seqtasks.diagnostics import adding
+from seqtasks.experiments import adding
 from seqtasks.errors import ConfigError
 
 

@@ -6,7 +6,7 @@ import types
 import pytest
 
 from helpers import DATA, tiny_sentiment_config
-from seqtasks.training import compare
+from seqtasks.experiments import compare
 from seqtasks.errors import ConfigError
 
 
