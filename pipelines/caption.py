@@ -44,7 +44,7 @@ from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID, unknown_share
-from seqtasks.training.encoder_decoder_task import EncoderDecoderTask
+from seqtasks.task.encoder_decoder import EncoderDecoderTask
 from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
 from seqtasks.training import lifecycle
 

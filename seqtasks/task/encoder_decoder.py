@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import keras
 
-from seqtasks.task import Task
+from seqtasks.task.base import Task
 from seqtasks.training.losses import SmoothedSparseCrossentropy
 from seqtasks.training.scheduled_sampling import sampling_callbacks
 
