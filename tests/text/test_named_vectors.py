@@ -1,0 +1,71 @@
+"""Vectors by name: the registered table, the checksum check, the one-line 'not installed'."""
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pytest
+
+from seqtasks.errors import ConfigError, DataError
+from seqtasks.text import named_vectors
+
+GLOVE = named_vectors.NAMED_VECTORS["glove-6b-50d"]
+needs_glove = pytest.mark.skipif(named_vectors.installed_version(GLOVE) is None,
+                                 reason="pip install 'seqtasks[glove]'")
+
+
+@needs_glove
+def test_glove_by_name_loads_the_official_vectors():
+    words, matrix, _ = named_vectors.load("glove-6b-50d")
+    assert matrix.shape == (400_000, 50) and matrix.dtype == np.float32
+    assert words[:4] == ["the", ",", ".", "of"]
+    # GloVe 6B 50d's published first row ("the 0.418 0.24968 -0.41242 0.1217 0.34527 ...")
+    np.testing.assert_allclose(matrix[0, :5], [0.418, 0.24968, -0.41242, 0.1217, 0.34527],
+                               rtol=1e-6)
+    assert len(set(words)) == len(words)
+
+
+@needs_glove
+def test_a_changed_package_file_is_refused(tmp_path, monkeypatch):
+    folder = named_vectors.package_folder(GLOVE)
+    copy = tmp_path / "pkg"
+    shutil.copytree(folder / "data", copy / "data")
+    with open(copy / GLOVE.words_file, "r+b") as f:  # one byte changed
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 1]))
+    monkeypatch.setattr(named_vectors, "package_folder", lambda vectors: copy)
+    with pytest.raises(DataError, match="checksum differs.*force-reinstall"):
+        named_vectors.load("glove-6b-50d")
+
+
+def test_a_name_that_is_not_installed_is_one_line_with_the_pip_command(monkeypatch):
+    missing = dataclasses.replace(GLOVE, name="glove-test", package="seqtasks-no-such-package",
+                                  module="seqtasks_no_such_package", extra="glove-test")
+    monkeypatch.setitem(named_vectors.NAMED_VECTORS, "glove-test", missing)
+    with pytest.raises(ConfigError) as error:
+        named_vectors.load("glove-test")
+    message = str(error.value)
+    assert "\n" not in message
+    assert 'pip install "seqtasks[glove-test]"' in message
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="glove-6b-50d"):
+        named_vectors.entry("glove-840b")
+
+
+def test_a_file_with_a_registered_name_is_read_as_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert named_vectors.is_name("glove-6b-50d")
+    (tmp_path / "glove-6b-50d").write_text("the 0.1 0.2\n", encoding="utf-8")
+    assert not named_vectors.is_name("glove-6b-50d")
+
+
+def test_table_has_one_row_a_name_with_license_and_citation():
+    rows = named_vectors.table()
+    assert [row["name"] for row in rows] == list(named_vectors.NAMED_VECTORS)
+    for row in rows:
+        assert row["license"] and "Pennington" in row["citation"]
+        assert row["installed"] != ""
