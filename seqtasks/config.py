@@ -10,6 +10,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
+import numbers
+import os
 import types
 import typing
 from pathlib import Path
@@ -19,6 +22,7 @@ import yaml
 
 from seqtasks.errors import ConfigError
 from seqtasks.io import atomic_write_text
+from seqtasks.recipe_file import read_recipe
 
 C = TypeVar("C")
 
@@ -27,6 +31,8 @@ RNN_KERNELS = ("auto", "keras", "fused")
 LR_SCHEDULES = ("step", "cosine")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 TRAIN_BACKENDS = ("tensorflow", "torch")
+MAX_SIZE = 10_000_000  # any count or width; products of them are checked by training_bytes()
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding (which Keras' set_random_seed calls) takes 0..2**32-1
 
 
 def choice(default, choices, help=""):
@@ -42,9 +48,9 @@ def option(default, help="", minimum=None, maximum=None, below=None, above=None)
     return dataclasses.field(default=default, metadata={"help": help, "bounds": bounds})
 
 
-def size(default, help=""):
-    """A count or width: an integer of at least 1."""
-    return option(default, help, minimum=1)
+def size(default, help="", maximum=MAX_SIZE):
+    """A count or width: an integer from 1 to ``maximum``."""
+    return option(default, help, minimum=1, maximum=maximum)
 
 
 def probability(default, help=""):
@@ -136,7 +142,8 @@ class TrainConfig:
     early_stopping_patience: int = option(3, "epochs without validation improvement before "
                                           "stopping", minimum=0)
     time_budget: float | None = option(None, "stop training after this many minutes", above=0.0)
-    seed: int = option(42, "seed for initialisation, shuffling and dropout")
+    seed: int = option(42, "seed for initialisation, shuffling and dropout", minimum=0,
+                       maximum=MAX_SEED)
     bucket_by_length: bool = option(True, "batch sequences of similar length together")
     grad_diagnostics: bool = option(False, "log per-step gradient norms (global before clipping, "
                                     "per layer, clipped or not) to logs/gradients.csv and "
@@ -155,12 +162,17 @@ def _coerce(name: str, value: Any, hint) -> Any:
     """Convert a YAML/JSON/CLI value to the field's declared type, or raise ConfigError."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType) and type(None) in args:
+    none_allowed = origin in (typing.Union, types.UnionType) and type(None) in args
+    if none_allowed:
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
             return None
         (hint,) = [a for a in args if a is not type(None)]
     if value is None:
         raise ConfigError(f"'{name}' may not be empty")
+    kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if not isinstance(value, (str, numbers.Real)) \
+            or (isinstance(value, bool) and hint in (int, float)):
+        raise ConfigError(f"'{name}' must be {kind.get(hint, hint)}, got {value!r}")
     try:
         if hint is bool:
             if isinstance(value, bool):
@@ -172,15 +184,18 @@ def _coerce(name: str, value: Any, hint) -> Any:
                 return False
             raise ValueError(value)
         if hint is int:
-            if isinstance(value, float) and not value.is_integer():
+            if isinstance(value, float) and not value.is_integer():  # 2.5, nan, inf
                 raise ValueError(value)
             return int(value)
         if hint is float:
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ConfigError(f"'{name}' must be a finite number, got {value!r}"
+                                  + (" (none turns it off)" if none_allowed else ""))
+            return number
         if hint is str:
             return str(value)
-    except (TypeError, ValueError):
-        kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"'{name}' must be {kind[hint]}, got {value!r}") from None
     raise ConfigError(f"'{name}' has an unsupported type {hint}")  # pragma: no cover
 
@@ -224,9 +239,74 @@ def _check_value(field: dataclasses.Field, value: Any) -> None:
 
 def check(config) -> None:
     """Every field of a config within its choices and bounds (a config built in Python skips
-    the checks that ``from_dict`` / ``replace`` / ``--set`` make)."""
+    the checks that ``from_dict`` / ``replace`` / ``--set`` make), and the model it describes
+    small enough to train in this machine's memory."""
     for field in dataclasses.fields(config):
         _check_value(field, getattr(config, field.name))
+    check_memory(config)
+
+
+# --- Will it fit? ----------------------------------------------------------------------------
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4, "peephole_lstm": 4}
+TRAINING_COPIES = 4  # float32 weights, their gradients and the optimizer's two moments (Adam)
+FLOAT_BYTES = 4
+
+
+def training_bytes(config) -> tuple[int, dict[str, Any]]:
+    """A lower bound on the memory training ``config`` takes, and the keys it was computed
+    from: embedding and recurrent weights (with gradients and optimizer state) plus one batch's
+    recurrent activations. Keys a config lacks count as absent (no embedding, one layer...)."""
+    keys = {name: getattr(config, name) for name in (
+        "max_vocab_size", "embedding_dim", "units", "num_layers", "bidirectional", "cell",
+        "batch_size", "bptt_steps", "max_length") if getattr(config, name, None) is not None}
+    emb, units = keys.get("embedding_dim", 0), keys.get("units", 0)
+    directions = 2 if keys.get("bidirectional") else 1
+    gates = GATES.get(keys.get("cell"), 4)
+    parameters = keys.get("max_vocab_size", 0) * emb
+    width = emb
+    for _ in range(keys.get("num_layers", 1) if units else 0):
+        parameters += directions * gates * units * (width + units + 1)
+        width = directions * units
+    length = keys.get("bptt_steps", keys.get("max_length", 1))
+    activations = keys.get("batch_size", 1) * length * (
+        emb + keys.get("num_layers", 1) * directions * gates * units)
+    return (parameters * TRAINING_COPIES + activations) * FLOAT_BYTES, keys
+
+
+def memory_limit() -> int | None:
+    """This machine's memory in bytes (or its cgroup's limit, when lower); None if unknown."""
+    try:
+        limits = [os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")]
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        limits = []
+    for cgroup_file in ("/sys/fs/cgroup/memory.max",
+                        "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(cgroup_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+    return min(limits) if limits else None
+
+
+def _gigabytes(n_bytes: int) -> str:
+    return f"{n_bytes / 1e9:,.1f} GB"
+
+
+def check_memory(config, limit: int | None = None) -> None:
+    """Refuse a config whose model cannot train in ``limit`` bytes (default: this machine's
+    memory) before anything is built."""
+    limit = memory_limit() if limit is None else limit
+    needed, keys = training_bytes(config)
+    if limit is None or needed <= limit:
+        return
+    shown = ", ".join(f"{name}={value}" for name, value in keys.items())
+    sizes = [name for name in keys if name not in ("bidirectional", "cell")]
+    raise ConfigError(f"the model needs at least {_gigabytes(needed)} to train ({shown}), more "
+                      f"than the {_gigabytes(limit)} of memory here: lower "
+                      f"{', '.join(sizes)} (--set KEY=...)")
 
 
 def from_dict(cls: type[C], values: dict[str, Any]) -> C:
@@ -253,25 +333,17 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def load_file(cls: type[C], path: str | Path) -> C:
-    """Read a YAML or JSON config file (only the keys it sets; the rest keep their defaults)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read config file ({e.strerror})") from None
-    try:
-        values = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        where = f"{path}:{line + 1}" if line is not None else str(path)
-        reason = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{where}: not valid YAML/JSON ({reason})") from None
-    if not isinstance(values, dict):
-        raise ConfigError(f"{path}: expected a mapping of key: value, got {type(values).__name__}")
-    try:
-        return from_dict(cls, values)
-    except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
+    """Read a YAML or JSON config file (only the keys it sets; the rest keep their defaults).
+    Errors name the file and the line of the key (``seqtasks.recipe_file`` says what a recipe
+    may hold)."""
+    values, lines = read_recipe(path)
+    checked = {}
+    for key, value in values.items():
+        try:
+            checked[key] = _checked(cls, key, value)
+        except ConfigError as e:
+            raise ConfigError(f"{path}:{lines[key]}: {e}") from None
+    return cls(**checked)
 
 
 def save(config, path: str | Path) -> None:

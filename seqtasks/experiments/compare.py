@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError, ModelError
 from seqtasks.export.layout import read_metadata, resolve_export, versions
 from seqtasks.io import atomic_write_text
+from seqtasks.recipe_file import load_yaml
 from seqtasks.training import lifecycle
 
 # The score a table is sorted by: the first of these the evaluation metrics contain.
@@ -71,12 +70,7 @@ def grid_runs(base, grid: dict[str, list[str]]) -> list[Run]:
 
 def file_runs(base, path: str | Path) -> list[Run]:
     """Runs from a YAML/JSON list of mappings (each optionally with a ``name``)."""
-    try:
-        items = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read run list ({e.strerror})") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"{path}: not valid YAML/JSON") from None
+    items = load_yaml(path)  # size-limited, aliases refused, file:line errors
     if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
         raise ConfigError(f"{path}: expected a list of mappings, e.g. '- {{cell: gru}}'")
     runs = []

@@ -111,3 +111,13 @@ def test_run_list_file(tmp_path):
         compare.parse_grid(["cell"])
     with pytest.raises(ConfigError, match="Unknown cell 'lsmt'"):
         compare.grid_runs(tiny_sentiment_config(), compare.parse_grid(["cell=lstm,lsmt"]))
+
+
+def test_a_run_list_is_read_with_the_recipe_limits(tmp_path):
+    path = tmp_path / "runs.yaml"
+    path.write_text("- &small {units: 8}\n- *small\n")
+    with pytest.raises(ConfigError, match=r"runs.yaml:2: alias '\*small': a recipe may not use"):
+        compare.file_runs(tiny_sentiment_config(), path)
+    path.write_text("- {units: 8}\n- {1: 9}\n")
+    with pytest.raises(ConfigError, match=r"runs.yaml:2: key '1' is not a name"):
+        compare.file_runs(tiny_sentiment_config(), path)
