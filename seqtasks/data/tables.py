@@ -131,25 +131,56 @@ def _frame(rows: list[list[str]], header: list[str], lines: list[int]) -> pd.Dat
     return frame
 
 
-def _jsonl_chunks(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
-    rows: list[dict] = []
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refused when a key repeats (json.loads would keep the last silently)."""
+    row = dict(pairs)
+    if len(row) != len(pairs):
+        repeated = sorted({key for key, _ in pairs if sum(k == key for k, _ in pairs) > 1})
+        raise ValueError(f"key {', '.join(map(repr, repeated))} appears more than once")
+    return row
+
+
+def iter_jsonl_records(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """``(line, object)`` for every line of a JSONL file, the line counted from 1 in the file;
+    an invalid line, a value that is not an object, a repeated key or a number too long to parse
+    stops with that line."""
+    path = Path(path)
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 raise DataError(path, "blank line in JSONL", line=number,
                                 hint="every line must be one JSON object")
             try:
-                row = json.loads(line)
+                row = json.loads(line, object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as e:
                 raise DataError(path, f"invalid JSON ({e.msg})", line=number) from None
+            except ValueError as e:  # a repeated key, or an integer past Python's digit limit
+                raise DataError(path, f"invalid JSON ({e})", line=number,
+                                hint="give every key once; quote very long numbers") from None
             if not isinstance(row, dict):
                 raise DataError(path, "expected a JSON object per line", line=number)
-            rows.append(row)
-            if len(rows) == chunksize:
-                yield pd.DataFrame(rows)
-                rows = []
+            yield number, row
+
+
+def _jsonl_chunks(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:
+    rows: list[dict] = []
+    for _, row in iter_jsonl_records(path):
+        rows.append(row)
+        if len(rows) == chunksize:
+            yield pd.DataFrame(rows)
+            rows = []
     if rows:
         yield pd.DataFrame(rows)
+
+
+def parquet_batches(path: str | Path, chunksize: int):
+    """The record batches of a Parquet file (pyarrow), at most ``chunksize`` rows each."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).iter_batches(batch_size=chunksize)
+    except Exception as e:  # pyarrow raises several unrelated types for a corrupt file
+        raise DataError(path, f"not a readable Parquet file ({e})") from None
 
 
 def iter_table(path: str | Path, chunksize: int = 10_000, fmt: str | None = None
@@ -166,13 +197,7 @@ def iter_table(path: str | Path, chunksize: int = 10_000, fmt: str | None = None
     if fmt == "jsonl":
         chunks = _jsonl_chunks(path, chunksize)
     elif fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            batches = pq.ParquetFile(path).iter_batches(batch_size=chunksize)
-        except Exception as e:  # pyarrow raises several unrelated types for a corrupt file
-            raise DataError(path, f"not a readable Parquet file ({e})") from None
-        chunks = (batch.to_pandas() for batch in batches)
+        chunks = (batch.to_pandas() for batch in parquet_batches(path, chunksize))
     else:
         chunks = _delimited_chunks(path, fmt, chunksize)
     for chunk in chunks:

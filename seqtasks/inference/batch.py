@@ -10,72 +10,23 @@ only appears, by an atomic rename, when the whole input has been processed.
 
 from __future__ import annotations
 
-import csv
+import base64
 import json
 import shutil
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from seqtasks.data.images import IMAGE_EXTENSIONS, list_images
-from seqtasks.data.tables import detect_format, iter_table, require_columns
+from seqtasks.data.tables import detect_format
 from seqtasks.errors import DataError
+from seqtasks.inference.table_schema import KIND_OF_VALUE, Column, InputTable
+from seqtasks.inference.table_writer import Chunk, OutputColumn, TableWriter, output_columns
 from seqtasks.io import atomic_path, atomic_write_text
 
-
-class _Writer:
-    """Appends DataFrame chunks to a file of the given format."""
-
-    def __init__(self, path: Path, fmt: str, header: bool = True):
-        self.path, self.fmt, self.header = path, fmt, header
-        self.rows = 0
-        self._parquet = None
-        self._handle = None if fmt == "parquet" else path.open("w", encoding="utf-8", newline="")
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.fmt != "jsonl":
-            frame = _nested_as_json(frame)
-        if self.fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, table.schema)
-            self._parquet.write_table(table)
-        elif self.fmt == "jsonl":
-            for record in frame.to_dict(orient="records"):
-                self._handle.write(json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n")
-        else:
-            options = dict(sep="\t", quoting=csv.QUOTE_NONE, escapechar="\\") \
-                if self.fmt == "tsv" else dict(sep=",")
-            frame.to_csv(self._handle, index=False, header=self.header and self.rows == 0,
-                         **options)
-        self.rows += len(frame)
-
-    def close(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._handle is not None:
-            self._handle.close()
-
-
-def _nested_as_json(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns of lists or dicts (e.g. predicted entities) as JSON strings, so that every table
-    format (and every chunk of a Parquet file) holds them the same way; JSONL keeps them nested."""
-    nested = [column for column in frame.columns
-              if frame[column].map(lambda v: isinstance(v, (list, dict))).any()]
-    if not nested:
-        return frame
-    return frame.assign(**{column: frame[column].map(
-        lambda v: json.dumps(v, ensure_ascii=False, default=_jsonable)) for column in nested})
-
-
-def _jsonable(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+MAX_CHUNKSIZE = 1_000_000  # rows held in memory at once
 
 
 ProgressCallback = Callable[[int, "int | None"], None]
@@ -83,16 +34,19 @@ ProgressCallback = Callable[[int, "int | None"], None]
 
 class _PartialRun:
     """The committed chunks of an unfinished run: ``.OUTPUT.partial/part-NNNNNN.<format>`` and
-    ``progress.json`` (which input, model and options they belong to; rows and parts done)."""
+    ``progress.json`` (which input, model and options they belong to; the output's columns;
+    rows and parts done)."""
 
-    def __init__(self, output_path: Path, fmt: str, identity: dict):
-        self.output_path, self.fmt, self.identity = output_path, fmt, identity
+    def __init__(self, output_path: Path, fmt: str, identity: dict, source: Path):
+        self.output_path, self.fmt, self.identity, self.source = output_path, fmt, identity, \
+            source
         self.directory = output_path.parent / f".{output_path.name}.partial"
         self.progress_file = self.directory / "progress.json"
         self.rows_done = 0
         self.parts = 0
+        self.columns: list[OutputColumn] | None = None  # fixed with the first part
 
-    def resume(self) -> None:
+    def resume(self, input_columns: list[OutputColumn]) -> None:
         """Continue an earlier run of the same job, if one was interrupted."""
         if not self.progress_file.exists():
             return
@@ -101,27 +55,40 @@ class _PartialRun:
             state = json.loads(self.progress_file.read_text(encoding="utf-8"))
             earlier, self.rows_done, self.parts = state["identity"], state["rows_done"], \
                 state["parts"]
-        except (json.JSONDecodeError, KeyError, TypeError):
+            columns = _columns_from_json(state["columns"], state.get("arrow_schema"))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             raise DataError(self.progress_file, "unreadable progress of an unfinished run",
                             hint=hint) from None
         changed = [key for key, value in self.identity.items() if earlier.get(key) != value]
         if changed:
             raise DataError(self.output_path, f"the unfinished run in {self.directory.name}/ "
                             f"had a different {' and '.join(changed)}", hint=hint)
+        if self.parts and [c.to_json() for c in columns[: len(input_columns)]] != \
+                [c.to_json() for c in input_columns]:
+            raise DataError(self.output_path, f"the unfinished run in {self.directory.name}/ "
+                            "had different input columns", hint=hint)
+        self.columns = columns if self.parts else None
 
-    def commit(self, frame: pd.DataFrame) -> None:
+    def commit(self, chunk: Chunk) -> None:
         """Write one predicted chunk as the next part, then record it as done."""
         self.directory.mkdir(exist_ok=True)
         with atomic_path(self._part(self.parts)) as tmp:
-            writer = _Writer(tmp, self.fmt, header=self.parts == 0)
+            writer = TableWriter(tmp, self.fmt, self.columns, self.source,
+                                 header=self.parts == 0)
             try:
-                writer.write(frame)
+                writer.write(chunk)
             finally:
                 writer.close()
         self.parts += 1
-        self.rows_done += len(frame)
-        atomic_write_text(self.progress_file, json.dumps(
-            {"identity": self.identity, "rows_done": self.rows_done, "parts": self.parts}))
+        self.rows_done += len(chunk)
+        state = {"identity": self.identity, "rows_done": self.rows_done, "parts": self.parts,
+                 "columns": [c.to_json() for c in self.columns]}
+        if self.fmt == "parquet":
+            import pyarrow as pa
+
+            schema = pa.schema([pa.field(c.name, c.arrow) for c in self.columns])
+            state["arrow_schema"] = base64.b64encode(schema.serialize().to_pybytes()).decode()
+        atomic_write_text(self.progress_file, json.dumps(state))
 
     def write_output(self) -> None:
         """Concatenate the parts into the output file, atomically."""
@@ -140,11 +107,9 @@ class _PartialRun:
         writer = None
         try:
             for index in range(self.parts):
-                table = pq.read_table(self._part(index))
+                table = pq.read_table(self._part(index))  # every part has the run's schema
                 if writer is None:
                     writer = pq.ParquetWriter(path, table.schema)
-                elif not table.schema.equals(writer.schema):
-                    table = table.cast(writer.schema)  # e.g. an all-null column in one chunk
                 writer.write_table(table)
         finally:
             if writer is not None:
@@ -157,23 +122,45 @@ class _PartialRun:
         return self.directory / f"part-{index:06d}.{self.fmt}"
 
 
-def _identity(predictor, input_path: Path, text_column: str, fmt: str) -> dict:
+def _columns_from_json(columns: list[dict], arrow_schema: str | None) -> list[OutputColumn]:
+    types = [None] * len(columns)
+    if arrow_schema is not None:
+        import pyarrow as pa
+
+        schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(arrow_schema)))
+        types = schema.types
+    return [OutputColumn(**{**column, "arrow": arrow}) for column, arrow in zip(columns, types)]
+
+
+def _identity(predictor, input_path: Path, text_column: str, fmt: str, prefix: str) -> dict:
     """What a resumed run must share with the interrupted one."""
     stat = input_path.stat() if input_path.is_file() else None
     return {"input": str(input_path.resolve()),
             "input size and time": [stat.st_size, stat.st_mtime_ns] if stat else None,
             "model": str(Path(predictor.export_dir).resolve()),
-            "text column": text_column, "output format": fmt}
+            "text column": text_column, "output format": fmt, "prediction prefix": prefix}
 
 
-def folder_table(folder: Path, column: str, chunksize: int) -> Iterator[pd.DataFrame]:
-    """The image files of ``folder``, sorted by name, as a one-column table of paths."""
-    paths = [str(path) for path in list_images(folder)]
-    if not paths:
-        raise DataError(folder, "no image files in this folder",
-                        hint=f"expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
-    for start in range(0, len(paths), chunksize):
-        yield pd.DataFrame({column: paths[start : start + chunksize]})
+class FolderTable:
+    """The image files of a folder, sorted by name, as a one-column table of paths."""
+
+    fmt = "folder"
+
+    def __init__(self, folder: Path, column: str):
+        self.path, self.names = folder, [column]
+        self.columns = [Column(column, {"string": None})]
+        self.paths = [str(path) for path in list_images(folder)]
+        if not self.paths:
+            raise DataError(folder, "no image files in this folder",
+                            hint=f"expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
+
+    def check_text_column(self, name: str) -> None:
+        pass
+
+    def chunks(self, chunksize: int) -> Iterator[Chunk]:
+        for start in range(0, len(self.paths), chunksize):
+            paths = self.paths[start : start + chunksize]
+            yield Chunk(list(range(start + 1, start + 1 + len(paths))), {self.names[0]: paths})
 
 
 def count_rows(path: Path) -> int:
@@ -197,27 +184,39 @@ def count_rows(path: Path) -> int:
 
 def predict_file(predictor, input_path: str | Path, output_path: str | Path,
                  text_column: str = "text", chunksize: int = 2048,
-                 progress: ProgressCallback | None = None, restart: bool = False) -> int:
+                 progress: ProgressCallback | None = None, restart: bool = False,
+                 prediction_prefix: str = "") -> int:
     """Predict every row of ``input_path`` into ``output_path``; returns the number of rows.
 
     Formats follow the file extensions (TSV, CSV, JSONL, Parquet); the input may also be a folder
-    of images (for a caption model), read as a ``text_column`` of their paths, sorted by name. ``progress(done, total)`` is
-    called after each chunk (first with the rows an interrupted run already did). After an
-    interruption (KeyboardInterrupt, a killed process) the committed chunks are kept and the same
-    call resumes; ``restart=True`` discards them. Any other error discards them and leaves an
-    existing output file untouched.
+    of images (for a caption model), read as a ``text_column`` of their paths, sorted by name.
+    The output holds every input column unchanged (see table_writer) and the predictor's columns,
+    named ``prediction_prefix`` + their name; one that would overwrite an input column is
+    refused. ``progress(done, total)`` is called after each chunk (first with the rows an
+    interrupted run already did). After an interruption (KeyboardInterrupt, a killed process)
+    the committed chunks are kept and the same call resumes; ``restart=True`` discards them. Any
+    other error discards them and leaves an existing output file untouched.
     """
     input_path, output_path = Path(input_path), Path(output_path)
     out_fmt = detect_format(output_path)
     if not output_path.parent.is_dir():
         raise DataError(output_path, "output directory does not exist")
-    run = _PartialRun(output_path, out_fmt, _identity(predictor, input_path, text_column, out_fmt))
+    if not 1 <= chunksize <= MAX_CHUNKSIZE:
+        raise DataError(input_path, f"chunk size {chunksize} is out of range",
+                        hint=f"choose 1 to {MAX_CHUNKSIZE:,} rows")
+    table = FolderTable(input_path, text_column) if input_path.is_dir() \
+        else InputTable(input_path, detect_format(input_path))
+    table.check_text_column(text_column)
+    input_columns = output_columns(input_path, table.columns, out_fmt)
+    run = _PartialRun(output_path, out_fmt, _identity(predictor, input_path, text_column,
+                                                      out_fmt, prediction_prefix), input_path)
     if restart:
         run.discard()
-    run.resume()
+    run.resume(input_columns)
     interrupted = False
     try:
-        _predict_chunks(predictor, input_path, text_column, chunksize, run, progress)
+        _predict_chunks(predictor, table, text_column, chunksize, run, progress,
+                        input_columns, prediction_prefix)
         if run.rows_done == 0:
             raise DataError(input_path, "file has a header but no rows")
         run.write_output()
@@ -230,22 +229,64 @@ def predict_file(predictor, input_path: str | Path, output_path: str | Path,
     return run.rows_done
 
 
-def _predict_chunks(predictor, input_path: Path, text_column: str, chunksize: int,
-                    run: _PartialRun, progress: ProgressCallback | None) -> None:
+def _predict_chunks(predictor, table, text_column: str, chunksize: int, run: _PartialRun,
+                    progress: ProgressCallback | None, input_columns: list[OutputColumn],
+                    prefix: str) -> None:
     skip, total = run.rows_done, None
-    chunks = folder_table(input_path, text_column, chunksize) if input_path.is_dir() \
-        else iter_table(input_path, chunksize=chunksize)
-    for chunk in chunks:
-        if not len(chunk):
-            continue
-        require_columns(chunk, input_path, [text_column], option="--text-column")
-        if progress and total is None:  # counted once the file is known to be readable
-            total = count_rows(input_path)
-            progress(run.rows_done, total)
+    if progress:
+        total = count_rows(table.path)
+        progress(run.rows_done, total)
+    for chunk in table.chunks(chunksize):
         if skip >= len(chunk):
             skip -= len(chunk)
             continue
-        chunk, skip = chunk.iloc[skip:], 0
-        run.commit(predictor.predict_frame(chunk, text_column))
+        chunk, skip = chunk.tail(skip) if skip else chunk, 0
+        texts = ["" if text is None else text for text in chunk.column(text_column)]
+        result = predictor.predict_frame(pd.DataFrame({text_column: texts}), text_column)
+        predicted = {prefix + str(name): _values(result[name])
+                     for name in result.columns if name != text_column}
+        if run.columns is None:
+            dtypes = {prefix + str(name): result[name].dtype for name in result.columns}
+            run.columns = input_columns + _prediction_columns(table, predicted, dtypes, run.fmt,
+                                                              prefix)
+        chunk.values.update(predicted)
+        run.commit(chunk)
         if progress:
             progress(run.rows_done, total)
+
+
+def _values(series: pd.Series) -> list:
+    """A prediction column as Python values; float32 as the shortest decimal that is the same
+    float32 (0.1, not 0.10000000149011612)."""
+    if series.dtype == np.float32:
+        return [float(str(value)) for value in series.to_numpy()]
+    return [value.tolist() if isinstance(value, np.ndarray) else value
+            for value in series.tolist()]
+
+
+def _prediction_columns(table, predicted: dict[str, list], dtypes: dict, fmt: str,
+                        prefix: str) -> list[OutputColumn]:
+    """The predictions' output columns, fixed from the first chunk; never an input column."""
+    import pyarrow as pa
+
+    columns = []
+    for name, values in predicted.items():
+        if name in table.names:
+            raise DataError(table.path, f"the input already has a column '{name}', which the "
+                            "prediction would overwrite",
+                            line=1 if table.fmt in ("tsv", "csv") else None,
+                            hint="rename that column, or name the prediction columns with a "
+                                 f"prefix: --prefix {prefix or 'pred_'}")
+        dtype = dtypes[name]
+        if dtype.kind in "biuf":  # numpy bool, integer, float: Parquet keeps the width
+            kind = {"b": "bool", "i": "int", "u": "int", "f": "float"}[dtype.kind]
+            arrow = pa.from_numpy_dtype(dtype)
+        else:
+            first = next((value for value in values if value is not None), None)
+            kind = next((kind for cls, kind in KIND_OF_VALUE if isinstance(first, cls)),
+                        "other")
+            arrow = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64()}.get(
+                kind, pa.string())
+        columns.append(OutputColumn(name, name, kind, kind == "nested" and fmt != "jsonl",
+                                    arrow if fmt == "parquet" else None))
+    return columns
