@@ -227,6 +227,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how long a batch waits for more requests (default: 2)")
     serve.add_argument("--max-body-mb", type=float, default=16.0, metavar="MB",
                        help="largest request body accepted (default: 16)")
+    serve.add_argument("--rest_api_timeout_in_ms", "--rest-api-timeout-in-ms", type=int,
+                       default=30000, metavar="MS", dest="timeout_ms",
+                       help="every request's deadline (REST and gRPC; a gRPC client's sooner "
+                            "deadline wins); its model call stops there too; 0: none "
+                            "(default: 30000)")
+    serve.add_argument("--max-tensor-elements", type=int, default=4 * 2**20, metavar="N",
+                       help="elements one input tensor may declare or hold (default: 4194304)")
+    serve.add_argument("--max-string-bytes", type=int, default=2**20, metavar="B",
+                       help="bytes of one input string (default: 1048576)")
+    serve.add_argument("--max-num-samples", type=int, default=64, metavar="N",
+                       help="largest num_samples input a request may give (default: 64)")
+    serve.add_argument("--max-decode-length", type=int, default=1024, metavar="N",
+                       help="largest max_length input a request may give (default: 1024)")
+    serve.add_argument("--max-beam-size", type=int, default=16, metavar="N",
+                       help="largest beam_size input a request may give (default: 16)")
+    serve.add_argument("--shutdown-grace-s", type=float, default=10.0, metavar="S",
+                       help="on SIGTERM, how long requests in flight may take before their "
+                            "model calls are stopped (default: 10)")
     serve.add_argument("--all-versions", action="store_true",
                        help="serve every version (at /versions/N); default: the newest only")
     serve.add_argument("--access-log", action="store_true", help="log every request")

@@ -185,6 +185,7 @@ def _config(args) -> None:
 def _serve(args) -> None:
     from seqtasks.errors import ConfigError
     from seqtasks.serving.app import ServerConfig
+    from seqtasks.serving.limits import RequestLimits
     from seqtasks.serving.models import SessionThreads
     from seqtasks.serving.server import serve
 
@@ -193,11 +194,27 @@ def _serve(args) -> None:
         raise ConfigError("--max-batch-size must be >= 1, --batch-timeout-ms >= 0, "
                           "--max-body-mb > 0, --poll-seconds >= 0 and the "
                           "--tensorflow_*_parallelism thread counts >= 0")
+    sizes = {"--max-tensor-elements": args.max_tensor_elements,
+             "--max-string-bytes": args.max_string_bytes,
+             "--max-num-samples": args.max_num_samples,
+             "--max-decode-length": args.max_decode_length, "--max-beam-size": args.max_beam_size}
+    for flag, value in sizes.items():
+        if value < 1:
+            raise ConfigError(f"{flag} must be >= 1, got {value}")
+    if args.timeout_ms < 0 or args.shutdown_grace_s < 0:
+        raise ConfigError("--rest_api_timeout_in_ms and --shutdown-grace-s must be >= 0")
     if not args.model_dirs and not args.model_config_file:
         raise ConfigError("serve: pass NAME=BASE_PATH arguments or --model-config-file")
+    limits = RequestLimits(max_tensor_elements=args.max_tensor_elements,
+                           max_string_bytes=args.max_string_bytes,
+                           max_num_samples=args.max_num_samples,
+                           max_decode_length=args.max_decode_length,
+                           max_beam_size=args.max_beam_size)
     config = ServerConfig(max_batch_size=args.max_batch_size,
                           batch_timeout_ms=args.batch_timeout_ms,
-                          max_body_bytes=int(args.max_body_mb * 2**20))
+                          max_body_bytes=int(args.max_body_mb * 2**20),
+                          timeout_ms=args.timeout_ms, limits=limits,
+                          shutdown_grace_s=args.shutdown_grace_s)
     serve(args.model_dirs, args.host, args.port, config, args.all_versions, args.access_log,
           args.grpc_port, args.model_config_file, args.poll_seconds, args.demo,
           SessionThreads(args.intra_op, args.inter_op))

@@ -89,6 +89,7 @@ class RestAPI:
             raise NotFound(f"unknown method ':{verb}' (use ':predict', ':classify' or "
                            "':regress')")
         model: ServedModel = self.core.model(name)
+        deadline = self.core.deadline()
         body = await _read_body(request, self.core.config.max_body_bytes)
         with self.core.record(name, verb, "rest") as record, \
                 model.use(*self._where(request)) as loaded:
@@ -96,13 +97,14 @@ class RestAPI:
                 parsed = parse_predict_body(body)
                 signature = loaded.signature(parsed.signature_name)
                 record.signature = signature.name
-                inputs = decode_inputs(parsed, signature, self.core.config.max_batch_size)
+                inputs = decode_inputs(parsed, signature, self.core.config.max_batch_size,
+                                       self.core.config.limits)
                 unit = "instance" if parsed.row_format else "example (row of the inputs)"
-                outputs = await self.core.run(name, loaded, signature, inputs, unit)
+                outputs = await self.core.run(name, loaded, signature, inputs, unit, deadline)
                 return TFServingJSONResponse(encode_outputs(outputs, parsed.row_format))
             parsed = parse_examples_body(body)
             results = await run_examples(self.core, name, loaded, record, verb,
-                                         parsed.signature_name, parsed.examples)
+                                         parsed.signature_name, parsed.examples, deadline)
             if verb == "classify":
                 results = [[list(pair) for pair in row] for row in results]
             return TFServingJSONResponse({"results": results})
@@ -167,7 +169,7 @@ def create_app(models: dict[str, ServedModel] | ModelManager,
             yield
         finally:
             if grpc_server is not None:
-                await grpc_server.stop(grace=30)
+                await grpc_server.stop(grace=core.grace_left())
             await core.stop()
 
     handlers = {ServingError: _client_error, HTTPException: _http_error, 500: _server_error}

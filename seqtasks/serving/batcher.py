@@ -5,7 +5,9 @@ arrived, whichever comes first; requests are never split. Only requests whose in
 concatenated share a call (same trailing shapes, equal unbatched inputs), and only for signatures
 whose outputs all have the batch dimension. A request is validated before it joins a batch, and
 when a shared call fails, each of its requests is run alone so that only the culprit gets the
-error: one bad request never fails the others.
+error: one bad request never fails the others. Each request carries a deadline (monotonic
+seconds): a call runs until the latest deadline of its group and no longer (``TimedSignature``),
+and a request whose client went away or whose deadline passed before its call is not run.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from seqtasks.serving.codec import DecodedInputs
 from seqtasks.serving.errors import RejectedInstance
 from seqtasks.serving.models import Signature
+from seqtasks.serving.timed_call import TimedSignature
 
 log = logging.getLogger("seqtasks.serving")
 
@@ -29,6 +32,7 @@ log = logging.getLogger("seqtasks.serving")
 class _Pending:
     inputs: DecodedInputs
     future: asyncio.Future
+    deadline: float | None = None  # time.monotonic() after which no one waits for the answer
 
 
 def _group_key(inputs: DecodedInputs) -> tuple:
@@ -43,8 +47,9 @@ class MicroBatcher:
     """Queues requests for one signature and runs them in batches on ``executor``."""
 
     def __init__(self, signature: Signature, executor: Executor, max_batch_size: int,
-                 timeout_s: float, observe_batch=None):
+                 timeout_s: float, observe_batch=None, session=None):
         self.signature = signature
+        self.call = TimedSignature(signature, session)
         self.observe_batch = observe_batch  # called with the examples of each model call
         self.executor = executor
         self.max_batch_size = max_batch_size
@@ -56,12 +61,14 @@ class MicroBatcher:
         self.batches = 0  # batches formed so far (requests / batches = mean requests per batch)
         self.requests = 0
 
-    async def predict(self, inputs: DecodedInputs) -> dict[str, np.ndarray]:
-        """The signature's outputs for this request's examples."""
+    async def predict(self, inputs: DecodedInputs, deadline: float | None = None
+                      ) -> dict[str, np.ndarray]:
+        """The signature's outputs for this request's examples, computed before ``deadline``
+        (``time.monotonic()`` seconds) or not at all."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._serve_batches())
         future = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait(_Pending(inputs, future))
+        self.queue.put_nowait(_Pending(inputs, future, deadline))
         return await future
 
     async def close(self) -> None:
@@ -137,16 +144,24 @@ class MicroBatcher:
         """Runs in the executor: one call for the group, or one per request if that fails."""
         import tensorflow as tf
 
+        timeout_s = _time_left(group)
+        if timeout_s is not None and timeout_s <= 0:
+            return [tf.errors.DeadlineExceededError(None, None, "deadline passed in the queue")
+                    ] * len(group)
         if len(group) > 1 and self.signature.batchable:
             try:
-                return self._split(self._call_concatenated(group), group)
+                return self._split(self._call_concatenated(group, timeout_s), group)
+            except tf.errors.DeadlineExceededError as error:  # running them alone takes longer
+                return [error] * len(group)
             except (tf.errors.OpError, _OutputNotBatched) as error:
                 log.info("a shared batch of %d requests failed (%s); running them one by one",
                          len(group), str(error).splitlines()[0])
         results: list = []
         for pending in group:
             try:
-                results.append(self._call_concatenated([pending]))
+                results.append(self._call_concatenated([pending], _time_left([pending])))
+            except tf.errors.DeadlineExceededError as error:
+                results.append(error)
             except tf.errors.OpError as error:
                 results.append(self._locate(pending, error))
         return results
@@ -160,17 +175,23 @@ class MicroBatcher:
             return error
         for index in range(pending.inputs.rows):
             row = {name: array[index:index + 1] for name, array in pending.inputs.batched.items()}
+            timeout_s = _time_left([pending])
+            if timeout_s is not None and timeout_s <= 0:
+                return error
             try:
-                self.signature({**row, **pending.inputs.unbatched})
+                self.call({**row, **pending.inputs.unbatched}, timeout_s)
+            except tf.errors.DeadlineExceededError:
+                return error
             except tf.errors.OpError as row_error:
                 return RejectedInstance(index, row_error)
         return error
 
-    def _call_concatenated(self, group: list[_Pending]) -> dict[str, np.ndarray]:
+    def _call_concatenated(self, group: list[_Pending], timeout_s: float | None = None
+                           ) -> dict[str, np.ndarray]:
         arrays = {name: np.concatenate([pending.inputs.batched[name] for pending in group])
                   for name in group[0].inputs.batched}
         arrays.update(group[0].inputs.unbatched)
-        return self.signature(arrays)
+        return self.call(arrays, timeout_s)
 
     @staticmethod
     def _split(outputs: dict[str, np.ndarray], group: list[_Pending]) -> list[dict]:
@@ -185,6 +206,14 @@ class MicroBatcher:
             results.append({name: array[start:end] for name, array in outputs.items()})
             start = end
         return results
+
+
+def _time_left(group: list[_Pending]) -> float | None:
+    """Seconds until the latest deadline of the group (None: no deadline)."""
+    deadlines = [pending.deadline for pending in group]
+    if any(deadline is None for deadline in deadlines):
+        return None
+    return max(deadlines) - time.monotonic()
 
 
 class _OutputNotBatched(Exception):

@@ -18,7 +18,9 @@ import math
 import numpy as np
 
 from seqtasks.serving.errors import RequestError
+from seqtasks.serving.limits import RequestLimits, check_elements, check_sizes, check_strings
 from seqtasks.serving.models import Signature, TensorInfo, numpy_dtype
+
 
 @dataclasses.dataclass
 class PredictRequest:
@@ -67,14 +69,20 @@ def parse_predict_body(body: bytes) -> PredictRequest:
     return PredictRequest(request.get("signature_name"), row_format, request["instances" if row_format else "inputs"])
 
 
-def decode_inputs(request: PredictRequest, signature: Signature, max_rows: int) -> DecodedInputs:
+def decode_inputs(request: PredictRequest, signature: Signature, max_rows: int,
+                  limits: RequestLimits | None = None) -> DecodedInputs:
+    """The request's arrays, each checked against the signature and ``limits``."""
     columns = _rows_to_columns(request.payload, signature) if request.row_format \
         else _named_values(request.payload, signature, "'inputs'")
     arrays = {}
     for name, value in columns.items():
         where = "'instances'" if request.row_format else f"input '{name}'"
-        arrays[name] = to_array(value, signature.inputs[name],
-                                where if len(columns) == 1 else f"input '{name}'")
+        where = where if len(columns) == 1 else f"input '{name}'"
+        arrays[name] = to_array(value, signature.inputs[name], where, limits)
+        if limits is not None:
+            check_strings(arrays[name], where, limits)
+    if limits is not None:
+        check_sizes(arrays, signature, limits)
     return assemble_inputs(arrays, signature, max_rows, request.row_format)
 
 
@@ -136,9 +144,13 @@ def _named_values(value, signature: Signature, where: str) -> dict:
     return value
 
 
-def to_array(value, spec: TensorInfo, where: str) -> np.ndarray:
-    """A JSON value as an array of the spec's dtype and shape, or a RequestError saying why not."""
+def to_array(value, spec: TensorInfo, where: str,
+             limits: RequestLimits | None = None) -> np.ndarray:
+    """A JSON value as an array of the spec's dtype and shape, or a RequestError saying why not
+    (also when its shape is over ``limits``)."""
     shape, leaves = _shape_and_leaves(value, _rank_to_parse(value, spec), where)
+    if limits is not None:
+        check_elements(shape, where, limits)
     check_shape(shape, spec, where)
     convert = _leaf_converter(spec, where)
     return np.array([convert(leaf) for leaf in leaves], dtype=numpy_dtype(spec)).reshape(shape)

@@ -17,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from seqtasks.serving.batcher import MicroBatcher
 from seqtasks.serving.codec import DecodedInputs
-from seqtasks.serving.errors import NotFound, RejectedInstance, RequestError, ServingError
+from seqtasks.serving.errors import (DeadlineExceeded, NotFound, RejectedInstance, RequestError,
+                                     ServingError)
+from seqtasks.serving.limits import RequestLimits
 from seqtasks.serving.manager import ModelManager
 from seqtasks.serving.metrics import ServingMetrics
 from seqtasks.serving.models import LoadedVersion, ServedModel, Signature
@@ -31,6 +33,11 @@ class ServerConfig:
     batch_timeout_ms: float = 2.0   # how long a batch waits for company after its first request
     max_body_bytes: int = 16 * 2**20
     inference_threads: int = max(1, min(4, os.cpu_count() or 1))  # model calls at once
+    # TF Serving's --rest_api_timeout_in_ms: every request's deadline (gRPC clients may set a
+    # sooner one); its model call is stopped there too. 0: no deadline.
+    timeout_ms: int = 30_000
+    limits: RequestLimits = RequestLimits()
+    shutdown_grace_s: float = 10.0  # on SIGTERM: in-flight requests get this long, then stop
 
 
 class ModelRunError(ServingError):
@@ -66,6 +73,7 @@ class ServingCore:
         self.executor: ThreadPoolExecutor | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._closing: set[asyncio.Task] = set()
+        self._shutdown_at: float | None = None  # time.monotonic() when the grace period ends
         # (model, version, signature) -> (the LoadedVersion it runs, its batcher); per server,
         # as batchers live on this server's loop and threads.
         self._batchers: dict[tuple[str, int, str], tuple[LoadedVersion, MicroBatcher]] = {}
@@ -83,13 +91,40 @@ class ServingCore:
             self.metrics.versions.labels(name).set(len(model.loaded))
         self.manager.start_polling()
 
+    def begin_shutdown(self) -> None:
+        """Start the grace period (on SIGTERM/SIGINT; idempotent)."""
+        if self._shutdown_at is None:
+            self._shutdown_at = time.monotonic() + self.config.shutdown_grace_s
+
+    def grace_left(self) -> float:
+        """Seconds left of the grace period (all of it when shutdown has not begun)."""
+        if self._shutdown_at is None:
+            return self.config.shutdown_grace_s
+        return max(0.0, self._shutdown_at - time.monotonic())
+
     async def stop(self) -> None:
+        """Answer what is queued and running within the grace period; then stop the model calls
+        still running (closing a Session cancels its runs), so shutdown takes a bounded time."""
+        self.begin_shutdown()
         self.manager.stop()
-        for _, batcher in list(self._batchers.values()):
-            await batcher.close()  # kept: their counts stay readable after the stop
-        for task in list(self._closing):
-            await task
+        # kept in self._batchers: their counts stay readable after the stop
+        waits = [asyncio.ensure_future(batcher.close()) for _, batcher in self._batchers.values()]
+        waits += list(self._closing)
+        if waits:
+            _, running = await asyncio.wait(waits, timeout=self.grace_left())
+            if running:
+                log.warning("shutdown: model calls still running after the %.1f s grace period "
+                            "(--shutdown-grace-s); stopping them", self.config.shutdown_grace_s)
+                self._cancel_model_calls()
+                await asyncio.wait(running)
         self.executor.shutdown(wait=True)
+
+    def _cancel_model_calls(self) -> None:
+        for model in self.models.values():
+            for loaded in list(model.loaded.values()):
+                loaded.close()
+        for loaded in list(self.manager.retired):
+            loaded.close()
 
     def _versions_changed(self, name: str, loaded: list, removed: list[LoadedVersion]) -> None:
         """From the poller thread: count versions; stop the batchers of unloaded versions (they
@@ -135,10 +170,25 @@ class ServingCore:
                 self.metrics.observe(model, record.signature, api, protocol, code,
                                      time.perf_counter() - start)
 
+    def deadline(self, client_timeout_s: float | None = None) -> float | None:
+        """A request's deadline (``time.monotonic()`` seconds) from now: the server's timeout
+        or the client's, whichever is sooner; None when neither is set."""
+        timeouts = [t for t in (client_timeout_s, self.config.timeout_ms / 1000.0 or None)
+                    if t is not None]
+        return time.monotonic() + min(timeouts) if timeouts else None
+
+    def _deadline_error(self) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"deadline exceeded: the request was not answered within its deadline (the "
+            f"server's {self.config.timeout_ms} ms, --rest_api_timeout_in_ms, or the gRPC "
+            "client's, if sooner); ask for less work or allow more time")
+
     async def run(self, model: str, loaded: LoadedVersion, signature: Signature,
-                  inputs: DecodedInputs, unit: str = "instance") -> dict:
-        """The signature's outputs for one request, through its micro-batcher. ``unit`` names an
-        example in the error for one the model rejects ("instance", "example")."""
+                  inputs: DecodedInputs, unit: str = "instance",
+                  deadline: float | None = None) -> dict:
+        """The signature's outputs for one request, through its micro-batcher, answered before
+        ``deadline`` (``time.monotonic()`` seconds; the model call stops there too). ``unit``
+        names an example in the error for one the model rejects ("instance", "example")."""
         import tensorflow as tf
 
         key = (model, loaded.version, signature.name)
@@ -146,10 +196,18 @@ class ServingCore:
         if owner is not loaded:  # none yet, or one of an unloaded version of that number
             histogram = self.metrics.batch_size.labels(model, signature.name)
             batcher = MicroBatcher(signature, self.executor, self.config.max_batch_size,
-                                   self.config.batch_timeout_ms / 1000.0, histogram.observe)
+                                   self.config.batch_timeout_ms / 1000.0, histogram.observe,
+                                   loaded.session)
             self._batchers[key] = (loaded, batcher)
         try:
-            return await batcher.predict(inputs)
+            if deadline is None:
+                return await batcher.predict(inputs)
+            return await asyncio.wait_for(batcher.predict(inputs, deadline),
+                                          max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            raise self._deadline_error() from None
+        except tf.errors.DeadlineExceededError:
+            raise self._deadline_error() from None
         except RejectedInstance as rejected:
             raise RequestError(f"the model rejected {unit} {rejected.index} (counting from 0): "
                                f"{op_error_text(rejected.error)}") from None

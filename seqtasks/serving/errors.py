@@ -50,6 +50,13 @@ class BodyTooLarge(ServingError):
         return 413
 
 
+class DeadlineExceeded(ServingError):
+    """A request not answered within its deadline (``--rest_api_timeout_in_ms``, or the gRPC
+    client's own, whichever is sooner); its model call is stopped too."""
+
+    code = "DEADLINE_EXCEEDED"
+
+
 class RejectedInstance(Exception):
     """The model failed on one example of a request on its own: ``index`` in the request."""
 

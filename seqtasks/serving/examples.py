@@ -18,6 +18,7 @@ import numpy as np
 
 from seqtasks.serving.codec import DecodedInputs, is_b64, parse_json_object
 from seqtasks.serving.errors import RequestError, WrongSignatureKind
+from seqtasks.serving.limits import RequestLimits, check_strings
 from seqtasks.serving.models import CLASSIFY, PREDICT, REGRESS, Signature
 
 KIND = {"classify": CLASSIFY, "regress": REGRESS, "predict": PREDICT}
@@ -134,22 +135,28 @@ def regress_results(outputs: dict[str, np.ndarray], rows: int) -> list[float]:
     return [float(v) for v in values.reshape(rows)]
 
 
-def examples_inputs(examples: list[bytes], signature, max_rows: int) -> DecodedInputs:
+def examples_inputs(examples: list[bytes], signature, max_rows: int,
+                    limits: RequestLimits | None = None) -> DecodedInputs:
     """Serialized tf.Examples as the one input of a classify or regress signature."""
     if len(examples) > max_rows:
         raise RequestError(f"batch too large: {len(examples)} examples in one request, at most "
                            f"{max_rows} (the server's --max-batch-size); split the request")
-    return DecodedInputs({next(iter(signature.inputs)): examples_array(examples)}, {},
-                         len(examples))
+    array = examples_array(examples)
+    if limits is not None:
+        check_strings(array, "'examples'", limits)
+    return DecodedInputs({next(iter(signature.inputs)): array}, {}, len(examples))
 
 
 async def run_examples(core, name: str, loaded, record, api: str,
-                       signature_name: str | None, examples: list[bytes]) -> list:
-    """Classify or Regress over serialized examples: the results, one per example."""
+                       signature_name: str | None, examples: list[bytes],
+                       deadline: float | None = None) -> list:
+    """Classify or Regress over serialized examples: the results, one per example, answered
+    before ``deadline`` (``time.monotonic()`` seconds)."""
     signature = loaded.signature(signature_name)
     record.signature = signature.name
     check_kind(signature, api)
-    inputs = examples_inputs(examples, signature, core.config.max_batch_size)
-    outputs = await core.run(name, loaded, signature, inputs, "example")
+    inputs = examples_inputs(examples, signature, core.config.max_batch_size,
+                             core.config.limits)
+    outputs = await core.run(name, loaded, signature, inputs, "example", deadline)
     results = classify_results if api == "classify" else regress_results
     return results(outputs, inputs.rows)

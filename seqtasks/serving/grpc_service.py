@@ -18,6 +18,7 @@ from seqtasks.serving.codec import assemble_inputs, check_shape
 from seqtasks.serving.core import ServingCore
 from seqtasks.serving.errors import RequestError, ServingError
 from seqtasks.serving.examples import run_examples
+from seqtasks.serving.limits import RequestLimits, check_sizes, check_strings, check_tensor_proto
 
 log = logging.getLogger("seqtasks.serving")
 MAX_MESSAGE_BYTES = 64 * 2**20
@@ -39,18 +40,33 @@ def _answer_spec(response_spec, name: str, version: int, signature_name: str = "
     response_spec.signature_name = signature_name
 
 
-def _to_array(name: str, proto, spec) -> np.ndarray:
+def _to_array(name: str, proto, spec, limits: RequestLimits) -> np.ndarray:
+    """The proto as an array, after its declared shape is checked against ``limits`` and the
+    values it holds (nothing is allocated for a shape it only claims)."""
     import tensorflow as tf
 
+    where = f"input '{name}'"
     if proto.dtype != spec.dtype.as_datatype_enum:
-        raise RequestError(f"input '{name}': expected {spec.dtype.name}, got "
-                           f"{tf.dtypes.as_dtype(proto.dtype).name}")
+        try:
+            got = tf.dtypes.as_dtype(proto.dtype).name
+        except TypeError:
+            got = f"dtype enum {proto.dtype}"
+        raise RequestError(f"{where}: expected {spec.dtype.name}, got {got}")
+    check_tensor_proto(proto, where, limits)
+    check_shape([dim.size for dim in proto.tensor_shape.dim], spec, where)
     try:
         array = tf.make_ndarray(proto)
     except (TypeError, ValueError) as error:
-        raise RequestError(f"input '{name}': malformed TensorProto ({error})") from None
-    check_shape(array.shape, spec, f"input '{name}'")
+        raise RequestError(f"{where}: malformed TensorProto ({error})") from None
+    check_shape(array.shape, spec, where)
+    check_strings(array, where, limits)
     return array
+
+
+def _client_timeout(context) -> float | None:
+    """Seconds left of the deadline the gRPC client set (None: it set none)."""
+    remaining = context.time_remaining()
+    return None if remaining is None or remaining > 10**9 else max(0.0, remaining)
 
 
 def _examples(model_input) -> list[bytes]:
@@ -83,6 +99,8 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer,
                                 str(error))
 
     async def Predict(self, request, context):
+        deadline = self.core.deadline(_client_timeout(context))
+
         async def call():
             name = request.model_spec.name
             model = self.core.model(name)
@@ -101,10 +119,13 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer,
                 if bad:
                     raise RequestError(f"output_filter: unknown output '{bad[0]}' (signature "
                                        f"'{signature.name}' has {sorted(signature.outputs)})")
-                arrays = {key: _to_array(key, proto, signature.inputs[key])
+                limits = self.core.config.limits
+                arrays = {key: _to_array(key, proto, signature.inputs[key], limits)
                           for key, proto in request.inputs.items()}
+                check_sizes(arrays, signature, limits)
                 inputs = assemble_inputs(arrays, signature, self.core.config.max_batch_size)
-                outputs = await self.core.run(name, loaded, signature, inputs, "example")
+                outputs = await self.core.run(name, loaded, signature, inputs, "example",
+                                              deadline)
                 return self._predict_response(name, loaded.version, signature.name,
                                               {key: outputs[key] for key in wanted})
         return await self._guarded(context, call)
@@ -120,6 +141,8 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer,
         return response
 
     async def _examples_call(self, request, context, api: str):
+        deadline = self.core.deadline(_client_timeout(context))
+
         async def call():
             name = request.model_spec.name
             model = self.core.model(name)
@@ -127,7 +150,7 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer,
                     model.use(*_where(request.model_spec)) as loaded:
                 results = await run_examples(self.core, name, loaded, record, api,
                                              request.model_spec.signature_name or None,
-                                             _examples(request.input))
+                                             _examples(request.input), deadline)
                 if api == "classify":
                     response = classification_pb2.ClassificationResponse()
                     for row in results:

@@ -1,8 +1,10 @@
 """Run the server with uvicorn: bind (127.0.0.1 by default), serve REST (and gRPC on
 ``grpc_port``), poll the model base paths, shut down gracefully.
 
-On SIGINT/SIGTERM uvicorn stops accepting connections, lets in-flight requests finish (their
-batches included), then the app stops gRPC (same grace), the poller, the batchers and threads.
+On SIGINT/SIGTERM uvicorn stops accepting connections and lets in-flight requests finish (their
+batches included) for at most ``ServerConfig.shutdown_grace_s`` (``--shutdown-grace-s``) in all,
+REST and gRPC together; then the model calls still running are stopped, and the app stops gRPC,
+the poller, the batchers and threads.
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ from seqtasks.errors import ModelError
 from seqtasks.serving.app import ServerConfig, create_app
 from seqtasks.serving.manager import DEFAULT_POLL_SECONDS, ModelManager, specs_from_arguments
 from seqtasks.serving.models import SessionThreads
-
-GRACEFUL_SHUTDOWN_S = 30
-
 
 def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
           config: ServerConfig = ServerConfig(), all_versions: bool = False,
@@ -50,5 +49,16 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
               "ModelService)", file=sys.stderr, flush=True)
     if demo:
         print(f"demo page: http://{host}:{port}/", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log,
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False)
+    core = app.state.server
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):  # the grace period starts at the signal
+            core.begin_shutdown()
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="info",
+                                   access_log=access_log, server_header=False,
+                                   timeout_graceful_shutdown=config.shutdown_grace_s))
+    server.run()
+    if not server.started:  # e.g. the port is taken: uvicorn has logged why
+        sys.exit(3)  # uvicorn.run's exit status for a failed start
