@@ -44,7 +44,7 @@ from seqtasks.text.spans import EntityDecoder, entities_in_text
 from seqtasks.text.token_features import TokenFeatures, build_vocabularies
 from seqtasks.text.tokenizers import sanitize
 from seqtasks.text.vocab import unknown_share
-from seqtasks.training.fit import EpochScore
+from seqtasks.training.callbacks import EpochScore
 from seqtasks import transfer
 from seqtasks.training import lifecycle
 

@@ -29,7 +29,8 @@ from seqtasks.diagnostics.flow import state_gradient_norms
 from seqtasks.diagnostics.gradient_log import CSV_NAME
 from seqtasks.io import atomic_write_text
 from seqtasks.layers.recurrent import recurrent_stack
-from seqtasks.training.fit import fit, make_optimizer
+from seqtasks.training.fit import fit
+from seqtasks.training.optimizers import make_optimizer
 
 TOLERANCE = 0.04  # a prediction this close to the target is correct
 

@@ -17,8 +17,9 @@ from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
                                        with_vectors_dimension)
 from seqtasks.training import backends, malloc
 from seqtasks.training.distributed import join_cluster
-from seqtasks.training.fit import (FreezePretrained, Throughput, fit, learning_rate_schedule,
-                                   make_optimizer)
+from seqtasks.training.callbacks import FreezePretrained, Throughput
+from seqtasks.training.fit import fit
+from seqtasks.training.optimizers import learning_rate_schedule, make_optimizer
 from seqtasks.training.run_dir import RunDir
 
 UNKNOWN_WARNING = 0.5  # share of [UNK] validation tokens that earns a warning (the bundled

@@ -7,7 +7,8 @@ import tensorflow as tf
 
 from seqtasks.config import TrainConfig
 from seqtasks.errors import TrainingError
-from seqtasks.training.fit import fit, make_optimizer
+from seqtasks.training.fit import fit
+from seqtasks.training.optimizers import make_optimizer
 
 
 def tiny_data(n=16, seed=0):

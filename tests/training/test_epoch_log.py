@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from seqtasks.config import TrainConfig
 from seqtasks.training.epoch_log import EpochLog, progress
-from seqtasks.training.fit import fit, make_optimizer
+from seqtasks.training.fit import fit
+from seqtasks.training.optimizers import make_optimizer
 
 
 def tiny_fit(tmp_path, verbose, capsys):

@@ -5,7 +5,8 @@ import tensorflow as tf
 
 from seqtasks.config import TrainConfig
 from seqtasks.errors import ConfigError, TrainingError
-from seqtasks.training.fit import fit, learning_rate_schedule, make_optimizer
+from seqtasks.training.fit import fit
+from seqtasks.training.optimizers import learning_rate_schedule, make_optimizer
 
 
 def regression_data(n=64, seed=0):

@@ -14,7 +14,8 @@ from helpers import (DATA, task_data, tiny_ner_config, tiny_sentiment_config,
                      tiny_translation_config)
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError
-from seqtasks.training.fit import FreezePretrained, make_optimizer
+from seqtasks.training.callbacks import FreezePretrained
+from seqtasks.training.optimizers import make_optimizer
 from seqtasks.transfer.warm_start import read_language_model
 
 SENTIMENT = (DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv")
