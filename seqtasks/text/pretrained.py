@@ -1,10 +1,11 @@
 """Pretrained word vectors: read (gensim), match to a vocabulary, and initialise an embedding.
 
 Formats: GloVe text (no header), word2vec / fastText text (``.vec``, a "count dim" header) and
-word2vec binary (``.bin``); any of them gzipped (``.gz``). A first streamed pass over a text
-file (``_locate_problem``) names the first bad line, which gensim would not (and a header that
-undercounts would make it read less, silently); then gensim's ``KeyedVectors`` reads it line by
-line into one preallocated array, so a large file is never held twice in memory.
+word2vec binary (``.bin``); any of them compressed (``.gz``, ``.bz2``). A first streamed pass
+(``seqtasks.text.vectors_file``) names the first bad line, which gensim would not (a repeated
+word, a NaN, a header that over- or undercounts, a truncated archive); then gensim's
+``KeyedVectors`` reads it line by line into one preallocated array, so a large file is never
+held twice in memory.
 
 The vocabulary a pipeline builds is its training words **plus** the most frequent pretrained
 words up to ``max_vocab_size`` (Lample et al. 2016), so a word never seen in training still has
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import gzip
 import hashlib
 import json
 import logging
@@ -27,49 +27,23 @@ import numpy as np
 
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.io import atomic_write_text
+from seqtasks.text.vectors_file import (FIX_HINT, check_header, first_line, is_binary,
+                                        locate_binary_problem, locate_text_problem,
+                                        parse_header)
 from seqtasks.text.vocab import PAD_ID, RESERVED, Vocabulary
 
 EMBEDDING_FIELDS = ("embeddings", "source_embeddings", "target_embeddings")
-FIX_HINT = "use a GloVe / word2vec / fastText text file (one word and its numbers a line) or a " \
-           "word2vec .bin file, e.g. one written by 'seqtasks pretrain vectors'"
-
-
-def _open(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-
-
-def _is_binary(path: Path) -> bool:
-    return ".bin" in path.suffixes
-
-
-def _first_line(path: Path) -> tuple[bytes, int]:
-    """The first line of ``path`` (bytes) and the number of fields in it; a missing or empty
-    file is a DataError."""
-    if not path.is_file():
-        raise DataError(path, "no such vectors file", hint=FIX_HINT)
-    with _open(path) as f:
-        line = f.readline()
-    if not line.strip():
-        raise DataError(path, "empty vectors file", line=1, hint=FIX_HINT)
-    return line, len(line.split())
-
-
-def _header(line: bytes) -> tuple[int, int] | None:
-    """(count, dim) when ``line`` is a word2vec header ("400000 100"), else None."""
-    fields = line.split()
-    if len(fields) == 2 and all(field.isdigit() for field in fields):
-        return int(fields[0]), int(fields[1])
-    return None
 
 
 def vectors_dimension(path) -> int:
     """The vectors' dimension, from the header or the first row (no full read)."""
     path = Path(path)
-    line, n_fields = _first_line(path)
-    header = _header(line)
+    line, n_fields = first_line(path)
+    header = parse_header(line)
     if header:
+        check_header(path, *header)
         return header[1]
-    if _is_binary(path):
+    if is_binary(path):
         raise DataError(path, "a word2vec binary file starts with a 'count dim' header line",
                         line=1, hint=FIX_HINT)
     return n_fields - 1
@@ -125,57 +99,31 @@ class WordVectors:
 
 
 def read_vectors(path) -> WordVectors:
-    """Read a vectors file with gensim; a bad file is a DataError naming file:line."""
+    """Read a vectors file with gensim, after ``vectors_file`` has checked it (streamed): a bad
+    file is a DataError naming file:line."""
     from gensim.models import KeyedVectors
 
     path = Path(path)
-    line, _ = _first_line(path)
-    binary, has_header = _is_binary(path), _header(line) is not None
-    problem = None if binary else _locate_problem(path, has_header)
-    if problem:  # gensim would fail without a line, or (a header that undercounts) read less
-        raise DataError(path, problem[1], line=problem[0], hint=FIX_HINT)
+    line, _ = first_line(path)
+    header = parse_header(line)
+    if is_binary(path):
+        if header is None:
+            raise DataError(path, "a word2vec binary file starts with a 'count dim' header line",
+                            line=1, hint=FIX_HINT)
+        check_header(path, *header)
+        locate_binary_problem(path, *header)
+    else:
+        if header:
+            check_header(path, *header)
+        locate_text_problem(path, header)
     logging.getLogger("gensim").setLevel(logging.WARNING)
     try:
         vectors = KeyedVectors.load_word2vec_format(
-            str(path), binary=binary, no_header=not has_header, unicode_errors="strict")
-    except (ValueError, EOFError, UnicodeDecodeError) as e:
-        raise DataError(path, f"not a readable word2vec binary file ({e})", hint=FIX_HINT) \
-            from None
+            str(path), binary=is_binary(path), no_header=header is None,
+            unicode_errors="strict")
+    except (ValueError, EOFError, UnicodeDecodeError) as e:  # checked above: should not happen
+        raise DataError(path, f"gensim cannot read it ({e})", hint=FIX_HINT) from None
     return WordVectors(path, list(vectors.index_to_key), vectors.vectors.astype(np.float32))
-
-
-def _locate_problem(path: Path, has_header: bool) -> tuple[int, str] | None:
-    """The first (line, problem) of a text vectors file: bytes that are not UTF-8, a row with
-    the wrong number of fields or a non-number, a header whose count the rows contradict."""
-    count = dim = None
-    rows = 0
-    with _open(path) as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                return number, f"bytes that are not UTF-8 at column {e.start + 1}"
-            if number == 1 and has_header:
-                count, dim = _header(raw)
-                continue
-            fields = line.rstrip(" \r\n").split(" ")
-            if fields == [""]:
-                return number, "empty line among the vectors"
-            if dim is None:
-                dim = len(fields) - 1
-                if dim < 1:
-                    return number, "a word without numbers"
-            if len(fields) != dim + 1:
-                return number, (f"{len(fields) - 1} numbers where the "
-                                f"{'header' if has_header else 'first row'} says {dim}")
-            try:
-                np.asarray(fields[1:], dtype=np.float32)
-            except ValueError:
-                return number, f"not a number in the vector of '{fields[0]}'"
-            rows += 1
-    if count is not None and rows != count:
-        return 1, f"the header says {count} vectors, the file holds {rows}"
-    return None
 
 
 # --- Matching a vocabulary -----------------------------------------------------------------------
