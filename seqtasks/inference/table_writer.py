@@ -103,7 +103,8 @@ def output_columns(path: Path, columns: list[Column], fmt: str) -> list[OutputCo
             raise DataError(path, f"column '{column.name}' is {column.arrow}, which "
                             f"{fmt.upper()} cannot hold exactly", hint=FIX[fmt])
         out.append(OutputColumn(column.name, column.name, kind,
-                                kind == "nested" and fmt in ("csv", "tsv"), column.arrow))
+                                kind == "nested" and fmt in ("csv", "tsv"),
+                                column.arrow if fmt == "parquet" else None))
     return out
 
 
