@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--restart", action="store_true",
                          help="discard the committed chunks of an interrupted run; by default "
                               "rerunning an interrupted command resumes it")
+    predict.add_argument("--prefix", default="", metavar="TEXT",
+                         help="put TEXT before the names of the prediction columns (e.g. pred_), "
+                              "when the input already has a column of the same name")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
 
     generate = commands.add_parser(

@@ -7,7 +7,6 @@ TensorFlow is imported only after argument parsing, so ``--help`` answers instan
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from pipelines.cli.args import build_parser
@@ -20,30 +19,6 @@ def _config_overrides(args) -> list[str]:
         if getattr(args, key, None) is not None:
             overrides.append(f"{key}={getattr(args, key)}")
     return overrides
-
-
-def _quiet_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up chatter (CUDA probing, oneDNN notes) silenced.
-
-    Those lines are written to file descriptor 2 before any log level applies, so stderr is
-    pointed at /dev/null for the duration of the import only.
-    """
-    # 3 also hides C++ "E" lines such as oneDNN's DT_BOOL notice; real failures still raise.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow
-        import tensorflow_text  # noqa: F401
-
-        tensorflow.config.list_physical_devices()  # CUDA probing happens here, silenced
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _train(args) -> None:
@@ -83,7 +58,8 @@ def _predict(args) -> None:
     try:
         rows = predict_file(predictor, args.input, args.output,
                             args.text_column or predictor.input_column,
-                            args.chunk_size, progress=progress, restart=args.restart)
+                            args.chunk_size, progress=progress, restart=args.restart,
+                            prediction_prefix=args.prefix)
     finally:
         if progress:
             progress.close()
@@ -255,11 +231,12 @@ PRECHECKS = {"predict": _check_predict_paths}
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from seqtasks.errors import SeqtasksError
+    from seqtasks.startup import quiet_tensorflow
 
     try:
         if args.command in PRECHECKS:
             PRECHECKS[args.command](args)
-        _quiet_tensorflow()
+        quiet_tensorflow()
         COMMANDS[args.command](args)
     except SeqtasksError as e:
         print(f"error: {e}", file=sys.stderr)
