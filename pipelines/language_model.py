@@ -29,6 +29,7 @@ from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, Trai
 from seqtasks.data.corpus import (StreamLayout, build_vocabulary, corpus_tokens, encode_corpus,
                                   iter_line_chunks, tbptt_dataset)
 from seqtasks.decoding import RuntimeSampler, sample_loop
+from seqtasks.decoding.caps import MAX_GENERATED_TOKENS, MAX_NUM_SAMPLES, capped
 from seqtasks.decoding.scoring import sequence_log_probs
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.layers.embedding import TiedEmbedding
@@ -187,6 +188,10 @@ def serving_functions(model: keras.Model, encoder: LineEncoder, config: Language
         tf.TensorSpec([], tf.int32, name="seed"),
         tf.TensorSpec([], tf.bool, name="allow_unk")])
     def generate(prompt, max_length, temperature, top_k, top_p, num_samples, seed, allow_unk):
+        # In-graph caps, so that any server (stock TF Serving too) refuses a runaway request.
+        num_samples = capped(num_samples, MAX_NUM_SAMPLES, "num_samples")
+        max_length = capped(max_length, max(config.max_length, MAX_GENERATED_TOKENS),
+                            "max_length")
         prompts = encoder.prompt_ids(tf.repeat(prompt, num_samples))
         ids, lengths = pad_dense(prompts), tf.cast(prompts.row_lengths(), tf.int32)
         last = tf.gather(ids, lengths - 1, batch_dims=1)

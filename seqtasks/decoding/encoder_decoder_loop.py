@@ -14,6 +14,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from seqtasks.decoding.beam_search import beam_search
+from seqtasks.decoding.caps import MAX_BEAM_SIZE, capped
 from seqtasks.decoding.limits import limit_lengths, limited_state
 from seqtasks.decoding.loop import sample_loop
 from seqtasks.decoding.samplers import GreedySampler
@@ -56,7 +57,9 @@ class Seq2SeqDecoder:
         return ids[:, 0], lengths[:, 0]
 
     def __call__(self, inputs, beam_size, length_penalty):
-        """Greedy for ``beam_size`` <= 1, else beam search (both may be run-time tensors)."""
+        """Greedy for ``beam_size`` <= 1, else beam search (both may be run-time tensors); a
+        ``beam_size`` over ``MAX_BEAM_SIZE`` fails the call (the cap is in the graph)."""
+        beam_size = capped(beam_size, MAX_BEAM_SIZE, "beam_size")
         return tf.cond(tf.cast(beam_size, tf.int32) > 1,
                        lambda: self.beam(inputs, beam_size, length_penalty),
                        lambda: self.greedy(inputs))

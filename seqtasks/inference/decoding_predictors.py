@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from seqtasks.data.images import image_problem
+from seqtasks.decoding.caps import MAX_BEAM_SIZE
 from seqtasks.errors import ConfigError, DataError, ModelError
 from seqtasks.inference.predictor import BATCH, DecodingPredictor, as_strings, column_strings, text_of
 
@@ -21,8 +22,9 @@ def translate_texts(translate: Callable, texts: Sequence[str], beam_size: int,
     length (a batch decodes as long as its longest sentence); the output keeps the input order."""
     import tensorflow as tf
 
-    if beam_size < 1:
-        raise ConfigError(f"beam_size must be >= 1 (1: greedy), got {beam_size}")
+    if not 1 <= beam_size <= MAX_BEAM_SIZE:
+        raise ConfigError(f"beam_size must be >= 1 (1: greedy) and <= {MAX_BEAM_SIZE} (the "
+                          f"export's cap), got {beam_size}")
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     translations = [""] * len(texts)
     for start in range(0, len(order), batch_size):
@@ -106,8 +108,9 @@ def caption_images(caption: Callable, images: Sequence[bytes], beam_size: int,
     export's signature, or the same function before export."""
     import tensorflow as tf
 
-    if beam_size < 1:
-        raise ConfigError(f"beam_size must be >= 1 (1: greedy), got {beam_size}")
+    if not 1 <= beam_size <= MAX_BEAM_SIZE:
+        raise ConfigError(f"beam_size must be >= 1 (1: greedy) and <= {MAX_BEAM_SIZE} (the "
+                          f"export's cap), got {beam_size}")
     captions: list[str] = []
     for start in range(0, len(images), batch_size):
         result = caption(image_bytes=tf.constant(list(images[start : start + batch_size]),

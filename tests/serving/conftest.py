@@ -115,3 +115,36 @@ def tf2_half_plus_two(tmp_path_factory):
 def new_port():
     """``new_port()`` is a free TCP port on 127.0.0.1 (for module-scoped servers)."""
     return free_port
+
+
+def export_fake_decoder(version_dir):
+    """A decoding signature as a third-party model might export it, with no caps in its graph:
+    ``generate(prompt [None] string, max_length, num_samples, beam_size)`` runs a loop of
+    ``max_length`` steps (a few microseconds each: 2**31 - 1 steps run for hours) and answers
+    each prompt ``num_samples`` times with the steps it ran."""
+    import tensorflow as tf
+
+    class FakeDecoder(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompt"),
+                                      tf.TensorSpec([], tf.int32, name="max_length"),
+                                      tf.TensorSpec([], tf.int32, name="num_samples"),
+                                      tf.TensorSpec([], tf.int32, name="beam_size")])
+        def generate(self, prompt, max_length, num_samples, beam_size):
+            steps, _ = tf.while_loop(lambda i, total: i < max_length,
+                                     lambda i, total: (i + 1, total + i * beam_size),
+                                     (tf.constant(0), tf.constant(0)))
+            text = tf.repeat(prompt, num_samples)
+            return {"text": text, "steps": tf.fill(tf.shape(text), steps)}
+
+    module = FakeDecoder()
+    tf.saved_model.save(module, str(version_dir),
+                        signatures={"serving_default": module.generate})
+    return version_dir
+
+
+@pytest.fixture(scope="session")
+def decoder_base(tmp_path_factory):
+    """Base path of ``export_fake_decoder`` (version 1)."""
+    base = tmp_path_factory.mktemp("decoder") / "decoder"
+    export_fake_decoder(base / "1")
+    return base
