@@ -21,7 +21,7 @@ from pathlib import Path
 
 from seqtasks.errors import DataError
 from seqtasks.serving.manager import ModelSpec
-from seqtasks.serving.models import VersionPolicy
+from seqtasks.serving.served import VersionPolicy, model_name_problem
 
 
 def read_model_config(path: str | Path) -> list[ModelSpec]:
@@ -44,10 +44,12 @@ def read_model_config(path: str | Path) -> list[ModelSpec]:
     if config.WhichOneof("config") != "model_config_list":
         raise DataError(path, "no model_config_list (custom_model_config is not supported)", 1)
     specs, seen = [], set()
-    for model in config.model_config_list.config:
-        line = _line_of(text, model.name)
+    for index, model in enumerate(config.model_config_list.config):
+        line = _line_of(text, model.name, index)
         if not model.name:
             raise DataError(path, "a config has no name", line)
+        if model_name_problem(model.name):
+            raise DataError(path, model_name_problem(model.name), line)
         if model.name in seen:
             raise DataError(path, f"two configs are named '{model.name}'", line)
         if not model.base_path:
@@ -84,9 +86,20 @@ def _policy(model, path: Path, line: int) -> VersionPolicy:
     return VersionPolicy("latest", count=count)
 
 
-def _line_of(text: str, name: str) -> int:
-    """The line of ``name: "NAME"`` (1-based), for errors about one config."""
-    for number, line in enumerate(text.splitlines(), 1):
-        if re.search(r"\bname\s*:\s*[\"']" + re.escape(name) + r"[\"']", line):
-            return number
-    return 1
+def _line_of(text: str, name: str, index: int) -> int:
+    """The line (1-based) of config number ``index`` (0-based), for errors about one config:
+    where its ``name: "NAME"`` is, else where its ``config {`` opens."""
+    from google.protobuf import text_encoding
+
+    # comments blanked (same length, so offsets hold) unless a quote comes first on the line
+    code = re.sub(r"(?m)^([^\"'#\n]*)#.*$", lambda m: m.group(1) + " " * (len(m.group(0))
+                                                                       - len(m.group(1))), text)
+    opened = [match.start() for match in re.finditer(r"\bconfig\s*:?\s*\{", code)]
+    start = opened[index] if index < len(opened) else 0
+    end = opened[index + 1] if index + 1 < len(opened) else len(code)
+    forms = {re.escape(name), re.escape(text_encoding.CEscape(name, as_utf8=True))}
+    for form in forms if name else ():
+        found = re.compile(r"\bname\s*:\s*[\"']" + form + r"[\"']").search(code, start, end)
+        if found:
+            return code.count("\n", 0, found.start()) + 1
+    return code.count("\n", 0, start) + 1

@@ -2,10 +2,15 @@
 
 Each model's base path is scanned (at start, then every ``poll_seconds``); the versions its policy
 wants are loaded, then swapped in together, and only then are the ones no longer wanted taken out
-(TF Serving's availability-preserving order: a model never has zero versions during a change).
-A taken-out version is closed once the requests holding it have been answered. A version that
-fails to load is logged, reported in the model status, and tried again on the next scans (up to
-MAX_LOAD_ATTEMPTS times, then again once its saved_model.pb changes).
+(TF Serving's availability-preserving order). A taken-out version is closed once the requests
+holding it have been answered.
+
+What can go wrong on disk is reported, never raised: an entry that is not a version folder
+(``export.layout.list_versions`` says why) and a version that fails to load appear in the model
+status and are logged once; they never stop the scan of other versions or models. A failed
+version is tried again as soon as any of its files changes, else on a back-off
+(``serving.retry``). A ``latest`` policy walks down past versions that do not load, so a model
+never has zero versions while a loadable one is on disk.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import threading
 from pathlib import Path
 
 from seqtasks.errors import ModelError
-from seqtasks.serving.models import (LoadedVersion, ServedModel, SessionThreads, VersionPolicy,
-                                     parse_model_argument, saved_model_file, version_dirs)
+from seqtasks.export.layout import list_versions, version_number
+from seqtasks.serving.loaded import LoadedVersion, SessionThreads
+from seqtasks.serving.retry import LoadRetry, folder_fingerprint
+from seqtasks.serving.served import DiskReport, ServedModel, VersionPolicy, parse_model_argument
 
 log = logging.getLogger("seqtasks.serving")
 
 DEFAULT_POLL_SECONDS = 1.0  # TF Serving's --file_system_poll_wait_seconds default
-MAX_LOAD_ATTEMPTS = 5  # TF Serving's --max_num_load_retries is 5 too
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,14 +49,18 @@ def specs_from_arguments(arguments: list[str], all_versions: bool = False) -> li
                              f"{path}); name them with NAME=DIR")
         if not path.is_dir():
             raise ModelError(f"{path}: model directory not found")
-        if path.name.isdigit() and not version_dirs(path):  # one version directory
-            spec = ModelSpec(name, path.parent, VersionPolicy("specific",
-                                                              specific=(int(path.name),)))
+        number = version_number(path.name)
+        if number is not None and not list_versions(path).versions:  # one version directory
+            spec = ModelSpec(name, path.parent, VersionPolicy("specific", specific=(number,)))
         else:
             spec = ModelSpec(name, path, VersionPolicy("all") if all_versions else VersionPolicy())
-        if not spec.policy.choose(list(version_dirs(spec.base_path))):
+        listing = list_versions(spec.base_path)
+        if not spec.policy.choose(list(listing.versions)):
+            skipped = "".join(f"; {entry.describe(spec.base_path)}"
+                              for entry in listing.skipped[:3])
             raise ModelError(f"{path}: no SavedModel versions (expected {path}/<version>/"
-                             "saved_model.pb, e.g. the --out directory of 'seqtasks train')")
+                             "saved_model.pb, e.g. the --out directory of 'seqtasks train')"
+                             f"{skipped}")
         specs[name] = spec
     return list(specs.values())
 
@@ -59,7 +69,7 @@ class ModelManager:
     """The served models, and the poller that keeps their versions in step with the disk."""
 
     def __init__(self, specs: list[ModelSpec], poll_seconds: float = 0.0,
-                 threads: SessionThreads | None = None):
+                 threads: SessionThreads | None = None, retry: LoadRetry | None = None):
         self.threads = threads or SessionThreads()  # every version's session gets these
         self.models = {spec.name: ServedModel(spec.name, spec.base_path, spec.policy,
                                               dict(spec.labels)) for spec in specs}
@@ -69,7 +79,8 @@ class ModelManager:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.on_change = None  # called with (model name, loaded versions, unloaded versions)
-        self._attempts: dict[tuple[str, int], tuple[tuple, int]] = {}  # failed loads so far
+        self._retry = retry or LoadRetry()
+        self._logged: dict[str, set[str]] = {}  # per model: disk problems logged already
 
     @classmethod
     def of(cls, models: dict[str, ServedModel]) -> "ModelManager":
@@ -84,65 +95,90 @@ class ModelManager:
         self.sync()
         for model in self.models.values():
             if not model.loaded:
-                reasons = "; ".join(model.failed.values()) or "no version matches its policy"
+                reasons = [status["status"]["error_message"]
+                           for status in model.report.statuses(model.base_path)]
                 raise ModelError(f"model '{model.name}' ({model.base_path}): no version could "
-                                 f"be loaded: {reasons}")
+                                 f"be loaded: "
+                                 f"{'; '.join(reasons[:3]) or 'no version matches its policy'}")
 
     def sync(self) -> None:
-        """One scan of every base path."""
+        """One scan of every base path; a model's trouble never stops the others' scans."""
         for model in self.models.values():
-            self._sync_model(model)
+            try:
+                self._sync_model(model)
+            except (OSError, ValueError, ModelError) as error:  # a race no check foresaw
+                message = f"{model.base_path}: scan failed ({type(error).__name__}: {error})"
+                log.error("model '%s': %s", model.name, message)
+                model.report = dataclasses.replace(model.report, scan_error=message)
         self.close_idle()
 
     def _sync_model(self, model: ServedModel) -> None:
-        on_disk = version_dirs(model.base_path)
-        wanted = model.policy.choose(list(on_disk))
+        listing = list_versions(model.base_path)
         current = model.loaded
-        fresh: dict[int, LoadedVersion] = {}
-        failed = dict(model.failed)  # replaced as a whole below: readers see one or the other
-        for version in wanted:
-            if version in current or not self._may_try(model.name, version, on_disk[version]):
-                continue
-            try:
-                fresh[version] = LoadedVersion.load(on_disk[version], version, self.threads)
-            except ModelError as error:
-                if failed.get(version) != str(error):
-                    log.error("model '%s' version %d: %s", model.name, version, error)
-                failed[version] = str(error)
-                continue
-            failed.pop(version, None)
-            self._attempts.pop((model.name, version), None)
-            log.info("model '%s': loaded version %d from %s", model.name, version,
-                     on_disk[version])
-        keep = {v: current[v] for v in wanted if v in current}
-        new = {**keep, **fresh}
-        if not new:  # no wanted version loads (yet): keep serving those still on disk
-            new = {v: loaded for v, loaded in current.items() if v in on_disk}
-        removed = [loaded for v, loaded in current.items() if v not in new]
-        model.failed = {v: message for v, message in failed.items() if v in on_disk}
-        if not fresh and not removed:
+        if listing.error:  # nothing is known about the versions: keep serving what is loaded
+            model.report = DiskReport(model.report.failed, (), listing.error)
+            self._log_once(model, [listing.error])
             return
-        model.loaded = dict(sorted(new.items()))  # one assignment: requests see old or new
+        self._log_once(model, [entry.describe(model.base_path) for entry in listing.skipped])
+        candidates = dict(listing.versions)
+        for version, loaded in current.items():  # a loaded version stays while its folder does
+            if version not in candidates and loaded.path.is_dir():
+                candidates[version] = loaded.path
+        served, fresh, failed = self._walk(model, candidates, current)
+        if not served:  # nothing wanted loads: keep serving those still on disk
+            served = {v: loaded for v, loaded in current.items() if v in candidates}
+        self._retry.keep_only(model.name, set(candidates))
+        removed = [loaded for v, loaded in current.items() if v not in served]
+        if fresh or removed:
+            model.loaded = dict(sorted(served.items()))  # one assignment: requests see old or new
+        model.report = DiskReport(failed, listing.skipped)
         for loaded in removed:
             loaded.retire()
             log.info("model '%s': unloading version %d", model.name, loaded.version)
             with self._retired_lock:
                 self.retired.append(loaded)
-        if self.on_change is not None:
+        if (fresh or removed) and self.on_change is not None:
             self.on_change(model.name, list(fresh.values()), removed)
 
-    def _may_try(self, name: str, version: int, path: Path) -> bool:
-        """A failing version is tried MAX_LOAD_ATTEMPTS times, then again only once its
-        saved_model.pb changes (a version still being written, or fixed in place)."""
-        stat = saved_model_file(path).stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        last_stamp, attempts = self._attempts.get((name, version), (stamp, 0))
-        if last_stamp != stamp:
-            attempts = 0
-        if attempts >= MAX_LOAD_ATTEMPTS:
-            return False
-        self._attempts[(name, version)] = (stamp, attempts + 1)
-        return True
+    def _walk(self, model: ServedModel, candidates: dict[int, Path],
+              current: dict[int, LoadedVersion]) -> tuple[dict, dict, dict[int, str]]:
+        """The policy's versions, best first, until it has as many as it wants: those loaded
+        already, those that load now, and why the others passed over did not."""
+        order, limit = model.policy.preference(list(candidates))
+        served: dict[int, LoadedVersion] = {}
+        fresh: dict[int, LoadedVersion] = {}
+        failed: dict[int, str] = {}
+        for version in order:
+            if limit is not None and len(served) >= limit:
+                break
+            if version in current:
+                served[version] = current[version]
+                continue
+            path = candidates[version]
+            if not self._retry.due((model.name, version), path):
+                failed[version] = model.report.failed.get(version, "failed to load; will retry")
+                continue
+            fingerprint = folder_fingerprint(path)  # before loading: a change during it counts
+            try:
+                loaded = LoadedVersion.load(path, version, self.threads)
+            except ModelError as error:
+                self._retry.failed((model.name, version), fingerprint)
+                if model.report.failed.get(version) != str(error):
+                    log.error("model '%s' version %d: %s", model.name, version, error)
+                failed[version] = str(error)
+                continue
+            self._retry.forget((model.name, version))
+            served[version] = fresh[version] = loaded
+            log.info("model '%s': loaded version %d from %s", model.name, version, path)
+        return served, fresh, failed
+
+    def _log_once(self, model: ServedModel, problems: list[str]) -> None:
+        """Log each disk problem of a model when it first appears (again if it comes back)."""
+        seen = self._logged.get(model.name, set())
+        for problem in problems:
+            if problem not in seen:
+                log.warning("model '%s': %s", model.name, problem)
+        self._logged[model.name] = set(problems)
 
     def close_idle(self) -> None:
         """Close the retired versions no request holds any more."""
@@ -162,7 +198,7 @@ class ModelManager:
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.sync()
-            except Exception:  # noqa: BLE001  the poller must survive a bad scan
+            except Exception:  # noqa: BLE001  the poller outlives any one bad scan (or on_change)
                 log.exception("version scan failed")
 
     def stop(self) -> None:
@@ -170,3 +206,10 @@ class ModelManager:
         if self._thread is not None:
             self._thread.join(timeout=60)
             self._thread = None
+
+
+def load_models(arguments: list[str], all_versions: bool = False) -> dict[str, ServedModel]:
+    """Load every ``[NAME=]DIR`` argument now (no polling); names must be unique."""
+    manager = ModelManager(specs_from_arguments(arguments, all_versions))
+    manager.load_initial()
+    return manager.models

@@ -67,12 +67,12 @@ model_config_list {{
     ('model_config_list {\n  config { name: "a" base_path: "/nonexistent/dir" }\n}', 2,
      "base_path /nonexistent/dir is not a directory"),
     ('model_config_list {\n  config { name: "a" }\n}', 2, "model 'a' has no base_path"),
-    ('model_config_list {\n  config { base_path: "/" }\n}', 1, "a config has no name"),
+    ('model_config_list {\n  config { base_path: "/" }\n}', 2, "a config has no name"),
     ('model_config_list {\n  config { name: "a" base_path: "/" }\n'
      '  config { name: "b" base_path: "/" model_platform: "onnx" }\n}', 3,
      "model_platform 'onnx' is not supported"),
     ('model_config_list {\n  config { name: "a" base_path: "/" }\n'
-     '  config { name: "a" base_path: "/" }\n}', 2, "two configs are named 'a'"),
+     '  config { name: "a" base_path: "/" }\n}', 3, "two configs are named 'a'"),
     ('model_config_list {\n  config { name: "a" base_path: "/"\n'
      '    model_version_policy { latest { num_versions: 0 } } }\n}', 2, "must be >= 1"),
     ('model_config_list {\n}', 1, "model_config_list has no config"),
@@ -137,7 +137,9 @@ def test_new_version_in_and_old_out_while_requests_run(tmp_path, serve_app):
             count = len(answers)
             wait_for(lambda: len(answers) > count + 50, "answers after version 1 went away")
             status = httpx.get(url + "/v1/models/m").json()["model_version_status"]
-            assert [s["version"] for s in status] == ["2"]
+            assert [(s["version"], s["state"]) for s in status] == [("2", "AVAILABLE"),
+                                                                    ("3", "END")]
+            assert "00000003: skipped: no saved_model.pb" in status[1]["status"]["error_message"]
         finally:
             stop.set()
             for thread in clients:
@@ -149,15 +151,17 @@ def test_new_version_in_and_old_out_while_requests_run(tmp_path, serve_app):
     assert manager.retired == [] or all(v.idle for v in manager.retired)
 
 
-def test_a_broken_version_is_reported_retried_a_few_times_and_loaded_once_fixed(tmp_path,
-                                                                                  monkeypatch):
-    from seqtasks.serving import manager as manager_module
+def test_a_broken_version_is_reported_retried_on_a_back_off_and_loaded_once_fixed(
+        tmp_path, monkeypatch):
     from seqtasks.serving.models import LoadedVersion
+    from seqtasks.serving.retry import LoadRetry
 
     base = tmp_path / "m"
     export_tf2_half_plus_two(base / "1", b=1.0)
+    now = [0.0]
     manager = ModelManager(read_model_config(write_config(
-        tmp_path, f'model_config_list {{ config {{ name: "m" base_path: "{base}" }} }}')))
+        tmp_path, f'model_config_list {{ config {{ name: "m" base_path: "{base}" }} }}')),
+        retry=LoadRetry(clock=lambda: now[0], first=2.0, maximum=5.0))
     manager.load_initial()
     (base / "2").mkdir()
     (base / "2" / "saved_model.pb").write_bytes(b"not a SavedModel")
@@ -166,10 +170,11 @@ def test_a_broken_version_is_reported_retried_a_few_times_and_loaded_once_fixed(
     monkeypatch.setattr(LoadedVersion, "load", classmethod(
         lambda cls, path, version=None, threads=None:
         loads.append(version) or real_load(path, version, threads)))
-    for _ in range(manager_module.MAX_LOAD_ATTEMPTS + 3):
+    for step in range(16):  # 8 s in steps of 0.5 s: tries at 0, 2, 6 (back-off 2, 4, then 5)
         manager.sync()
+        now[0] += 0.5
     model = manager.models["m"]
-    assert loads == [2] * manager_module.MAX_LOAD_ATTEMPTS
+    assert loads == [2, 2, 2]
     assert sorted(model.loaded) == [1]  # the previous version keeps serving
     status = model.status()["model_version_status"]
     assert [(s["version"], s["state"]) for s in status] == [("1", "AVAILABLE"), ("2", "END")]
@@ -180,4 +185,5 @@ def test_a_broken_version_is_reported_retried_a_few_times_and_loaded_once_fixed(
     (tmp_path / "tmp-2").rename(base / "2")
     manager.sync()
     assert sorted(model.loaded) == [2] and model.failed == {}
+    assert [s["state"] for s in model.status()["model_version_status"]] == ["AVAILABLE"]
     assert [v.version for v in manager.retired] in ([], [1])
