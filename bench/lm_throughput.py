@@ -7,7 +7,7 @@ vocabulary 65, embedding 64, 2 x 512, batch 64, 100-step windows, random ids). C
 ``gru``. Contenders:
 
 - ``seqtasks_fused``: the language-model pipeline's own trainer
-  (``lm.build_trainer`` compiled by ``seqtasks.training.lifecycle.compile_model``, as training
+  (``lm.build_trainer`` compiled by ``seqtasks.training.fit_task.compile_model``, as training
   does) on the pipeline's TBPTT windows (``lm.windows``), trained with ``fit``, with
   ``rnn_kernel=fused`` (seqtasks.layers.fused_rnn: the projected loop with its own backward
   pass; what ``auto`` picks for LSTMs);
@@ -151,7 +151,7 @@ def keras_trainer(ids: np.ndarray, shape: dict, cell: str, framework: str, unrol
     from pipelines import language_model as lm
     from seqtasks import config as config_lib
     from seqtasks.layers import recurrent
-    from seqtasks.training import lifecycle, tbptt
+    from seqtasks.training import fit_task, tbptt
 
     stock = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
     if framework == "stock_keras":  # this process only: the builder makes Keras' own layers
@@ -168,7 +168,7 @@ def keras_trainer(ids: np.ndarray, shape: dict, cell: str, framework: str, unrol
     windows = lm.windows(config, ids)
     n_windows = int(windows.cardinality())
     trainer = lm.build_trainer(config, shape["vocab"])
-    lifecycle.compile_model(lm.TASK, config, trainer, n_windows)
+    fit_task.compile_model(lm.TASK, config, trainer, n_windows)
 
     def train(n: int) -> None:
         trainer.fit(windows.take(n), epochs=1, verbose=0, shuffle=False)

@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=40)
     args = parser.parse_args(argv)
 
-    from pipelines.cli.main import _quiet_tensorflow
+    from seqtasks.startup import quiet_tensorflow
 
-    _quiet_tensorflow()
+    quiet_tensorflow()
     import seqtasks
     from pipelines import sentiment
 

@@ -126,7 +126,7 @@ def child_main(spec_path: str) -> int:
     """The child: read, prepare from the run directory, fit, save weights and summary."""
     import keras
 
-    from seqtasks.training import lifecycle
+    from seqtasks.training.fit_task import fit_model
     from seqtasks.training.run_dir import RunDir
 
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
@@ -139,7 +139,7 @@ def child_main(spec_path: str) -> int:
         keras.utils.set_random_seed(config.seed)
         # resumed=True: the vocabularies and id files the parent prepared in the run directory
         data = task.prepare(config, splits, run, resumed=True)
-        model, _, summary = lifecycle.fit_model(task, config, data, run, spec["verbose"])
+        model, _, summary = fit_model(task, config, data, run, spec["verbose"])
         with atomic_path(run.path(WEIGHTS), suffix=".tmp.weights.h5") as weights:
             task.trainable(model).save_weights(str(weights), overwrite=True)
         atomic_write_text(run.path(SUMMARY), json.dumps(summary))

@@ -135,7 +135,7 @@ def test_a_training_step_with_every_option(overrides, tmp_path):
     import keras
 
     from pipelines import ner
-    from seqtasks.training.lifecycle import compile_model
+    from seqtasks.training.fit_task import compile_model
 
     config = tiny_ner_config(learning_rate=0.01, **overrides)
     keras.utils.set_random_seed(config.seed)

@@ -62,7 +62,7 @@ def test_sentiment_vocabulary_and_matrix_come_from_the_vectors(vectors, tmp_path
 def test_frozen_vectors_stay_as_they_are_after_a_step(vectors, tmp_path, trainable):
     from pipelines import sentiment
     from seqtasks.text.pretrained import with_vectors_dimension
-    from seqtasks.training.lifecycle import compile_model
+    from seqtasks.training.fit_task import compile_model
 
     config = with_vectors_dimension(tiny_sentiment_config(
         embeddings=str(vectors), embeddings_trainable=trainable, learning_rate=0.05))

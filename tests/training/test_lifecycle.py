@@ -18,8 +18,8 @@ from seqtasks.layers.pooling import MaskedMaxPooling
 from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
-from seqtasks.training import lifecycle
-from seqtasks.training.lifecycle import UNKNOWN_WARNING, batches_per_epoch
+from seqtasks.training import fit_task
+from seqtasks.training.fit_task import UNKNOWN_WARNING, batches_per_epoch
 
 TRAIN, VALID = DATA / "sentiment" / "train.tsv", DATA / "sentiment" / "valid.tsv"
 
@@ -113,7 +113,7 @@ def test_a_run_that_fails_before_its_first_epoch_ends_leaves_nothing_to_resume(t
     def nan_in_the_first_epoch(*args, **kwargs):
         raise TrainingError("loss became nan at epoch 1, batch 3")
 
-    monkeypatch.setattr(lifecycle, "fit", nan_in_the_first_epoch)
+    monkeypatch.setattr(fit_task, "fit", nan_in_the_first_epoch)
     out = tmp_path / "model"
     with pytest.raises(TrainingError):
         sentiment.train(tiny_sentiment_config(learning_rate=100.0), TRAIN, VALID, out,
