@@ -32,7 +32,7 @@ from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.evaluation.metrics import translation_metrics
 from seqtasks.evaluation.plots import attention_grid_png, attention_png
-from seqtasks.inference.decoding_predictors import translate_texts
+from seqtasks.inference.predictors.translation import translate_texts
 from seqtasks.models.encoder_decoder import DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq
 from seqtasks.task import ExportAssets, Splits
 from seqtasks.text import Vocabulary, make_tokenizer, pretrained

@@ -16,7 +16,7 @@ import pandas as pd
 from seqtasks.errors import ConfigError, ModelError
 from seqtasks.export.layout import read_metadata, resolve_export
 from seqtasks.inference.predictor import BATCH, Predictor, as_strings, column_strings, text_of
-from seqtasks.inference.decoding_predictors import (AutoencoderPredictor, CaptionPredictor,
+from seqtasks.inference.predictors.translation import (AutoencoderPredictor, CaptionPredictor,
                                          TranslationPredictor)
 
 

@@ -1,0 +1,1 @@
+"""The predictors ``seqtasks.load`` returns, one class a file."""
