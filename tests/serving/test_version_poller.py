@@ -218,3 +218,16 @@ def test_a_directory_name_that_cannot_be_a_model_name_asks_for_name_equals_dir(t
     with pytest.raises(ModelError, match="pass NAME="):
         specs_from_arguments([str(tmp_path / "my model")])
     assert specs_from_arguments([f"mine={tmp_path / 'my model'}"])[0].name == "mine"
+
+
+def test_serve_on_a_base_path_of_strange_entries_is_one_line_not_a_traceback(tmp_path,
+                                                                              good_version):
+    from helpers import run_cli
+
+    for name in ("²", "-1", "99999999999999999999"):
+        shutil.copytree(good_version, tmp_path / "m" / name)
+    result = run_cli("serve", f"m={tmp_path / 'm'}", "--port", "1", check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no SavedModel versions" in lines[0], lines
+    assert "/²: skipped: its digits are not ASCII 0-9" in lines[0]
