@@ -12,7 +12,6 @@ which keeps them). What a format cannot hold stops the run with the input line a
 
 from __future__ import annotations
 
-import csv
 import datetime
 import json
 from dataclasses import asdict, dataclass
@@ -108,6 +107,15 @@ def output_columns(path: Path, columns: list[Column], fmt: str) -> list[OutputCo
     return out
 
 
+def _csv_record(cells: list[str]) -> str:
+    """One RFC 4180 record ending in a line feed. Python's csv writer leaves a lone carriage
+    return unquoted when the line ends in "\\n", which splits the record on reading."""
+    if cells == [""]:
+        return '""\n'
+    return ",".join('"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\r\n')
+                    else cell for cell in cells) + "\n"
+
+
 def _json_default(value):
     """Timestamps, dates and times inside nested Parquet values, as ISO 8601 text."""
     if isinstance(value, (datetime.date, datetime.time)):
@@ -129,8 +137,6 @@ class TableWriter:
         self.header = header
         self._parquet = None
         self._handle = None if fmt == "parquet" else path.open("w", encoding="utf-8", newline="")
-        if fmt == "csv":
-            self._csv = csv.writer(self._handle, lineterminator="\n")
 
     def write(self, chunk: Chunk) -> None:
         getattr(self, f"_write_{self.fmt}")(chunk)
@@ -190,8 +196,9 @@ class TableWriter:
 
     def _write_csv(self, chunk: Chunk) -> None:
         if self.header:
-            self._csv.writerow([c.name for c in self.columns])
-        self._csv.writerows(cells for _, cells in self._rows(chunk))
+            self._handle.write(_csv_record([c.name for c in self.columns]))
+        for _, cells in self._rows(chunk):
+            self._handle.write(_csv_record(cells))
 
     def _write_tsv(self, chunk: Chunk) -> None:
         if self.header:
