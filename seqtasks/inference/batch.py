@@ -6,6 +6,10 @@ committed at a time. Each committed chunk is a part file in ``.OUTPUT.partial/``
 with ``progress.json`` saying how many input rows the parts hold; an interrupted run (Ctrl-C, a
 killed job) resumes from there when run again, so no row is lost or written twice. The output file
 only appears, by an atomic rename, when the whole input has been processed.
+
+The output's columns and their types are fixed before the first row (table_schema reads them from
+the input, table_writer says how each format holds them) and stored with the partial run, so a
+resumed run writes what an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -260,7 +264,7 @@ def _values(series: pd.Series) -> list:
     float32 (0.1, not 0.10000000149011612)."""
     if series.dtype == np.float32:
         return [float(str(value)) for value in series.to_numpy()]
-    return [value.tolist() if isinstance(value, np.ndarray) else value
+    return [value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
             for value in series.tolist()]
 
 
