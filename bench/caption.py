@@ -53,7 +53,7 @@ log = common.log
 def caption_speed(predictor, images: list[bytes], beam_size: int) -> float:
     """Images per second through the exported ``caption`` signature, batches of 64, after one
     warm-up batch (the first call optimises the graph)."""
-    from seqtasks.inference.predictors.translation import caption_images
+    from seqtasks.inference.predictors.captioner import caption_images
 
     signature = predictor.model.signatures["caption"]
     caption_images(signature, images[:64], beam_size, 0.0)
@@ -66,7 +66,7 @@ def run(kind: str, attention: str, paths: dict, args, out: Path) -> dict:
     from pipelines import caption
     from seqtasks import load
     from seqtasks.data.captions import read_captions
-    from seqtasks.inference.predictors.translation import read_images
+    from seqtasks.inference.predictors.captioner import read_images
 
     overrides = [f"attention={attention}", *CONTEXT.get(attention, []), *IMAGE_SIZES[kind],
                  *args.overrides]

@@ -211,7 +211,8 @@ def cells_run(args, work: Path, results_dir: Path) -> dict:
         return export_dir
 
     start = time.monotonic()
-    rows = compare.run_all(train, runs, train_path, valid_path, work / "cells", log=log)
+    rows = compare.run_all(train, runs, train_path, valid_path, work / "cells", log=log,
+                           main_score=sentiment.TASK.main_score)
     report = compare.write_report(sentiment.TASK, rows, runs, work / "cells",
                                   {"data": str(train_path.parent), "seed": base.seed,
                                    "time budget per run (min)": base.time_budget},

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from pipelines.translation import TEXT, Translation, TranslationConfig, TranslationData
 from seqtasks import config as config_lib
+from seqtasks.export import kinds
 from seqtasks.config import choice, size
 from seqtasks.data.parallel import ParallelText, read_monolingual
 from seqtasks.models.encoder_decoder import Seq2Seq
@@ -49,6 +50,8 @@ def embedding_functions(model: Seq2Seq, data: TranslationData) -> dict:
 
 class Autoencoder(Translation):
     name = "autoencoder"
+    kind = kinds.SEQUENCE_AUTOENCODER
+    main_score = ("bleu", "max")
     config_class = AutoencoderConfig
     shared_vocabulary = True
     evaluation_plot = None  # no attention: nothing to draw

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
+from seqtasks.export import kinds
 from seqtasks.config import TrainConfig, choice, option, probability, size
 from seqtasks.data.captions import Captions, read_captions
 from seqtasks.data.images import decode_images
@@ -35,7 +36,7 @@ from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
 from seqtasks.errors import ConfigError
 from seqtasks.evaluation.metrics import caption_metrics
 from seqtasks.evaluation.plots import attention_maps_png
-from seqtasks.inference.predictors.translation import caption_images, read_images
+from seqtasks.inference.predictors.captioner import caption_images, read_images
 from seqtasks.layers.attention import ATTENTION_CHOICES
 from seqtasks.layers.image_encoder import grid_size, image_encoder
 from seqtasks.models.encoder_decoder import BeamConfig, Seq2Seq, attach_decoder
@@ -215,6 +216,8 @@ def attention_plot(predictor, image: str | Path, path: str | Path, beam_size: in
 
 class Caption(EncoderDecoderTask):
     name = "caption"
+    kind = kinds.CAPTIONER
+    main_score = ("bleu", "max")
     config_class = CaptionConfig
     throughput_unit = "images"
     evaluation_plot = "attention maps of the first image"

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
+from seqtasks.export import kinds
 from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
                              choice, option, probability, size)
 from seqtasks.data.corpus import (StreamLayout, build_vocabulary, corpus_tokens, encode_corpus,
@@ -245,6 +246,8 @@ def score_file(score: Callable[[list[str]], dict], path, level: str, batch_size:
 
 class LanguageModel(transfer.TransferTask, Task):
     name = "lm"
+    kind = kinds.LANGUAGE_MODEL
+    main_score = ("perplexity", "min")
     config_class = LanguageModelConfig
     multi_worker = True
     train_backends = ("tensorflow", "torch")  # backend-neutral layers (seqtasks.layers.torch_rnn)

@@ -22,7 +22,8 @@ import keras
 import tensorflow as tf
 
 from seqtasks import config as config_lib
-from seqtasks.inference.load import tag_sentences
+from seqtasks.export import kinds
+from seqtasks.inference.predictors.tagger import tag_sentences
 from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
                              choice, option, probability, size)
 from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
@@ -192,6 +193,8 @@ def serving_functions(model: keras.Model, features: TokenFeatures, tags: list[st
 
 class Ner(transfer.TransferTask, Task):
     name = "ner"
+    kind = kinds.TAGGER
+    main_score = ("f1", "max")
     config_class = NerConfig
     monitor = (MONITOR, "max")
     multi_worker = True

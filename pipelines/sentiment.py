@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqtasks import config as config_lib
+from seqtasks.export import kinds
 from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
                              choice, option, probability, size)
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
@@ -136,6 +137,8 @@ def predict_labels(classify, texts: list[str], batch_size: int = 256) -> list[st
 
 class Sentiment(transfer.TransferTask, Task):
     name = "sentiment"
+    kind = kinds.CLASSIFIER
+    main_score = ("accuracy", "max")
     config_class = SentimentConfig
     monitor = ("val_accuracy", "max")
     multi_worker = True

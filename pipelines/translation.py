@@ -24,6 +24,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from seqtasks import config as config_lib
+from seqtasks.export import kinds
 from seqtasks.config import (PretrainedPairConfig, TextConfig, TrainConfig, choice, option,
                              probability, size)
 from seqtasks.data.parallel import ParallelText, read_parallel
@@ -150,6 +151,8 @@ def attention_plot(predictor, text: str, path: str | Path, beam_size: int = 1) -
 
 class Translation(transfer.TransferTask, EncoderDecoderTask):
     name = "translate"
+    kind = kinds.SEQUENCE_TO_SEQUENCE
+    main_score = ("bleu", "max")
     config_class = TranslationConfig
     shared_vocabulary = False  # one vocabulary for both sides (the autoencoder's)
     throughput_unit = "tokens"  # target tokens, [EOS] included

@@ -69,9 +69,10 @@ def _predict(args) -> None:
 def _generate(args) -> None:
     from seqtasks import load
     from seqtasks.errors import ModelError
+    from seqtasks.export.kinds import LANGUAGE_MODEL
 
     predictor = load(args.model_dir, args.version)
-    if predictor.task != "lm":
+    if predictor.kind != LANGUAGE_MODEL:
         raise ModelError(f"{predictor.export_dir} is a {predictor.task} model; "
                          "generate needs a language model (seqtasks train lm)")
     prompts = None if args.prompt is None else [args.prompt]

@@ -32,8 +32,6 @@ from seqtasks.io import atomic_write_text
 from seqtasks.recipe_file import load_yaml
 from seqtasks.training import lifecycle
 
-# The score a table is sorted by: the first of these the evaluation metrics contain.
-MAIN_SCORES = (("bleu", "max"), ("f1", "max"), ("accuracy", "max"), ("perplexity", "min"))
 COLUMNS = ("run", "score", "train_seconds", "epochs_run", "stopped_by", "parameters",
            "tokens_per_second", "export")
 
@@ -108,9 +106,11 @@ def finished_export(root: Path, config) -> Path | None:
 
 
 def run_all(train: Callable, runs: list[Run], train_paths, valid_paths, out_dir: str | Path,
-            verbose=0, log: Callable[[str], None] = print) -> list[dict]:
+            verbose=0, log: Callable[[str], None] = print, *,
+            main_score: tuple[str, str]) -> list[dict]:
     """Train every run not finished yet (``train(config, train_paths, valid_paths, out_dir,
-    verbose=...)`` -> export dir, a pipeline's ``train``); one result dict per run."""
+    verbose=...)`` -> export dir, a pipeline's ``train``); one result dict per run, scored by
+    ``main_score`` (the task's: metric name, "max" or "min")."""
     check_unique(runs)
     results = []
     for i, run in enumerate(runs, 1):
@@ -121,21 +121,25 @@ def run_all(train: Callable, runs: list[Run], train_paths, valid_paths, out_dir:
             export_dir = Path(train(run.config, train_paths, valid_paths, root, verbose=verbose))
         else:
             log(f"[{i}/{len(runs)}] {run.name}: finished earlier, not retrained ({export_dir})")
-        results.append(result_row(run, export_dir))
+        results.append(result_row(run, export_dir, main_score))
     return results
 
 
-def main_score(metrics: dict) -> tuple[str, str]:
-    for name, mode in MAIN_SCORES:
-        if name in metrics:
-            return name, mode
-    raise ModelError(f"no main score among the metrics ({', '.join(sorted(metrics))})")
+def task_main_score(task) -> tuple[str, str]:
+    """The score the task declares (``Task.main_score``), before any run trains."""
+    if not task.main_score:
+        raise ConfigError(f"compare: the {task.name} task declares no main_score to rank its "
+                          "runs by; set main_score = (metric, 'max' or 'min') on its Task")
+    return task.main_score
 
 
-def result_row(run: Run, export_dir: Path) -> dict:
+def result_row(run: Run, export_dir: Path, main_score: tuple[str, str]) -> dict:
     metadata = read_metadata(export_dir)
     training, metrics = metadata.get("training", {}), metadata.get("metrics", {})
-    score_name, mode = main_score(metrics)
+    score_name, mode = main_score
+    if score_name not in metrics:
+        raise ModelError(f"{export_dir}: no {score_name} among the metrics in seqtasks.json "
+                         f"({', '.join(sorted(metrics))}); retrain it (delete the run's folder)")
     return {"run": run.name, **{k: str(v) for k, v in run.changes.items()},
             "score_name": score_name, "score_mode": mode, "score": metrics[score_name],
             "train_seconds": training.get("train_seconds"),
@@ -200,7 +204,8 @@ def _cell(value) -> str:
 def compare(task, runs: list[Run], train_paths, valid_paths, out_dir, settings: dict[str, Any],
             verbose=0, log: Callable[[str], None] = print) -> Path:
     """Train what is not finished, then write the report; returns the path of report.md."""
+    score = task_main_score(task)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     results = run_all(functools.partial(lifecycle.train, task), runs, train_paths, valid_paths,
-                      out_dir, verbose, log)
+                      out_dir, verbose, log, main_score=score)
     return write_report(task, results, runs, out_dir, settings, valid_paths)

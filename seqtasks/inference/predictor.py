@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from seqtasks.errors import DataError
+from seqtasks.export.kinds import kind_of
 
 BATCH = 256
 
@@ -47,6 +48,7 @@ class Predictor:
         self.export_dir = export_dir
         self.metadata = metadata
         self.task = metadata["task"]
+        self.kind = kind_of(metadata)  # what the export is (seqtasks.export.kinds)
         self.model = tf.saved_model.load(str(export_dir))
         self.signature = self.model.signatures["serving_default"]
 

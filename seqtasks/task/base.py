@@ -52,6 +52,9 @@ class Task:
     ``NotImplementedError``; the others have defaults that suit most tasks."""
 
     name: str = ""                       # the task's name in the CLI and in seqtasks.json
+    kind: str | None = None              # what its exports are (seqtasks.export.kinds): after
+    #                                      export, code picks a predictor by kind, not by name
+    main_score: tuple[str, str] | None = None  # the metric that ranks runs, and which way
     config_class: type = type(None)      # its config dataclass
     monitor: tuple[str, str] = ("val_loss", "min")  # what early stopping watches, and which way
     throughput_unit: str = "tokens"      # what train_<unit>_per_second counts

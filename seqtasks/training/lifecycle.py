@@ -72,11 +72,15 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
 def export(task, config, model, data, out_dir, metrics: dict, summary: dict, work_dir,
            signatures: dict | None = None) -> Path:
     """Write ``model`` with the task's signatures and assets as the next version under
-    ``out_dir`` (``seqtasks.json``: task, config, task metadata, metrics, training summary);
+    ``out_dir`` (``seqtasks.json``: task, its kind and main score, config, task metadata,
+    metrics, training summary);
     ``work_dir`` holds the asset files on their way into the export."""
     assets = task.export_assets(config, model, data, Path(work_dir))
-    metadata = {"task": task.name, "config": config_lib.to_dict(config), **assets.metadata,
-                "metrics": metrics, "training": summary}
+    described = {**({"kind": task.kind} if task.kind else {}),
+                 **({"main_score": {"name": task.main_score[0], "mode": task.main_score[1]}}
+                    if task.main_score else {})}
+    metadata = {"task": task.name, **described, "config": config_lib.to_dict(config),
+                **assets.metadata, "metrics": metrics, "training": summary}
     export_dir = export_savedmodel(
         out_dir, task.exported(model), assets.resources,
         signatures or task.signatures(config, model, data), metadata, asset_files=assets.files)

@@ -18,6 +18,7 @@ from typing import Iterable
 import numpy as np
 
 from seqtasks.errors import ConfigError
+from seqtasks.export.kinds import LANGUAGE_MODEL, kind_of
 from seqtasks.export.layout import read_metadata, resolve_export
 from seqtasks.text.vocab import RESERVED, Vocabulary
 
@@ -37,7 +38,7 @@ def read_language_model(path) -> LanguageModelWeights:
 
     export_dir = resolve_export(path)
     metadata = read_metadata(export_dir)
-    if metadata.get("task") != "lm":
+    if kind_of(metadata) != LANGUAGE_MODEL:
         raise ConfigError(f"init_from={path}: a {metadata.get('task')} export; init_from takes "
                           "language-model exports ('seqtasks train lm')")
     if metadata["config"]["level"] != "word":

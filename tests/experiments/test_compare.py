@@ -7,7 +7,10 @@ import pytest
 
 from helpers import DATA, tiny_sentiment_config
 from seqtasks.experiments import compare
-from seqtasks.errors import ConfigError
+from seqtasks.errors import ConfigError, ModelError
+
+
+ACCURACY = ("accuracy", "max")  # the main score of the stand-in runs
 
 
 def read_table(path):
@@ -66,7 +69,7 @@ def test_fast_grid_of_four_runs_report_and_rerun(tmp_path, monkeypatch):
     base = tiny_sentiment_config()
     runs = compare.grid_runs(base, compare.parse_grid(["units=8,16", "cell=rnn,gru"]))
     calls = []
-    task = types.SimpleNamespace(name="sentiment",  # a stand-in Task, trained by fake_train
+    task = types.SimpleNamespace(name="sentiment", main_score=ACCURACY,  # a stand-in Task
                                  comparison_figure=lambda exports, valid, path: None)
     monkeypatch.setattr(compare.lifecycle, "train",
                         lambda task, *args, **kwargs: fake_train(calls)(*args, **kwargs))
@@ -83,14 +86,17 @@ def test_interrupted_or_changed_runs_are_trained_again(tmp_path):
     base = tiny_sentiment_config()
     runs = compare.grid_runs(base, {"units": ["8", "16"]})
     calls = []
-    compare.run_all(fake_train(calls), runs, "t", "v", tmp_path, log=lambda line: None)
+    compare.run_all(fake_train(calls), runs, "t", "v", tmp_path, log=lambda line: None,
+                    main_score=ACCURACY)
     assert calls == ["units-8", "units-16"]
     (tmp_path / "runs" / "units-8" / ".resume").mkdir()  # interrupted: train() resumes it
     changed = compare.grid_runs(tiny_sentiment_config(seed=1), {"units": ["16"]})
-    compare.run_all(fake_train(calls), runs[:1] + changed, "t", "v", tmp_path, log=print)
+    compare.run_all(fake_train(calls), runs[:1] + changed, "t", "v", tmp_path, log=print,
+                    main_score=ACCURACY)
     # units-8 resumed, units-16 trained with another config (a new version in the same root)
     assert calls[2:] == ["units-8", "units-16"]
-    results = compare.run_all(fake_train(calls), runs, "t", "v", tmp_path, log=print)
+    results = compare.run_all(fake_train(calls), runs, "t", "v", tmp_path, log=print,
+                              main_score=ACCURACY)
     assert calls[4:] == ["units-16"]  # its newest export was trained with seed 1: trained again
     assert [r["score"] for r in results] == [0.08, 0.16]
 
@@ -121,3 +127,34 @@ def test_a_run_list_is_read_with_the_recipe_limits(tmp_path):
     path.write_text("- {units: 8}\n- {1: 9}\n")
     with pytest.raises(ConfigError, match=r"runs.yaml:2: key '1' is not a name"):
         compare.file_runs(tiny_sentiment_config(), path)
+
+
+def test_runs_are_ranked_by_the_score_the_task_declares(tmp_path):
+    """Metrics that hold several scores: the task's own ranks the runs (a lower loss here wins
+    although the accuracy, the first score a guess would take, says otherwise)."""
+    def train(config, train_paths, valid_paths, out_dir, verbose=0):
+        version = out_dir / "1"
+        version.mkdir(parents=True, exist_ok=True)
+        (version / "saved_model.pb").write_bytes(b"")
+        (version / "seqtasks.json").write_text(json.dumps({
+            "task": "sentiment", "config": config_lib.to_dict(config),
+            "metrics": {"accuracy": config.units / 100, "loss": config.units / 10}}))
+        return version
+
+    from seqtasks import config as config_lib
+
+    runs = compare.grid_runs(tiny_sentiment_config(), {"units": ["8", "16"]})
+    results = compare.run_all(train, runs, "t", "v", tmp_path, log=print,
+                              main_score=("loss", "min"))
+    assert [(r["score_name"], r["score_mode"], r["score"]) for r in results] == [
+        ("loss", "min", 0.8), ("loss", "min", 1.6)]
+    with pytest.raises(ModelError, match="no bleu among the metrics"):
+        compare.run_all(train, runs, "t", "v", tmp_path, log=print, main_score=("bleu", "max"))
+
+
+def test_a_task_without_a_main_score_is_refused_before_any_run_trains(tmp_path):
+    task = types.SimpleNamespace(name="mystery", main_score=None)
+    runs = compare.grid_runs(tiny_sentiment_config(), {"units": ["8"]})
+    with pytest.raises(ConfigError, match="declares no main_score"):
+        compare.compare(task, runs, "t", "v", tmp_path, {"seed": 1}, log=print)
+    assert not (tmp_path / "runs").exists()

@@ -1,18 +1,13 @@
-"""Predictors that decode text: translation (and the sequence autoencoder built like it) and
-image captioning, with greedy or beam search inside the export."""
+"""Sequence-to-sequence exports (kind ``sequence_to_sequence``, translation): sentences ->
+translations, greedy or beam search inside the export."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
-import pandas as pd
-
-from seqtasks.data.images import image_problem
 from seqtasks.decoding.caps import MAX_BEAM_SIZE
-from seqtasks.errors import ConfigError, DataError, ModelError
-from seqtasks.inference.predictor import BATCH, DecodingPredictor, as_strings, column_strings, text_of
+from seqtasks.errors import ConfigError, ModelError
+from seqtasks.inference.predictor import BATCH, DecodingPredictor, as_strings, text_of
 
 
 def translate_texts(translate: Callable, texts: Sequence[str], beam_size: int,
@@ -74,115 +69,3 @@ class TranslationPredictor(DecodingPredictor):
 
     def decode(self, inputs, beam_size: int | None = None) -> list[str]:
         return self.translate(inputs, beam_size)
-
-
-def read_images(inputs) -> list[bytes]:
-    """Image paths (str / Path) and encoded images (bytes) -> encoded images."""
-    if isinstance(inputs, (str, bytes, Path)):
-        raise DataError("input", f"expected a list of images, got a single "
-                        f"{type(inputs).__name__}", hint="wrap it in a list: caption([image])")
-    if isinstance(inputs, pd.Series):
-        inputs = inputs.tolist()
-    images = []
-    for i, item in enumerate(inputs):
-        if isinstance(item, (bytes, bytearray)):
-            images.append(bytes(item))
-        elif isinstance(item, (str, Path)):
-            try:
-                images.append(Path(item).read_bytes())
-            except OSError as e:
-                raise DataError(item, f"cannot read image {i} ({e.strerror})") from None
-            problem = image_problem(Path(item))  # before TensorFlow fails on it, nameless
-            if problem:
-                raise DataError(item, problem, hint="remove it or replace it with a PNG, JPEG, "
-                                "GIF, BMP or WebP image")
-        else:
-            raise DataError("input", f"item {i} is {type(item).__name__}, expected an image "
-                            "path (str) or encoded image bytes")
-    return images
-
-
-def caption_images(caption: Callable, images: Sequence[bytes], beam_size: int,
-                   length_penalty: float, batch_size: int = 64) -> list[str]:
-    """Captions through a ``caption`` function (image_bytes, beam_size, length_penalty): an
-    export's signature, or the same function before export."""
-    import tensorflow as tf
-
-    if not 1 <= beam_size <= MAX_BEAM_SIZE:
-        raise ConfigError(f"beam_size must be >= 1 (1: greedy) and <= {MAX_BEAM_SIZE} (the "
-                          f"export's cap), got {beam_size}")
-    captions: list[str] = []
-    for start in range(0, len(images), batch_size):
-        result = caption(image_bytes=tf.constant(list(images[start : start + batch_size]),
-                                                 tf.string),
-                         beam_size=tf.constant(beam_size, tf.int32),
-                         length_penalty=tf.constant(length_penalty, tf.float32))
-        captions += [text_of(text) for text in result["caption"].numpy()]
-    return captions
-
-
-class CaptionPredictor(DecodingPredictor):
-    """Image captioning: images (paths or encoded bytes) -> captions, greedy or beam search
-    inside the export."""
-
-    input_column = "image"  # a table's column of image paths
-    output_column = "caption"
-    IMAGE_BATCH = 64
-
-    def caption(self, images, beam_size: int | None = None,
-                length_penalty: float | None = None) -> list[str]:
-        """Captions of a list/Series of image paths or encoded images (PNG, JPEG, ...);
-        ``beam_size`` 1 is greedy (defaults: the model's ``beam_size`` and ``length_penalty``)."""
-        config = self.metadata["config"]
-        return caption_images(
-            self.model.signatures["caption"], read_images(images),
-            config["beam_size"] if beam_size is None else beam_size,
-            config["length_penalty"] if length_penalty is None else length_penalty,
-            self.IMAGE_BATCH)
-
-    def attention(self, images, beam_size: int = 1) -> list[dict]:
-        """Per image ``{"caption", "output_tokens", "attention"}``: attention [output tokens, grid
-        height, grid width], one map per generated word and the final [EOS]."""
-        import tensorflow as tf
-
-        if "attention" not in self.model.signatures:
-            raise ModelError(f"{self.export_dir}: this model was trained with attention=none, "
-                             "so it has no attention maps")
-        encoded, rows = read_images(images), []
-        for start in range(0, len(encoded), self.IMAGE_BATCH):
-            out = {key: value.numpy() for key, value in self.model.signatures["attention"](
-                image_bytes=tf.constant(encoded[start : start + self.IMAGE_BATCH], tf.string),
-                beam_size=tf.constant(beam_size, tf.int32)).items()}
-            for i, n_out in enumerate(out["output_length"]):
-                rows.append({"caption": text_of(out["caption"][i]),
-                             "output_tokens": [text_of(t) for t in out["output_tokens"][i, :n_out]],
-                             "attention": out["attention"][i, :n_out]})
-        return rows
-
-    def decode(self, inputs, beam_size: int | None = None) -> list[str]:
-        return self.caption(inputs, beam_size)
-
-
-class AutoencoderPredictor(TranslationPredictor):
-    """Sequence autoencoder: fixed-size sentence embeddings (``embed``, the ``serving_default``
-    signature) and reconstructions (``translate``)."""
-
-    def embed(self, inputs) -> np.ndarray:
-        """float32 [n, embedding size], one row per sentence."""
-        texts = as_strings(inputs)
-        if not texts:
-            return np.zeros((0, self.metadata["embedding_size"]), np.float32)
-        return self._run(texts)["embedding"]
-
-    def predict(self, inputs, text_column: str = "text", beam_size: int | None = None):
-        """list/Series -> embeddings [n, size]; DataFrame -> DataFrame with ``embedding``."""
-        if isinstance(inputs, pd.DataFrame):
-            return self.predict_frame(inputs, text_column)
-        return self.embed(inputs)
-
-    def predict_frame(self, frame: pd.DataFrame, text_column: str = "text",
-                      beam_size: int | None = None) -> pd.DataFrame:
-        embeddings = self.embed(column_strings(frame, text_column))
-        return frame.assign(embedding=[row.tolist() for row in embeddings])
-
-
