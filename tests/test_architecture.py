@@ -1,5 +1,6 @@
 """The layering the README's Architecture section draws: ``seqtasks/`` never imports
-``pipelines/``, and the library's folders import each other one way only (no cycles)."""
+``pipelines/`` (tasks, CLI), the library's folders import each other one way only, and no two
+modules import each other, directly or round a circle (imports inside functions count too)."""
 
 import ast
 from pathlib import Path
@@ -41,6 +42,82 @@ def layer_graph() -> dict[str, set[str]]:
         targets = {layer_of(m) for m in imported_modules(path)} - {None, source}
         graph.setdefault(source, set()).update(targets)
     return graph
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    """``seqtasks/training/fit.py`` -> ``seqtasks.training.fit``; a package is its folder."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_targets(path: Path, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` a file imports (at the top or inside functions):
+    ``from a.b import c`` imports ``a.b.c`` when that is a module, else ``a.b`` (``c`` is a name
+    defined there); ``import a.b.c`` imports ``a.b.c``."""
+    def known(name: str) -> str:
+        while name and name not in modules:  # a name inside a module: the module
+            name = name.rpartition(".")[0]
+        return name
+
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets |= {known(alias.name) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets |= {known(f"{node.module}.{alias.name}") for alias in node.names}
+    return targets - {""}
+
+
+def module_graph(paths, root: Path = ROOT) -> dict[str, set[str]]:
+    """Module -> the modules (of those in ``paths``) it imports."""
+    paths = list(paths)
+    modules = {module_name(path, root) for path in paths}
+    return {module_name(path, root): imported_targets(path, modules) - {module_name(path, root)}
+            for path in paths}
+
+
+def cycles_in(graph: dict[str, set[str]]) -> set[str]:
+    """Every circle of imports, each once, as "a -> b -> a" starting from its smallest name."""
+    cycles = set()
+
+    def visit(node, path, on_path):
+        for target in sorted(graph.get(node, ())):
+            if target in on_path:
+                circle = path[path.index(target):]
+                start = circle.index(min(circle))
+                circle = circle[start:] + circle[:start]
+                cycles.add(" -> ".join(circle + [circle[0]]))
+            elif target not in done:
+                visit(target, path + [target], on_path | {target})
+        done.add(node)
+
+    done: set[str] = set()
+    for node in sorted(graph):
+        visit(node, [node], {node})
+    return cycles
+
+
+# Circles found when this check arrived, owned by work in progress elsewhere; each is to be
+# broken (move the shared piece below both), and then removed from here.
+KNOWN_CIRCLES = {"seqtasks.inference.table_schema -> seqtasks.inference.table_writer -> "
+                 "seqtasks.inference.table_schema"}
+
+
+def test_no_library_module_imports_another_that_imports_it_back():
+    assert cycles_in(module_graph(LIBRARY.rglob("*.py"))) - KNOWN_CIRCLES == set()
+
+
+def test_the_cycle_checker_finds_a_circle_through_a_function_level_import(tmp_path):
+    package = tmp_path / "lib"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from lib.b import run\n")
+    (package / "b.py").write_text("def run():\n    from lib import c\n")
+    (package / "c.py").write_text("from lib.a import thing\n")
+    (package / "d.py").write_text("import lib.a\n")
+    graph = module_graph(package.rglob("*.py"), tmp_path)
+    assert graph["lib.b"] == {"lib.c"} and graph["lib.c"] == {"lib.a"} and graph["lib"] == set()
+    assert cycles_in(graph) == {"lib.a -> lib.b -> lib.c -> lib.a"}
 
 
 def test_the_library_never_imports_the_pipelines():
