@@ -1,2 +1,2 @@
-"""Looking inside training: per-step gradient norms (``gradients``), gradient flow through time
-(``flow``), the data-free adding-problem benchmark (``adding``) and their figures (``figures``)."""
+"""Looking inside training: per-step gradient norms (``gradient_log``) and gradient flow through
+time (``flow``). Nothing here imports ``seqtasks.training``."""
