@@ -231,3 +231,42 @@ def test_serve_on_a_base_path_of_strange_entries_is_one_line_not_a_traceback(tmp
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no SavedModel versions" in lines[0], lines
     assert "/²: skipped: its digits are not ASCII 0-9" in lines[0]
+
+
+def test_unreadable_folders_are_skipped_and_an_unreadable_base_path_keeps_serving(
+        tmp_path, good_version, monkeypatch):
+    from seqtasks.export import layout
+
+    base = tmp_path / "m"
+    shutil.copytree(good_version, base / "1")
+    shutil.copytree(good_version, base / "2")
+    real_listdir, real_scandir = os.listdir, os.scandir
+
+    def listdir(path):  # as for a folder without read permission (tests may run as root)
+        if str(path).endswith("/2"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(layout.os, "listdir", listdir)
+    manager = ModelManager(read_model_config(config_for(tmp_path, m=base)))
+    manager.load_initial()
+    model = manager.models["m"]
+    assert sorted(model.loaded) == [1]
+    assert "/2: skipped: cannot be read (Permission denied)" in str(model.status())
+
+    def scandir(path):
+        if str(path) == str(base):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(layout.os, "scandir", scandir)
+    manager.sync()
+    assert sorted(model.loaded) == [1]  # nothing known about the disk: keep serving
+    status = model.status()["model_version_status"]
+    assert status[1]["version"] == "-1" and status[1]["status"]["error_code"] == "UNAVAILABLE"
+    assert "cannot list the base path (Permission denied)" in status[1]["status"]["error_message"]
+    monkeypatch.setattr(layout.os, "scandir", real_scandir)
+    monkeypatch.setattr(layout.os, "listdir", real_listdir)
+    manager.sync()
+    assert sorted(model.loaded) == [2]
+    assert [s["state"] for s in model.status()["model_version_status"]] == ["AVAILABLE"]
