@@ -73,7 +73,7 @@ def _generate(args) -> None:
 
     predictor = load(args.model_dir, args.version)
     if predictor.kind != LANGUAGE_MODEL:
-        raise ModelError(f"{predictor.export_dir} is a {predictor.task} model; "
+        raise ModelError(f"{predictor.export_dir} is a {predictor.kind} model; "
                          "generate needs a language model (seqtasks train lm)")
     prompts = None if args.prompt is None else [args.prompt]
     samples = predictor.generate(prompts, args.max_length, args.temperature, args.top_k,

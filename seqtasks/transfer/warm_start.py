@@ -39,7 +39,7 @@ def read_language_model(path) -> LanguageModelWeights:
     export_dir = resolve_export(path)
     metadata = read_metadata(export_dir)
     if kind_of(metadata) != LANGUAGE_MODEL:
-        raise ConfigError(f"init_from={path}: a {metadata.get('task')} export; init_from takes "
+        raise ConfigError(f"init_from={path}: a {kind_of(metadata)} export; init_from takes "
                           "language-model exports ('seqtasks train lm')")
     if metadata["config"]["level"] != "word":
         raise ConfigError(f"init_from={path}: a character-level LM; train the LM with "
