@@ -1,14 +1,18 @@
-"""Atomic file writes: nothing half-written is ever left where a reader could find it."""
+"""Atomic file writes (nothing half-written is ever left where a reader could find it), and the
+one way text files are read line by line (whatever their line endings)."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from seqtasks.errors import DataError
 
 
 @functools.cache
@@ -68,3 +72,50 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+# --- Reading text lines -------------------------------------------------------------------------
+
+LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+MAX_LINE_BYTES = 64 << 20  # one line of a corpus or table; a file without line breaks is refused
+READ_BLOCK = 1 << 20
+
+
+def iter_text_lines(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES
+                    ) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` for each line of a UTF-8 file, streamed, without its ending.
+
+    LF, CRLF and lone CR (old Mac) endings all end a line, so every reader sees the same lines
+    whatever system wrote the file; a UTF-8 byte-order mark is dropped. A missing file, bytes
+    that are not UTF-8 and a line longer than ``max_line_bytes`` are DataErrors with the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "is a directory, expected a text file" if path.is_dir()
+                        else "file not found")
+    number, pending, first = 0, b"", True
+    with path.open("rb") as handle:
+        while block := handle.read(READ_BLOCK):
+            if first:
+                block, first = block.removeprefix(b"\xef\xbb\xbf"), False
+            pending += block
+            parts = LINE_BREAK.split(pending[:-1] if pending.endswith(b"\r") else pending)
+            pending = parts.pop() + (b"\r" if pending.endswith(b"\r") else b"")
+            for raw in parts:  # a trailing CR waits: it may be half of a CRLF
+                number += 1
+                yield number, _decoded(path, raw, number, max_line_bytes)
+            if len(pending) > max_line_bytes:
+                _decoded(path, pending, number + 1, max_line_bytes)
+    if pending:  # the last line: no ending, or a lone CR held back above
+        yield number + 1, _decoded(path, pending.removesuffix(b"\r"), number + 1, max_line_bytes)
+
+
+def _decoded(path: Path, raw: bytes, number: int, max_line_bytes: int) -> str:
+    if len(raw) > max_line_bytes:
+        raise DataError(path, f"a line longer than {max_line_bytes:,} bytes", line=number,
+                        hint="is this a text file with one record a line?")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(path, f"bytes are not valid UTF-8 at column {e.start + 1}", line=number,
+                        hint="re-encode the file as UTF-8") from None

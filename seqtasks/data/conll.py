@@ -12,6 +12,7 @@ from pathlib import Path
 
 from seqtasks.text import tag_schemes
 from seqtasks.errors import DataError
+from seqtasks.io import iter_text_lines
 
 DOCSTART = "-DOCSTART-"
 INVALID_TAG_POLICIES = ("repair", "error")
@@ -123,36 +124,31 @@ def _read_columns(path: Path, token_column: int, tag_column: int) -> TaggedSente
             tags.clear()
             lines.clear()
 
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                columns = raw.decode("utf-8").split()
-            except UnicodeDecodeError as e:
-                raise DataError(path, f"bytes are not valid UTF-8 at column {e.start + 1}",
-                                line=number, hint="re-encode the file as UTF-8") from None
-            if not columns:
-                end_sentence()
-                continue
-            if columns[0] == DOCSTART:
-                end_sentence()
-                document += 1
-                continue
-            if width is None:
-                width, width_line = len(columns), number
-                _check_column_index(path, number, width, token_column, "token_column")
-                _check_column_index(path, number, width, tag_column, "tag_column")
-                if token_column % width == tag_column % width:
-                    raise DataError(path, f"{width} column{'s' if width > 1 else ''}: a token "
-                                    "line needs a token and a tag", line=number,
-                                    hint="separate them with a space or a tab, e.g. 'Bonn B-LOC'")
-            elif len(columns) != width:
-                raise DataError(path, f"{len(columns)} columns, expected {width} as on line "
-                                f"{width_line}", line=number,
-                                hint="columns are separated by spaces or tabs, so a token cannot "
-                                     "contain one; sentences end with an empty line")
-            tokens.append(columns[token_column])
-            tags.append(columns[tag_column])
-            lines.append(number)
+    for number, line in iter_text_lines(path):  # LF, CRLF and lone CR alike
+        columns = line.split()
+        if not columns:
+            end_sentence()
+            continue
+        if columns[0] == DOCSTART:
+            end_sentence()
+            document += 1
+            continue
+        if width is None:
+            width, width_line = len(columns), number
+            _check_column_index(path, number, width, token_column, "token_column")
+            _check_column_index(path, number, width, tag_column, "tag_column")
+            if token_column % width == tag_column % width:
+                raise DataError(path, f"{width} column{'s' if width > 1 else ''}: a token "
+                                "line needs a token and a tag", line=number,
+                                hint="separate them with a space or a tab, e.g. 'Bonn B-LOC'")
+        elif len(columns) != width:
+            raise DataError(path, f"{len(columns)} columns, expected {width} as on line "
+                            f"{width_line}", line=number,
+                            hint="columns are separated by spaces or tabs, so a token cannot "
+                                 "contain one; sentences end with an empty line")
+        tokens.append(columns[token_column])
+        tags.append(columns[tag_column])
+        lines.append(number)
     end_sentence()
     if not data.tokens:
         raise DataError(path, "no sentences found",

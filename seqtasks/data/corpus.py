@@ -17,34 +17,35 @@ import tensorflow as tf
 
 from seqtasks.data.pipeline import finished
 from seqtasks.errors import ConfigError, DataError
-from seqtasks.io import atomic_path
-from seqtasks.text.vocab import PAD_ID, Vocabulary
+from seqtasks.io import atomic_path, iter_text_lines
+from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary
+
+MARKERS = (PAD_ID, BOS_ID, EOS_ID)  # ids that are not tokens of the text
 
 
 def iter_line_chunks(path: str | Path, lines_per_chunk: int = 2048) -> Iterator[str]:
-    """The file as texts of up to ``lines_per_chunk`` whole lines (newlines kept), in order.
+    """The file as texts of up to ``lines_per_chunk`` whole lines, in order, each line ended by
+    "\n" whatever its ending in the file (CRLF, lone CR; the last line keeps having none).
 
     Raises DataError for a missing, empty or non-UTF-8 file (with the line of the bad bytes).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "is a directory, expected a text file" if path.is_dir()
-                        else "file not found")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         raise DataError(path, "file is empty", hint="a corpus needs at least one line of text")
     lines: list[str] = []
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                lines.append(raw.decode("utf-8"))
-            except UnicodeDecodeError as e:
-                raise DataError(path, f"bytes are not valid UTF-8 at column {e.start + 1}",
-                                line=number, hint="re-encode the file as UTF-8") from None
-            if len(lines) == lines_per_chunk:
-                yield "".join(lines)
-                lines = []
+    for _, line in iter_text_lines(path):
+        lines.append(line)
+        if len(lines) == lines_per_chunk:
+            yield "\n".join(lines) + "\n"
+            lines = []
     if lines:
-        yield "".join(lines)
+        yield "\n".join(lines) + ("\n" if _ends_with_line_break(path) else "")
+
+
+def _ends_with_line_break(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) in (b"\n", b"\r")
 
 
 def build_vocabulary(path: str | Path, tokens: Callable[[tf.Tensor], tf.RaggedTensor],
@@ -55,9 +56,16 @@ def build_vocabulary(path: str | Path, tokens: Callable[[tf.Tensor], tf.RaggedTe
 
 def corpus_tokens(path: str | Path, tokens: Callable[[tf.Tensor], tf.RaggedTensor]
                   ) -> Iterable[list[str]]:
-    """The tokens of a corpus, a chunk of lines at a time (streamed)."""
+    """The tokens of a corpus, a chunk of lines at a time (streamed); a corpus without any is
+    a DataError."""
+    found = 0
     for chunk in iter_line_chunks(path):
-        yield [t.decode("utf-8") for t in tokens(tf.constant([chunk])).flat_values.numpy()]
+        chunk_tokens = [t.decode("utf-8") for t in tokens(tf.constant([chunk])).flat_values.numpy()]
+        found += len(chunk_tokens)
+        yield chunk_tokens
+    if not found:
+        raise DataError(path, "no tokens: every line is blank",
+                        hint="a language model needs text to learn from")
 
 
 def encode_corpus(path: str | Path, encode: Callable[..., tf.RaggedTensor], ids_path: Path
@@ -67,12 +75,16 @@ def encode_corpus(path: str | Path, encode: Callable[..., tf.RaggedTensor], ids_
     ``encode(texts, start_with_bos)`` is a ``LineEncoder.encode``: only the first chunk starts
     the corpus, so running text gets one [BOS].
     """
-    n_tokens = 0
+    n_tokens = n_words = 0
     with atomic_path(ids_path) as tmp, tmp.open("wb") as out:
         for index, chunk in enumerate(iter_line_chunks(path)):
             ids = encode(tf.constant([chunk]), start_with_bos=index == 0).flat_values.numpy()
             out.write(ids.astype(np.int32).tobytes())
             n_tokens += len(ids)
+            n_words += int(np.count_nonzero(~np.isin(ids, MARKERS)))
+        if n_words == 0:  # only [BOS]/[EOS]: a model of line ends, not of the text
+            raise DataError(path, "no tokens: every line is blank",
+                            hint="a language model needs text to learn from")
     if n_tokens < 2:
         raise DataError(path, f"only {n_tokens} token(s)",
                         hint="a language model needs at least two tokens to predict one")

@@ -20,8 +20,8 @@ import dataclasses
 from pathlib import Path
 from typing import Sequence, Union
 
-from seqtasks.data.corpus import iter_line_chunks
 from seqtasks.errors import DataError
+from seqtasks.io import iter_text_lines
 
 Paths = Union[str, Path, Sequence[Union[str, Path]]]
 
@@ -39,11 +39,11 @@ class ParallelText:
 
 
 def read_lines(path: str | Path) -> list[str]:
-    """Every line of a UTF-8 text file, without line endings (``\\n`` or ``\\r\\n``)."""
-    lines: list[str] = []
-    for chunk in iter_line_chunks(path):  # whole lines; every chunk but the last ends with "\n"
-        lines.extend(chunk.removesuffix("\n").split("\n"))
-    return [line.removesuffix("\r") for line in lines]
+    """Every line of a UTF-8 text file, without line endings (LF, CRLF or lone CR)."""
+    path = Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(path, "file is empty", hint="expected one sentence a line")
+    return [line for _, line in iter_text_lines(path)]
 
 
 def _as_path_list(paths: Paths) -> list[Path]:

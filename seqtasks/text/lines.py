@@ -52,8 +52,9 @@ class LineEncoder:
         return tokens.with_flat_values(tf.where(tf.equal(flat, self.unknown_word), UNK, flat))
 
     def _line_tokens(self, texts: tf.Tensor) -> tf.RaggedTensor:
-        """[N] texts -> [N, (lines), (tokens)]; a final newline does not start another line."""
-        texts = tf.strings.regex_replace(texts, "\r\n", "\n")
+        """[N] texts -> [N, (lines), (tokens)]; a final newline does not start another line.
+        CRLF and lone CR end lines as LF does (as ``seqtasks.io.iter_text_lines`` reads files)."""
+        texts = tf.strings.regex_replace(texts, "\r\n?", "\n")
         lines = tf.strings.split(tf.strings.regex_replace(texts, "\n\\z", ""), "\n")
         tokens = self._tokenize(lines.values)
         return lines.with_values(reverse_rows(tokens) if self.backward else tokens)
@@ -63,7 +64,7 @@ class LineEncoder:
         counts)."""
         if self.eos_at_line_end:
             return self._line_tokens(texts).merge_dims(1, 2)
-        return self._tokenize(tf.strings.regex_replace(texts, "\r\n", "\n"))
+        return self._tokenize(tf.strings.regex_replace(texts, "\r\n?", "\n"))
 
     def encode(self, texts: tf.Tensor, start_with_bos: bool = True) -> tf.RaggedTensor:
         """[N] texts -> [N, (ids)] int32. Running text starts with [BOS] unless

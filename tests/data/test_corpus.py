@@ -36,8 +36,42 @@ def test_reader_errors_say_where_and_what(tmp_path):
         list(iter_line_chunks(tmp_path / "bad.txt"))
     (tmp_path / "one.txt").write_text("  \n")  # running text of no words: [BOS] alone
     encoder = LineEncoder(Vocabulary(["x"]), WhitespaceTokenizer(), eos_at_line_end=False)
-    with pytest.raises(DataError, match="only 1 token"):
+    with pytest.raises(DataError, match="one.txt: no tokens: every line is blank"):
         encode_corpus(tmp_path / "one.txt", encoder.encode, tmp_path / "one.ids")
+    (tmp_path / "x.txt").write_text("x\n")  # one word: [BOS] x, one pair to predict
+    assert len(encode_corpus(tmp_path / "x.txt", encoder.encode, tmp_path / "x.ids")) == 2
+
+
+@pytest.mark.parametrize("eos_at_line_end", [True, False])
+@pytest.mark.parametrize("text", ["\n\n\n", "  \r\n\t\r\n", "\r\r\r", " "])
+def test_a_corpus_of_blank_lines_is_refused_for_vocabulary_and_ids(tmp_path, text,
+                                                                     eos_at_line_end):
+    path = tmp_path / "blank.txt"
+    path.write_text(text, newline="")
+    encoder = LineEncoder(Vocabulary(["x"]), WhitespaceTokenizer(), eos_at_line_end)
+    with pytest.raises(DataError, match=r"blank.txt: no tokens: every line is blank \(a language "
+                                        r"model needs text to learn from\)$"):
+        build_vocabulary(path, encoder.tokens, 1, None)
+    with pytest.raises(DataError, match="blank.txt: no tokens: every line is blank"):
+        encode_corpus(path, encoder.encode, tmp_path / "blank.ids")
+    assert not (tmp_path / "blank.ids").exists()
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_every_line_ending_gives_the_same_ids(tmp_path, ending):
+    lines = ["the cat sat", "the dog", "", "ran"]
+    reference = tmp_path / "lf.txt"
+    reference.write_text("\n".join(lines) + "\n", newline="")
+    path = tmp_path / "other.txt"
+    path.write_text(ending.join(lines) + ending, newline="")
+    encoder = LineEncoder(Vocabulary(["the", "cat", "sat", "dog", "ran"]), WhitespaceTokenizer(),
+                          eos_at_line_end=True)
+    chunks = list(iter_line_chunks(path, lines_per_chunk=2))
+    assert "".join(chunks) == "the cat sat\nthe dog\n\nran\n"
+    ids = encode_corpus(path, encoder.encode, tmp_path / "other.ids")
+    np.testing.assert_array_equal(ids, encode_corpus(reference, encoder.encode,
+                                                     tmp_path / "lf.ids"))
+    assert list(ids).count(EOS_ID) == 4
 
 
 def test_vocabulary_maps_the_data_unk_marker_to_ours_and_ids_end_lines_with_eos(tmp_path):
