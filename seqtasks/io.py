@@ -93,11 +93,9 @@ def iter_text_lines(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES
     if not path.is_file():
         raise DataError(path, "is a directory, expected a text file" if path.is_dir()
                         else "file not found")
-    number, pending, first = 0, b"", True
     with path.open("rb") as handle:
+        number, pending = 0, handle.read(3).removeprefix(b"\xef\xbb\xbf")
         while block := handle.read(READ_BLOCK):
-            if first:
-                block, first = block.removeprefix(b"\xef\xbb\xbf"), False
             pending += block
             parts = LINE_BREAK.split(pending[:-1] if pending.endswith(b"\r") else pending)
             pending = parts.pop() + (b"\r" if pending.endswith(b"\r") else b"")
@@ -106,8 +104,12 @@ def iter_text_lines(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES
                 yield number, _decoded(path, raw, number, max_line_bytes)
             if len(pending) > max_line_bytes:
                 _decoded(path, pending, number + 1, max_line_bytes)
-    if pending:  # the last line: no ending, or a lone CR held back above
-        yield number + 1, _decoded(path, pending.removesuffix(b"\r"), number + 1, max_line_bytes)
+    parts = LINE_BREAK.split(pending)  # what is left: the last line(s), a held-back CR
+    if parts[-1] == b"":
+        parts.pop()  # the file ends with a line break
+    for raw in parts:
+        number += 1
+        yield number, _decoded(path, raw, number, max_line_bytes)
 
 
 def _decoded(path: Path, raw: bytes, number: int, max_line_bytes: int) -> str:

@@ -161,3 +161,15 @@ def test_a_first_token_line_without_a_tag_is_the_line_named(tmp_path):
     with pytest.raises(DataError, match=r"notag.txt:3: 1 column: a token line needs a token and "
                                         r"a tag"):
         read_conll(path)
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"])
+def test_crlf_and_lone_cr_files_read_like_lf(tmp_path, ending):
+    text = "EU B-ORG\nrejects O\n\nPeter B-PER\nBlackburn I-PER\n"
+    lf = tmp_path / "lf.txt"
+    lf.write_text(text, newline="")
+    other = tmp_path / "other.txt"
+    other.write_text(text.replace("\n", ending), newline="")
+    expected, got = read_conll(lf), read_conll(other)
+    assert (got.tokens, got.tags, got.lines) == (expected.tokens, expected.tags, expected.lines)
+    assert got.tokens == [["EU", "rejects"], ["Peter", "Blackburn"]]

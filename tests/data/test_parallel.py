@@ -104,3 +104,15 @@ def test_parallel_batches_shift_targets_for_teacher_forcing_and_weight_out_paddi
         assert decoder_out[row, : n + 1].tolist() == [*ids, EOS_ID]
         assert weights[row].tolist() == [1.0] * (n + 1) + [0.0] * (5 - n - 1)
     assert source_ids.shape == (3, 3) and decoder_in.shape == decoder_out.shape == (3, 5)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_every_line_ending_reads_the_same_pairs(tmp_path, ending):
+    from seqtasks.data.parallel import read_lines, read_parallel
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text(ending.join(["Hallo\tHello", "", "Danke\tThanks"]) + ending, newline="")
+    assert read_lines(path) == ["Hallo\tHello", "", "Danke\tThanks"]
+    data = read_parallel(path)
+    assert (data.sources, data.targets, data.lines) == (["Hallo", "Danke"], ["Hello", "Thanks"],
+                                                        [1, 3])
