@@ -123,3 +123,23 @@ def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_exp
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_serve_takes_the_request_limit_and_deadline_flags():
+    from pipelines.cli.args import build_parser
+
+    args = build_parser().parse_args(["serve", "d", "--rest_api_timeout_in_ms", "250",
+                                      "--max-num-samples", "3", "--max-decode-length", "40",
+                                      "--max-beam-size", "2", "--max-tensor-elements", "9",
+                                      "--max-string-bytes", "7", "--shutdown-grace-s", "1"])
+    assert (args.timeout_ms, args.max_num_samples, args.max_decode_length, args.max_beam_size,
+            args.max_tensor_elements, args.max_string_bytes, args.shutdown_grace_s) == \
+        (250, 3, 40, 2, 9, 7, 1.0)
+    defaults = build_parser().parse_args(["serve", "d"])
+    assert (defaults.timeout_ms, defaults.max_num_samples, defaults.shutdown_grace_s) == \
+        (30000, 64, 10.0)
+
+
+def test_serve_rejects_a_limit_below_one(tmp_path):
+    result = run_cli("serve", tmp_path, "--max-num-samples", "0", check=False)
+    assert result.returncode == 2 and "--max-num-samples must be >= 1" in result.stderr
