@@ -36,7 +36,7 @@ def jsonl(path, rows):
 
 
 def csv_rows(path):
-    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    return list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
 
 
 def records(path):

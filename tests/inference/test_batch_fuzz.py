@@ -134,9 +134,9 @@ def read_output(path, fmt) -> tuple[list[str], list[list]]:
     if fmt == "parquet":
         table = pq.read_table(path)
         return table.column_names, [list(r.values()) for r in table.to_pylist()]
-    text = path.read_text(encoding="utf-8")
+    text = path.read_bytes().decode("utf-8")  # no newline translation: "\r" stays "\r"
     if fmt == "jsonl":
-        records = [json.loads(line) for line in text.splitlines()]
+        records = [json.loads(line) for line in text.split("\n")[:-1]]
         return list(records[0]), [list(r.values()) for r in records]
     if fmt == "tsv":
         records = [line.split("\t") for line in text.split("\n")[:-1]]
