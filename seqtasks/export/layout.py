@@ -144,10 +144,11 @@ def _skipped_order(entry: SkippedEntry) -> tuple:
 def _folder_problem(path: Path, required: tuple[tuple[str, ...], ...]) -> str:
     """'' for a usable version folder, else why it is skipped (races with deletion included)."""
     try:
-        mode = os.lstat(path).st_mode
-        if stat.S_ISLNK(mode):
-            return ("a symbolic link (a version must be a real folder: copy or rename it into "
-                    "the base path)")
+        if os.path.islink(path) and not os.path.exists(path):
+            return f"a symbolic link to nothing ({os.readlink(path)} does not exist)"
+        # A link to a folder is followed, as TF Serving follows it: deployments often point
+        # version numbers at release folders kept elsewhere.
+        mode = os.stat(path).st_mode
         if not stat.S_ISDIR(mode):
             return "a file, not a folder"
         return _missing_files(path, required)

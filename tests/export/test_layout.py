@@ -56,7 +56,7 @@ def test_list_versions_skips_strange_entries_with_the_reason(tmp_path):
     assert reasons["²"] == (None, reasons["²"][1]) and "not ASCII" in reasons["²"][1]
     assert reasons["8"][0] == 8 and "no seqtasks.json" in reasons["8"][1]
     assert reasons["0003"][0] == 3 and "served from 3" in reasons["0003"][1]
-    assert "symbolic link" in reasons["12"][1] and "not a folder" in reasons["9"][1]
+    assert "symbolic link to nothing" in reasons["12"][1] and "not a folder" in reasons["9"][1]
     assert versions(tmp_path) == [3, 8, 9, 12]  # numbers taken: the next export is 13
     assert [version_number(n) for n in ("007", "²", "-1", str(MAX_VERSION),
                                         str(MAX_VERSION + 1))] == [7, None, None, MAX_VERSION,

@@ -26,8 +26,7 @@ STRAY = {  # entry name -> what the status says about it
     "99999999999999999999": "beyond the int64 limit",
     ".2.tmp": "a hidden entry",
     "5": "a file, not a folder",
-    "6": "a symbolic link",
-    "7": "a symbolic link",  # dangling
+    "7": "a symbolic link to nothing",
     "8": "no saved_model.pb",
     "01": "names version 1 too",
 }
@@ -53,7 +52,6 @@ def messy_base(root, good_version):
     for name in ("²", "٣", "-1", "1e3", "99999999999999999999", ".2.tmp", "01"):
         shutil.copytree(good_version, root / name)
     (root / "5").write_text("not a folder")
-    (root / "6").symlink_to(root / "1")
     (root / "7").symlink_to(root / "missing")
     (root / "8" / "variables").mkdir(parents=True)
     (root / "logs").mkdir()  # a companion of versions, not a stray: not reported
@@ -108,19 +106,32 @@ def test_stray_entries_are_skipped_shown_in_the_status_and_logged_once(
     assert grpc_messages == [""] + messages
 
 
+def test_a_version_that_is_a_link_to_a_release_folder_is_served(tmp_path, good_version):
+    """TF Serving follows a version that is a symbolic link: deployments keep releases elsewhere
+    and link version numbers to them."""
+    shutil.copytree(good_version, tmp_path / "releases" / "a")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "4").symlink_to(tmp_path / "releases" / "a")
+    manager = ModelManager(read_model_config(config_for(tmp_path, linked=tmp_path / "model")),
+                           poll_seconds=0.05)
+    manager.load_initial()
+    assert sorted(manager.models["linked"].loaded) == [4]
+
+
 def test_a_folder_vanishing_mid_scan_is_skipped(tmp_path, good_version, monkeypatch):
     from seqtasks.export import layout
 
     shutil.copytree(good_version, tmp_path / "m" / "1")
     shutil.copytree(good_version, tmp_path / "m" / "2")
-    real_lstat = os.lstat
+    def vanished(real):
+        def look(path, *args, **kwargs):
+            if str(path).endswith("/2"):  # listed, then deleted before it was looked at
+                raise FileNotFoundError(2, "No such file or directory", str(path))
+            return real(path, *args, **kwargs)
+        return look
 
-    def lstat(path, *args, **kwargs):
-        if str(path).endswith("/2"):  # listed, then deleted before it was looked at
-            raise FileNotFoundError(2, "No such file or directory", str(path))
-        return real_lstat(path, *args, **kwargs)
-
-    monkeypatch.setattr(layout.os, "lstat", lstat)
+    monkeypatch.setattr(layout.os, "lstat", vanished(os.lstat))
+    monkeypatch.setattr(layout.os, "stat", vanished(os.stat))
     manager = ModelManager(specs_from_arguments([f"m={tmp_path / 'm'}"]))
     manager.load_initial()
     model = manager.models["m"]
