@@ -104,9 +104,11 @@ class TransferConfig:
                                    "learns", minimum=0)
 
 
-VECTORS_HELP = ("pretrained word vectors (GloVe / word2vec / fastText text, word2vec .bin): "
-                "their words join the vocabulary up to max_vocab_size, their rows initialise "
-                "the embedding, their size sets embedding_dim")
+VECTORS_HELP = ("pretrained word vectors: a file (GloVe / word2vec / fastText text, word2vec "
+                ".bin), a name ('seqtasks vectors list', e.g. glove-6b-50d), or several joined "
+                "by commas (stacked side by side): their words join the vocabulary up to "
+                "max_vocab_size, their rows initialise the embedding, their size sets "
+                "embedding_dim")
 
 
 @dataclasses.dataclass

