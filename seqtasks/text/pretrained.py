@@ -271,18 +271,28 @@ def embedding_init(vocabulary: Vocabulary, index: VectorIndex | list[VectorIndex
     matrix = np.concatenate(blocks, axis=1)
     matrix[PAD_ID] = 0.0
     rows = [next((r for r in token_rows if r is not None), None) for token_rows in zip(*rows_of)]
+    sets = [one.vectors for one in indexes]
+    report = {**_coverage(vocabulary, rows, train_counts), "dim": int(matrix.shape[1])}
+    if len(sets) == 1:
+        return EmbeddingInit(matrix, {**sets[0].facts(), "vectors": len(sets[0].words), **report})
+    parts = [{**v.facts(), "vectors": len(v.words), "dim": v.dim,
+              **_coverage(vocabulary, part_rows, train_counts)}
+             for v, part_rows in zip(sets, rows_of)]
+    return EmbeddingInit(matrix, {"file": " + ".join(part["file"] for part in parts),
+                                  "vectors": sum(len(v.words) for v in sets), **report,
+                                  "stacked": parts})
+
+
+def _coverage(vocabulary: Vocabulary, rows: list, train_counts: collections.Counter) -> dict:
+    """How much of the vocabulary and of the training text has a vector (``rows``: each
+    vocabulary token's row, None for none)."""
     covered = {token for token, row in zip(vocabulary.tokens, rows) if row is not None}
     total = sum(train_counts.values())
-    sets = [one.vectors for one in indexes]
-    facts = sets[0].facts() if len(sets) == 1 else {
-        "file": " + ".join(v.facts()["file"] for v in sets),
-        "stacked": [{**v.facts(), "vectors": len(v.words), "dim": v.dim} for v in sets]}
-    report = {**facts, "vectors": sum(len(v.words) for v in sets), "dim": int(matrix.shape[1]),
-              "vocab_rows_with_vector": sum(r is not None for r in rows[len(RESERVED):]),
-              "train_token_coverage": round(sum(c for t, c in train_counts.items()
-                                                if t in covered) / max(total, 1), 4),
-              "train_type_coverage": round(sum(t in covered for t in train_counts)
-                                           / max(len(train_counts), 1), 4)}
+    return {"vocab_rows_with_vector": sum(r is not None for r in rows[len(RESERVED):]),
+            "train_token_coverage": round(sum(c for t, c in train_counts.items()
+                                              if t in covered) / max(total, 1), 4),
+            "train_type_coverage": round(sum(t in covered for t in train_counts)
+                                         / max(len(train_counts), 1), 4)}
     return EmbeddingInit(matrix, report)
 
 
@@ -324,7 +334,9 @@ def assign_embedding(layer, init: EmbeddingInit | None, trainable: bool) -> tupl
 
 
 def coverage_line(report: dict, name: str = "embeddings") -> str:
-    """One line for the training log."""
+    """One line for the training log (stacked vectors: the whole, then each set's part)."""
+    parts = "".join(f"; {coverage_line(part, '  ' + name + ' part')}"
+                    for part in report.get("stacked", ()))
     return (f"{name}: {report['file']} ({report['vectors']:,} x {report['dim']}) covers "
             f"{report['train_token_coverage']:.1%} of the training tokens, "
-            f"{report['train_type_coverage']:.1%} of their types")
+            f"{report['train_type_coverage']:.1%} of their types" + parts)

@@ -102,8 +102,14 @@ def test_stacked_vectors_sit_side_by_side_each_matched_on_its_own(tmp_path):
     np.testing.assert_array_equal(river[2:], [6, 6, 6])  # the first set has no 'river': drawn
     assert not np.array_equal(river[:2], [0, 0])
     assert init.report["dim"] == 5 and init.report["file"] == "cased.txt + other.txt"
-    assert [part["dim"] for part in init.report["stacked"]] == [2, 3]
+    parts = init.report["stacked"]
+    assert [part["dim"] for part in parts] == [2, 3]
+    assert [part["file"] for part in parts] == ["cased.txt", "other.txt"]
     assert init.report["train_token_coverage"] == 1.0
+    # cased.txt: Paris, city; other.txt: Paris (lower-cased), paris, river
+    assert [part["vocab_rows_with_vector"] for part in parts] == [2, 3]
+    line = pretrained.coverage_line(init.report)
+    assert "cased.txt + other.txt (4 x 5)" in line and "part: cased.txt (2 x 2)" in line
 
 
 def test_bad_stacking_specs_are_one_line(tmp_path):
