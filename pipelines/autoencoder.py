@@ -26,7 +26,7 @@ from seqtasks.export import kinds
 from seqtasks.config import choice, size
 from seqtasks.data.parallel import ParallelText, read_monolingual
 from seqtasks.models.encoder_decoder import Seq2Seq
-from seqtasks.task import Splits, Task
+from seqtasks.task import Splits
 from seqtasks.training import lifecycle
 
 
@@ -66,7 +66,9 @@ class Autoencoder(Translation):
     def read_evaluation(self, data_paths) -> ParallelText:
         return read_monolingual(data_paths)
 
-    gradient_probe = Task.gradient_probe  # translation's probe reads parallel data
+    # not offered (None: isinstance(task, ProbesGradients) says no): translation's probe reads
+    # parallel data. Its attention plot stays: it tells the user the model has no attention.
+    gradient_probe = None
 
     def format_metrics(self, metrics: dict) -> str:
         return (f"reconstruction BLEU {metrics['bleu']:.2f}  chrF {metrics['chrf']:.2f}  exact "

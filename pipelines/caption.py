@@ -40,8 +40,7 @@ from seqtasks.inference.predictors.captioner import caption_images, read_images
 from seqtasks.layers.attention import ATTENTION_CHOICES
 from seqtasks.layers.image_encoder import grid_size, image_encoder
 from seqtasks.models.encoder_decoder import BeamConfig, Seq2Seq, attach_decoder
-from seqtasks.task import ExportAssets, Splits
-from seqtasks.text import Vocabulary
+from seqtasks.task import Built, ExportAssets, Prepared, Splits
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID, unknown_share
@@ -214,7 +213,7 @@ def attention_plot(predictor, image: str | Path, path: str | Path, beam_size: in
 
 # --- The task ----------------------------------------------------------------------------------
 
-class Caption(EncoderDecoderTask):
+class Caption(EncoderDecoderTask[CaptionConfig, CaptionData]):
     name = "caption"
     kind = kinds.CAPTIONER
     main_score = ("bleu", "max")
@@ -229,16 +228,14 @@ class Caption(EncoderDecoderTask):
         """Captions files naming images in ``images`` (default: beside each file)."""
         return Splits(read_captions(train_path, images), read_captions(valid_path, images))
 
-    def prepare(self, config, splits, run, resumed) -> CaptionData:
-        """The caption vocabulary (reloaded when resuming)."""
-        if resumed:
-            vocabulary = Vocabulary.load(run.path(VOCAB_FILE))
-        else:
-            vocabulary = learn_vocabulary(splits.train.captions, "word", config.lowercase,
-                                          config.max_vocab_size, config.min_count)
-            vocabulary.save(run.path(VOCAB_FILE))
-        return CaptionData(splits.train, splits.valid,
-                           TextEncoder(vocabulary, "word", config.lowercase, config.max_length))
+    def prepare(self, config, splits, run) -> Prepared:
+        """The caption vocabulary."""
+        return {"caption_vocab": learn_vocabulary(splits.train.captions, "word", config.lowercase,
+                                                  config.max_vocab_size, config.min_count)}
+
+    def data(self, config, splits, prepared, run) -> CaptionData:
+        return CaptionData(splits.train, splits.valid, TextEncoder(
+            prepared["caption_vocab"], "word", config.lowercase, config.max_length))
 
     def datasets(self, config, data):
         def make(split: Captions, shuffle: bool):
@@ -256,8 +253,8 @@ class Caption(EncoderDecoderTask):
     def validation_unknown_share(self, config, data) -> float:
         return unknown_share(data.target(tf.constant(data.valid.captions)))
 
-    def build(self, config, data):
-        return build(config, len(data.target.vocabulary))
+    def build(self, config, data) -> Built:
+        return Built(build(config, len(data.target.vocabulary)))
 
     def signatures(self, config, model, data) -> dict:
         return serving_functions(model, data, config)

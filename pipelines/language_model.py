@@ -36,7 +36,7 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.layers.embedding import TiedEmbedding
 from seqtasks.layers.recurrent import recurrent_stack, state_sizes
 from seqtasks.evaluation.metrics import language_model_metrics
-from seqtasks.task import ExportAssets, Splits, Task
+from seqtasks.task import Built, ExportAssets, Prepared, Splits, Task
 from seqtasks.training.losses import TokenCrossentropy
 from seqtasks.training.tbptt import ResetCarriedState, TruncatedBPTT
 from seqtasks.text import Vocabulary, pretrained
@@ -103,7 +103,6 @@ class LanguageModelData:
     valid_path: Path
     # pretrained vectors (none by default)
     transfer: transfer.Transfer = dataclasses.field(default_factory=transfer.Transfer)
-    pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
 def windows(config: LanguageModelConfig, ids: np.ndarray, workers: int = 1) -> tf.data.Dataset:
@@ -244,7 +243,7 @@ def score_file(score: Callable[[list[str]], dict], path, level: str, batch_size:
 
 # --- The task ----------------------------------------------------------------------------------
 
-class LanguageModel(transfer.TransferTask, Task):
+class LanguageModel(transfer.TransferTask, Task[LanguageModelConfig, LanguageModelData]):
     name = "lm"
     kind = kinds.LANGUAGE_MODEL
     main_score = ("perplexity", "min")
@@ -273,27 +272,25 @@ class LanguageModel(transfer.TransferTask, Task):
         """The corpora are streamed from their files (``prepare``), never held in memory."""
         return Splits(Path(train_path), Path(valid_path))
 
-    def prepare(self, config, splits, run, resumed) -> LanguageModelData:
-        """The vocabulary (reloaded when resuming); both corpora encoded to id files."""
-        if resumed:
-            vocabulary = Vocabulary.load(run.path("vocab.txt"))
-            parts = transfer.resumed(run, config.embeddings)
-        else:
-            counting = make_encoder(config, Vocabulary([]))
-            # the vectors initialise the vocabulary's rows but do not extend it: every word of
-            # a language model is also an output, and one never seen in training is a waste
-            vocabulary, parts = transfer.prepare(
-                config, corpus_tokens(splits.train, counting.tokens),
-                lambda: build_vocabulary(splits.train, counting.tokens, config.min_count,
-                                         config.max_vocab_size),
-                pretrained.normalised_forms(config.lowercase), run, config.embeddings,
-                extend=False)
-            vocabulary.save(run.path("vocab.txt"))
-        encoder = make_encoder(config, vocabulary)
+    def prepare(self, config, splits, run) -> Prepared:
+        """The vocabulary (with pretrained vectors) from the training corpus, streamed."""
+        counting = make_encoder(config, Vocabulary([]))
+        # the vectors initialise the vocabulary's rows but do not extend it: every word of a
+        # language model is also an output, and one never seen in training is a waste
+        vocabulary, parts = transfer.prepare(
+            config, corpus_tokens(splits.train, counting.tokens),
+            lambda: build_vocabulary(splits.train, counting.tokens, config.min_count,
+                                     config.max_vocab_size),
+            pretrained.normalised_forms(config.lowercase), run, config.embeddings, extend=False)
+        return {"vocab": vocabulary, "embeddings": parts}
+
+    def data(self, config, splits, prepared, run) -> LanguageModelData:
+        """Both corpora encoded to id files in the run directory."""
+        encoder = make_encoder(config, prepared["vocab"])
         return LanguageModelData(encoder,
                                  encode_corpus(splits.train, encoder.encode, run.path("train.ids")),
                                  encode_corpus(splits.valid, encoder.encode, run.path("valid.ids")),
-                                 splits.valid, parts)
+                                 splits.valid, prepared["embeddings"])
 
     def datasets(self, config, data):
         """Training streams for every worker (each takes its ``batch_size`` rows of every
@@ -310,11 +307,10 @@ class LanguageModel(transfer.TransferTask, Task):
     def validation_unknown_share(self, config, data) -> float:
         return unknown_share(data.valid_ids)
 
-    def build(self, config, data):
+    def build(self, config, data) -> Built:
         trainer = build_trainer(config, len(data.encoder.vocabulary))
-        data.pretrained = data.transfer.apply(trainer.step_model, config, "embedding",
-                                              trainable=config.embeddings_trainable)
-        return trainer
+        return Built(trainer, data.transfer.apply(trainer.step_model, config, "embedding",
+                                                  trainable=config.embeddings_trainable))
 
     def exported(self, model):
         return model.step_model

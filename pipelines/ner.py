@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import sys
 
 import keras
@@ -37,9 +36,9 @@ from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.layers.word_dropout import WordDropout
 from seqtasks.evaluation.metrics import classification_metrics, entity_metrics
 from seqtasks.evaluation.plots import confusion_matrix_png
-from seqtasks.task import ExportAssets, Splits, Task
+from seqtasks.task import Built, ExportAssets, Prepared, Splits, Task
 from seqtasks.text.tag_schemes import OUTSIDE, allowed_transitions, split_tag
-from seqtasks.text import Vocabulary, WordTokenizer, pretrained
+from seqtasks.text import WordTokenizer, pretrained
 from seqtasks.text.casing import CASING_CLASSES
 from seqtasks.text.spans import EntityDecoder, entities_in_text
 from seqtasks.text.token_features import TokenFeatures, build_vocabularies
@@ -93,7 +92,6 @@ class NerData:
     features: TokenFeatures
     # pretrained vectors or LM encoders (none by default)
     transfer: transfer.Transfer = dataclasses.field(default_factory=transfer.Transfer)
-    pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
 def read(config: NerConfig, path) -> TaggedSentences:
@@ -191,7 +189,7 @@ def serving_functions(model: keras.Model, features: TokenFeatures, tags: list[st
 
 # --- The task ----------------------------------------------------------------------------------
 
-class Ner(transfer.TransferTask, Task):
+class Ner(transfer.TransferTask, Task[NerConfig, NerData]):
     name = "ner"
     kind = kinds.TAGGER
     main_score = ("f1", "max")
@@ -207,33 +205,28 @@ class Ner(transfer.TransferTask, Task):
     def read(self, config, train_path, valid_path) -> Splits:
         return Splits(read(config, train_path), read(config, valid_path))
 
-    def prepare(self, config, splits, run, resumed) -> NerData:
-        """Word and char vocabularies and the tag set from the training split (reloaded when
-        resuming)."""
-        if resumed:
-            words = Vocabulary.load(run.path("words.txt"))
-            chars = Vocabulary.load(run.path("chars.txt"))
-            tags = json.loads(run.path("tags.json").read_text(encoding="utf-8"))
-            parts = transfer.resumed(run, config.embeddings, init_from=config.init_from)
-        else:
-            tags = tag_set(splits.train)
-            words, chars = build_vocabularies(splits.train.tokens, config.lowercase,
-                                              config.digits_to_zero, config.min_count,
-                                              config.max_vocab_size)
-            forms = pretrained.normalised_forms(config.lowercase, config.digits_to_zero)
-            words, parts = transfer.prepare(
-                config, pretrained.sentence_forms(splits.train.tokens, forms), lambda: words,
-                forms, run, config.embeddings, init_from=config.init_from)
-            words.save(run.path("words.txt"))
-            chars.save(run.path("chars.txt"))
-            atomic_write_text(run.path("tags.json"), json.dumps(tags))
+    def prepare(self, config, splits, run) -> Prepared:
+        """Word (with pretrained parts) and char vocabularies and the tag set from the training
+        split."""
+        tags = tag_set(splits.train)
+        words, chars = build_vocabularies(splits.train.tokens, config.lowercase,
+                                          config.digits_to_zero, config.min_count,
+                                          config.max_vocab_size)
+        forms = pretrained.normalised_forms(config.lowercase, config.digits_to_zero)
+        words, parts = transfer.prepare(
+            config, pretrained.sentence_forms(splits.train.tokens, forms), lambda: words,
+            forms, run, config.embeddings, init_from=config.init_from)
+        return {"words": words, "chars": chars, "tags": tags, "embeddings": parts}
+
+    def data(self, config, splits, prepared, run) -> NerData:
+        tags = prepared["tags"]
         check_known_tags(splits.valid, tags)
         for split in (splits.train, splits.valid):
             if split.repair_summary():
                 print(f"warning: {split.repair_summary()}", file=sys.stderr)
-        features = TokenFeatures(words, chars, config.lowercase, config.digits_to_zero,
-                                 config.max_word_length)
-        return NerData(splits.train, splits.valid, tags, features, parts)
+        features = TokenFeatures(prepared["words"], prepared["chars"], config.lowercase,
+                                 config.digits_to_zero, config.max_word_length)
+        return NerData(splits.train, splits.valid, tags, features, prepared["embeddings"])
 
     def datasets(self, config, data):
         index = {tag: i for i, tag in enumerate(data.tags)}
@@ -252,11 +245,10 @@ class Ner(transfer.TransferTask, Task):
     def validation_unknown_share(self, config, data) -> float:
         return unknown_share(data.features(tf.ragged.constant(data.valid.tokens))["word_ids"])
 
-    def build(self, config, data):
+    def build(self, config, data) -> Built:
         model = build(config, len(data.features.words), len(data.features.chars), data.tags)
-        data.pretrained = data.transfer.apply(model, config, "word_embedding",
-                                              trainable=config.embeddings_trainable)
-        return model
+        return Built(model, data.transfer.apply(model, config, "word_embedding",
+                                                trainable=config.embeddings_trainable))
 
     def compile_options(self, config, model) -> dict:
         return {"loss": tag_loss(model, config)}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import time
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from seqtasks.evaluation.metrics import classification_metrics
 from seqtasks.evaluation.plots import confusion_matrix_png
 from seqtasks.layers.pooling import AttentionPooling, MaskedMaxPooling
 from seqtasks.layers.recurrent import recurrent_stack
-from seqtasks.task import ExportAssets, Splits, Task
+from seqtasks.task import Built, ExportAssets, Prepared, Splits, Task
 from seqtasks.text import Vocabulary, pretrained
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.tokenizers import tokenize_to_python
@@ -72,7 +71,6 @@ class SentimentData:
     encoder: TextEncoder
     # pretrained vectors or LM encoders (none by default)
     transfer: transfer.Transfer = dataclasses.field(default_factory=transfer.Transfer)
-    pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
 def read(config: SentimentConfig, path) -> LabelledText:
@@ -135,7 +133,7 @@ def predict_labels(classify, texts: list[str], batch_size: int = 256) -> list[st
 
 # --- The task ----------------------------------------------------------------------------------
 
-class Sentiment(transfer.TransferTask, Task):
+class Sentiment(transfer.TransferTask, Task[SentimentConfig, SentimentData]):
     name = "sentiment"
     kind = kinds.CLASSIFIER
     main_score = ("accuracy", "max")
@@ -147,23 +145,21 @@ class Sentiment(transfer.TransferTask, Task):
     def read(self, config, train_path, valid_path) -> Splits:
         return Splits(read(config, train_path), read(config, valid_path))
 
-    def prepare(self, config, splits, run, resumed) -> SentimentData:
-        """Vocabulary and label set from the training split (reloaded when resuming)."""
-        if resumed:
-            vocabulary = Vocabulary.load(run.path("vocab.txt"))
-            labels = json.loads(run.path("labels.json").read_text())
-            parts = transfer.resumed(run, config.embeddings, init_from=config.init_from)
-        else:
-            labels = sorted(set(splits.train.labels))
-            if len(labels) < 2:
-                raise DataError(splits.train.path, f"only one label ('{labels[0]}') in the "
-                                "training data", hint="a classifier needs at least two labels")
-            vocabulary, parts = make_vocabulary(config, splits.train.texts, run)
-            vocabulary.save(run.path("vocab.txt"))
-            run.path("labels.json").write_text(json.dumps(labels))
-        check_known_labels(splits.valid, labels)
-        encoder = TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
-        return SentimentData(splits.train, splits.valid, labels, encoder, parts)
+    def prepare(self, config, splits, run) -> Prepared:
+        """Vocabulary (with pretrained parts) and label set from the training split."""
+        labels = sorted(set(splits.train.labels))
+        if len(labels) < 2:
+            raise DataError(splits.train.path, f"only one label ('{labels[0]}') in the "
+                            "training data", hint="a classifier needs at least two labels")
+        vocabulary, parts = make_vocabulary(config, splits.train.texts, run)
+        return {"vocab": vocabulary, "labels": labels, "embeddings": parts}
+
+    def data(self, config, splits, prepared, run) -> SentimentData:
+        check_known_labels(splits.valid, prepared["labels"])
+        encoder = TextEncoder(prepared["vocab"], config.level, config.lowercase,
+                              config.max_length)
+        return SentimentData(splits.train, splits.valid, prepared["labels"], encoder,
+                             prepared["embeddings"])
 
     def datasets(self, config, data):
         index = {label: i for i, label in enumerate(data.labels)}
@@ -182,11 +178,10 @@ class Sentiment(transfer.TransferTask, Task):
     def validation_unknown_share(self, config, data) -> float:
         return unknown_share(data.encoder(tf.constant(data.valid.texts)))
 
-    def build(self, config, data):
+    def build(self, config, data) -> Built:
         model = build(config, len(data.encoder.vocabulary), len(data.labels))
-        data.pretrained = data.transfer.apply(model, config, "embedding",
-                                              trainable=config.embeddings_trainable)
-        return model
+        return Built(model, data.transfer.apply(model, config, "embedding",
+                                                trainable=config.embeddings_trainable))
 
     def compile_options(self, config, model) -> dict:
         return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}

@@ -35,7 +35,7 @@ from seqtasks.evaluation.metrics import translation_metrics
 from seqtasks.evaluation.plots import attention_grid_png, attention_png
 from seqtasks.inference.predictors.translation import translate_texts
 from seqtasks.models.encoder_decoder import DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq
-from seqtasks.task import ExportAssets, Splits
+from seqtasks.task import Built, ExportAssets, Prepared, Splits
 from seqtasks.text import Vocabulary, make_tokenizer, pretrained
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
@@ -78,7 +78,6 @@ class TranslationData:
     source: TextEncoder
     target: TextEncoder
     transfer: dict[str, transfer.Transfer]  # source_embeddings / target_embeddings
-    pretrained: tuple[str, ...] = ()  # the variables they initialise (set by build)
 
 
 # --- Build -------------------------------------------------------------------------------------
@@ -149,7 +148,8 @@ def attention_plot(predictor, text: str, path: str | Path, beam_size: int = 1) -
 
 # --- The task ----------------------------------------------------------------------------------
 
-class Translation(transfer.TransferTask, EncoderDecoderTask):
+class Translation(transfer.TransferTask,
+                  EncoderDecoderTask[TranslationConfig, TranslationData]):
     name = "translate"
     kind = kinds.SEQUENCE_TO_SEQUENCE
     main_score = ("bleu", "max")
@@ -163,50 +163,48 @@ class Translation(transfer.TransferTask, EncoderDecoderTask):
         scored."""
         return Splits(read_parallel(train_paths, config.max_words), read_parallel(valid_paths))
 
-    def prepare(self, config, splits, run, resumed) -> TranslationData:
-        """The vocabularies, learned per language or shared (reloaded when resuming)."""
+    def prepare(self, config, splits, run) -> Prepared:
+        """The vocabularies (with pretrained parts), learned per language or shared."""
+        train = splits.train
+        sides = {"source_embeddings": config.source_embeddings,
+                 "target_embeddings": config.target_embeddings}
+
+        def learn(texts):
+            return learn_vocabulary(texts, config.level, config.lowercase,
+                                    config.max_vocab_size, config.min_count)
+
+        def pretrained_side(name, texts, learned, extend):
+            tokens = tokenize_to_python(make_tokenizer("word", config.lowercase), texts) \
+                if sides[name] or (extend and config.init_from) else []
+            return transfer.prepare(
+                config, tokens, learned, pretrained.normalised_forms(config.lowercase), run,
+                sides[name], extend=extend, name=name,
+                init_from=config.init_from if extend else "")
+
+        # pretrained words extend the source side only: a target word the decoder never saw
+        # as a target would only widen its softmax; init_from is the encoder's
+        source_vocab, source_parts = pretrained_side(
+            "source_embeddings", train.sources, lambda: learn(train.sources), extend=True)
+        target_vocab, target_parts = pretrained_side(
+            "target_embeddings", train.targets, (lambda: source_vocab)
+            if self.shared_vocabulary else lambda: learn(train.targets), extend=False)
+        return {"source_vocab": source_vocab, "target_vocab": target_vocab,
+                "source_embeddings": source_parts, "target_embeddings": target_parts}
+
+    def data(self, config, splits, prepared, run) -> TranslationData:
         train = splits.train
         if train.skipped["blank"] or train.skipped["too_long"]:
             print(f"{train.path}: skipped {train.skipped['blank']} blank and "
                   f"{train.skipped['too_long']} pairs over max_words={config.max_words}",
                   file=sys.stderr)
-        names = ("source_vocab.txt", "target_vocab.txt")
-        sides = {"source_embeddings": config.source_embeddings,
-                 "target_embeddings": config.target_embeddings}
-        if resumed:
-            source_vocab, target_vocab = (Vocabulary.load(run.path(name)) for name in names)
-            parts = {name: transfer.resumed(run, path, name,
-                                            config.init_from if name[0] == "s" else "")
-                     for name, path in sides.items()}
-        else:
-            def learn(texts):
-                return learn_vocabulary(texts, config.level, config.lowercase,
-                                        config.max_vocab_size, config.min_count)
-
-            def pretrained_side(name, texts, learned, extend):
-                tokens = tokenize_to_python(make_tokenizer("word", config.lowercase), texts) \
-                    if sides[name] or (extend and config.init_from) else []
-                return transfer.prepare(
-                    config, tokens, learned, pretrained.normalised_forms(config.lowercase), run,
-                    sides[name], extend=extend, name=name,
-                    init_from=config.init_from if extend else "")
-
-            # pretrained words extend the source side only: a target word the decoder never
-            # saw as a target would only widen its softmax; init_from is the encoder's
-            source_vocab, source_parts = pretrained_side(
-                "source_embeddings", train.sources, lambda: learn(train.sources), extend=True)
-            target_vocab, target_parts = pretrained_side(
-                "target_embeddings", train.targets, (lambda: source_vocab)
-                if self.shared_vocabulary else lambda: learn(train.targets), extend=False)
-            parts = {"source_embeddings": source_parts, "target_embeddings": target_parts}
-            source_vocab.save(run.path(names[0]))
-            target_vocab.save(run.path(names[1]))
 
         def encoder(vocabulary):
             return TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
 
-        return TranslationData(train, splits.valid, encoder(source_vocab), encoder(target_vocab),
-                               parts)
+        return TranslationData(
+            train, splits.valid, encoder(prepared["source_vocab"]),
+            encoder(prepared["target_vocab"]),
+            {name: prepared[name] for name in ("source_embeddings", "target_embeddings")})
 
     def datasets(self, config, data):
         def make(split: ParallelText, shuffle: bool):
@@ -235,14 +233,14 @@ class Translation(transfer.TransferTask, EncoderDecoderTask):
             raise ConfigError(f"source_embeddings, target_embeddings and init_from work on "
                               f"words: set level=word (level is '{config.level}')")
 
-    def build(self, config, data):
+    def build(self, config, data) -> Built:
         model = build(config, len(data.source.vocabulary), len(data.target.vocabulary))
         trainable = config.embeddings_trainable
-        data.pretrained = data.transfer["source_embeddings"].apply(
+        source = data.transfer["source_embeddings"].apply(
             model.trainer, config, "source_embedding", trainable=trainable)
-        data.pretrained += pretrained.assign_embedding(
+        target = pretrained.assign_embedding(
             model.decoder.embedding, data.transfer["target_embeddings"].vectors, trainable)
-        return model
+        return Built(model, source + target)
 
     def signatures(self, config, model, data) -> dict:
         return serving_functions(model, data, config)

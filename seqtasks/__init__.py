@@ -14,7 +14,7 @@ TensorFlow is imported lazily (by ``load`` and by training), so ``import seqtask
 __version__ = "0.1.0"
 
 from seqtasks.config import RecurrentConfig, TextConfig, TrainConfig  # noqa: E402
-from seqtasks.task import ExportAssets, Splits, Task  # noqa: E402
+from seqtasks.task import Built, ExportAssets, Splits, Task  # noqa: E402
 
 
 def load(path, version=None):
@@ -31,5 +31,5 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     return _train(task, config, train_paths, valid_paths, out_dir, verbose, **options)
 
 
-__all__ = ["load", "train", "Task", "Splits", "ExportAssets", "TrainConfig", "TextConfig",
-           "RecurrentConfig", "__version__"]
+__all__ = ["load", "train", "Task", "Splits", "ExportAssets", "Built", "TrainConfig",
+           "TextConfig", "RecurrentConfig", "__version__"]

@@ -57,12 +57,14 @@ def tiny_ner_config(**overrides):
 
 def task_data(task, config, train, valid, work_dir, **options):
     """A task's data as its training lifecycle prepares it (vocabularies saved in ``work_dir``)."""
+    from seqtasks.training.prepared import prepare_data
     from seqtasks.training.run_dir import RunDir
 
     task.check(config)
     run = RunDir(work_dir)
     run.resume.mkdir(parents=True, exist_ok=True)
-    return task.prepare(config, task.read(config, train, valid, **options), run, resumed=False)
+    return prepare_data(task, config, task.read(config, train, valid, **options), run,
+                        resumed=False)
 
 
 def run_cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -34,15 +34,23 @@ def _train(args) -> None:
     print(f"exported {args.task} model to {export_dir}")
 
 
+def _offering(capability) -> str:
+    """The tasks that offer ``capability`` (for an error message)."""
+    from pipelines import TASKS, task
+
+    return ", ".join(name for name in TASKS if isinstance(task(name), capability))
+
+
 def _evaluate(args) -> None:
     from pipelines import task
     from seqtasks.export.layout import read_metadata, resolve_export
+    from seqtasks.task.capabilities import FormatsMetrics
 
     export_dir = resolve_export(args.model_dir, args.version)
     trained = task(read_metadata(export_dir)["task"])
     images = {"images": args.images} if args.images else {}
     metrics = trained.evaluate(export_dir, args.data, plot=args.plot, **images)
-    if args.json:
+    if args.json or not isinstance(trained, FormatsMetrics):
         print(json.dumps(metrics))
     else:
         print(trained.format_metrics(metrics))
@@ -120,20 +128,31 @@ def _diagnose(args) -> None:
         raise ConfigError("diagnose needs an export DIR, or --task adding")
     from pipelines import task
     from seqtasks.diagnostics.flow import diagnose_export
+    from seqtasks.errors import ModelError
     from seqtasks.export.layout import read_metadata, resolve_export
+    from seqtasks.task.capabilities import ProbesGradients
 
     export_dir = resolve_export(args.model_dir, args.version)
     trained = task(read_metadata(export_dir)["task"])
+    if not isinstance(trained, ProbesGradients):
+        raise ModelError(f"{export_dir}: gradient flow is not available for {trained.name} "
+                         f"models yet ({_offering(ProbesGradients)} are)")
     print(f"wrote {diagnose_export(trained, export_dir, args.data, args.out, args.batch_size)}")
 
 
 def _attention(args) -> None:
     from pipelines import task
     from seqtasks import load
+    from seqtasks.errors import ModelError
+    from seqtasks.task.capabilities import PlotsAttention
 
     predictor = load(args.model_dir, args.version)
+    trained = task(predictor.task)
+    if not isinstance(trained, PlotsAttention):
+        raise ModelError(f"{predictor.export_dir} is a {trained.name} model; attention plots "
+                         f"need a model of a task that draws them ({_offering(PlotsAttention)})")
     source = args.image if args.image else args.text
-    path = task(predictor.task).attention_plot(predictor, source, args.out, args.beam_size)
+    path = trained.attention_plot(predictor, source, args.out, args.beam_size)
     print(f"wrote {path}")
 
 

@@ -143,7 +143,8 @@ def flow_png(curves: dict[str, np.ndarray], path: str | Path, title: str,
 def diagnose_export(task, export_dir: str | Path, data_path, out: str | Path,
                     batch_size: int = 16) -> Path:
     """``seqtasks diagnose DIR``: the gradient-flow plot of an export, trained vs initialised.
-    ``task``: the export's ``Task`` (its ``gradient_probe``); ``data_path``: default the
+    ``task``: the export's ``Task``, one that offers ``gradient_probe``
+    (``seqtasks.task.capabilities.ProbesGradients``); ``data_path``: default the
     validation data the export was scored on."""
     from seqtasks.export.layout import read_metadata
 

@@ -28,6 +28,7 @@ from typing import Any, Callable
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError, ModelError
 from seqtasks.export.layout import read_metadata, resolve_export, versions
+from seqtasks.task.capabilities import DrawsComparison
 from seqtasks.io import atomic_write_text
 from seqtasks.recipe_file import load_yaml
 from seqtasks.training import lifecycle
@@ -172,7 +173,8 @@ def write_report(task, results: list[dict], runs: list[Run], out_dir: str | Path
                                            out_dir / "learning_curves.png",
                                            title=f"{task.name}: learning curves")]
     exports = {r["run"]: Path(r["export"]) for r in results}
-    extra = task.comparison_figure(exports, valid_paths, out_dir / "comparison.png")
+    extra = task.comparison_figure(exports, valid_paths, out_dir / "comparison.png") \
+        if isinstance(task, DrawsComparison) else None
     if extra:
         figures.append(extra)
 

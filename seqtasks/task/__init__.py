@@ -1,5 +1,6 @@
-"""The Task contract (``base``) and the shared bases tasks build on (``encoder_decoder``)."""
+"""The Task contract (``base``), the optional capabilities some tasks add (``capabilities``) and
+the shared bases tasks build on (``encoder_decoder``)."""
 
-from seqtasks.task.base import ExportAssets, Splits, Task
+from seqtasks.task.base import Built, ExportAssets, Prepared, Splits, Task
 
-__all__ = ["ExportAssets", "Splits", "Task"]
+__all__ = ["Built", "ExportAssets", "Prepared", "Splits", "Task"]

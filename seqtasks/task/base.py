@@ -1,34 +1,45 @@
 """The contract every task pipeline implements, and nothing else: what differs between tasks.
 
 A task is a config class plus data, a model, export signatures and an evaluation. The lifecycle
-that runs it (``seqtasks.training.lifecycle``: run directory, resume, seed, fit, time budget,
-throughput, export, plots, training summary) is the same for every task, so a new task is one
-file of its own code:
+that runs it (``seqtasks.training.lifecycle``: run directory, resume, seed, saving and reloading
+what ``prepare`` made, fit, time budget, throughput, export, plots, training summary) is the same
+for every task, so a new task is one file of its own code:
 
-    class Sentiment(Task):
+    class Sentiment(Task[SentimentConfig, SentimentData]):
         name, config_class = "sentiment", SentimentConfig
         def read(self, config, train_path, valid_path): ...    # files -> checked Splits
-        def prepare(self, config, splits, run, resumed): ...   # vocabularies + labels
+        def prepare(self, config, splits, run): ...            # vocabularies, labels (saved)
+        def data(self, config, splits, prepared, run): ...     # -> SentimentData
         def datasets(self, config, data): ...                  # tf.data train / valid
         def training_units(self, config, data): ...            # tokens in one epoch
-        def build(self, config, data): ...                     # keras.Model, token ids in
+        def build(self, config, data): ...                     # Built(keras.Model, pretrained)
         def compile_options(self, config, model): ...          # loss (and metrics)
         def signatures(self, config, model, data): ...         # string-in tf.functions
         def validation_metrics(self, config, data, signatures): ...
         def export_assets(self, config, model, data, work_dir): ...  # tables, files, metadata
         def score(self, predictor, data_paths, plot, **options): ...   # evaluate an export
-        def format_metrics(self, metrics): ...
 
     seqtasks.train(Sentiment(), SentimentConfig(), "train.tsv", "valid.tsv", "saved_models/x")
+
+What only some tasks offer (readable metrics, attention plots, gradient probes, comparison
+figures) is not part of this contract: see ``seqtasks.task.capabilities``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from seqtasks.errors import ConfigError, ModelError
+
+ConfigT = TypeVar("ConfigT")  # the task's config dataclass
+DataT = TypeVar("DataT")      # what ``data`` returns: the splits with vocabularies, encoders...
+
+# What ``prepare`` learns from the training split, by name: ``seqtasks.text.Vocabulary``,
+# ``seqtasks.transfer.Transfer`` or JSON-able values (label lists); the lifecycle saves it in the
+# run directory and loads it back when the run resumes (``seqtasks.training.prepared``).
+Prepared = dict[str, Any]
 
 
 @dataclasses.dataclass
@@ -47,9 +58,18 @@ class ExportAssets:
     metadata: dict
 
 
-class Task:
-    """One task: subclass it, set the class attributes, implement the methods that raise
-    ``NotImplementedError``; the others have defaults that suit most tasks."""
+class Built(NamedTuple):
+    """What ``Task.build`` returns: the model, and the paths of the variables it initialised from
+    pretraining (vectors, ``init_from``): they learn at ``pretrained_lr_scale`` and stay fixed
+    for ``freeze_epochs``. A tuple, so ``model, pretrained = task.build(...)`` reads it."""
+    model: Any
+    pretrained: tuple[str, ...] = ()
+
+
+class Task(Generic[ConfigT, DataT]):
+    """One task: subclass it (``Task[MyConfig, MyData]``), set the class attributes, implement
+    the methods that raise ``NotImplementedError``; the others have defaults that suit most
+    tasks."""
 
     name: str = ""                       # the task's name in the CLI and in seqtasks.json
     kind: str | None = None              # what its exports are (seqtasks.export.kinds): after
@@ -64,28 +84,35 @@ class Task:
 
     # --- training: called in this order by seqtasks.training.lifecycle.train ---------------------
 
-    def check(self, config) -> None:
+    def check(self, config: ConfigT) -> None:
         """Config errors that the config's own checks cannot see, before anything is read."""
 
-    def read(self, config, train_paths, valid_paths, **options) -> Splits:
+    def read(self, config: ConfigT, train_paths, valid_paths, **options) -> Splits:
         """Read and check both splits; bad data fails here, before the run directory exists."""
         raise NotImplementedError
 
-    def prepare(self, config, splits: Splits, run, resumed: bool):
-        """The task's data: vocabularies and label sets built from ``splits.train`` and saved
-        in ``run`` (a ``RunDir``), or, when ``resumed``, loaded back from it."""
+    def prepare(self, config: ConfigT, splits: Splits, run) -> Prepared:
+        """What a new run learns from ``splits.train`` (vocabularies, label sets, pretrained
+        parts), by name. Called once per run: the lifecycle saves it in ``run`` (a ``RunDir``)
+        atomically and hands the saved copy back to ``data`` when the run resumes."""
         raise NotImplementedError
 
-    def datasets(self, config, data) -> tuple:
+    def data(self, config: ConfigT, splits: Splits, prepared: Prepared, run) -> DataT:
+        """The task's data from the splits and what ``prepare`` made (fresh or reloaded): checks
+        against it (unknown labels), encoders, files derived in ``run``."""
+        raise NotImplementedError
+
+    def datasets(self, config: ConfigT, data: DataT) -> tuple:
         """``(train, valid)`` tf.data datasets of (inputs, targets[, weights]) batches."""
         raise NotImplementedError
 
-    def training_units(self, config, data) -> int:
+    def training_units(self, config: ConfigT, data: DataT) -> int:
         """``throughput_unit``s in one epoch of training data (for train_<unit>_per_second)."""
         raise NotImplementedError
 
-    def build(self, config, data):
-        """The model, token ids (or images) in; ``trainable(model)`` is what ``fit`` trains."""
+    def build(self, config: ConfigT, data: DataT) -> Built:
+        """The model, token ids (or images) in, with the variables pretraining initialised;
+        ``trainable(model)`` is what ``fit`` trains."""
         raise NotImplementedError
 
     def trainable(self, model):
@@ -95,43 +122,39 @@ class Task:
         """The Keras model whose variables the export tracks."""
         return self.trainable(model)
 
-    def compile_options(self, config, model) -> dict:
+    def compile_options(self, config: ConfigT, model) -> dict:
         """``loss`` (and ``metrics`` / ``weighted_metrics``) for ``keras.Model.compile``."""
         raise NotImplementedError
 
-    def learning_rate(self, config, steps_per_epoch: int):
+    def learning_rate(self, config: ConfigT, steps_per_epoch: int):
         """A float (training follows it with the config's ``lr_schedule``) or a Keras schedule."""
         return config.learning_rate
 
-    def signatures(self, config, model, data) -> dict:
+    def signatures(self, config: ConfigT, model, data: DataT) -> dict:
         """Export signatures: ``tf.function``s with string input signatures."""
         raise NotImplementedError
 
-    def callbacks(self, config, model, data, signatures: dict) -> list:
+    def callbacks(self, config: ConfigT, model, data: DataT, signatures: dict) -> list:
         """Extra Keras callbacks (a validation score for early stopping, scheduled sampling)."""
         return []
 
-    def validation_metrics(self, config, data, signatures: dict) -> dict:
+    def validation_metrics(self, config: ConfigT, data: DataT, signatures: dict) -> dict:
         """The trained model's metrics on the validation split, through ``signatures``."""
         raise NotImplementedError
 
-    def export_assets(self, config, model, data, work_dir: Path) -> ExportAssets:
+    def export_assets(self, config: ConfigT, model, data: DataT, work_dir: Path
+                      ) -> ExportAssets:
         raise NotImplementedError
 
-    def validation_unknown_share(self, config, data) -> float | None:
+    def validation_unknown_share(self, config: ConfigT, data: DataT) -> float | None:
         """The share of validation tokens the vocabulary maps to [UNK] (None: not applicable)."""
         return None
 
-    def pretrained_variables(self, model, data) -> tuple[str, ...]:
-        """Paths of the variables initialised from pretraining (vectors, ``init_from``): they
-        learn at ``pretrained_lr_scale`` and stay fixed for ``freeze_epochs``."""
-        return ()
-
-    def data_summary(self, config, data) -> dict:
+    def data_summary(self, config: ConfigT, data: DataT) -> dict:
         """Entries for the training summary about the data (pairs read, pairs skipped)."""
         return {}
 
-    def figures(self, config, data, metrics: dict, export_dir: Path) -> None:
+    def figures(self, config: ConfigT, data: DataT, metrics: dict, export_dir: Path) -> None:
         """Figures saved beside the export besides the learning curves (none by default)."""
 
     # --- after training --------------------------------------------------------------------------
@@ -153,23 +176,3 @@ class Task:
 
     def score(self, predictor, data_paths, plot, **options) -> dict:
         raise NotImplementedError
-
-    def format_metrics(self, metrics: dict) -> str:
-        """Human-readable evaluation summary for the CLI."""
-        raise NotImplementedError
-
-    # --- diagnostics, for the tasks that have them ----------------------------------------------
-
-    def attention_plot(self, predictor, source, path, beam_size: int = 1) -> Path:
-        """The attention maps of ``source``'s output (a sentence or an image), as a PNG."""
-        raise ModelError(f"{predictor.export_dir} is a {self.name} model; attention plots need a "
-                         "translate or caption model")
-
-    def gradient_probe(self, export_dir, data_paths, batch_size: int):
-        """A ``seqtasks.diagnostics.flow.GradientProbe`` over the export's first recurrent layer."""
-        raise ModelError(f"{export_dir}: gradient flow is not available for {self.name} models "
-                         "yet (sentiment, lm and translate are)")
-
-    def comparison_figure(self, exports: dict[str, Path], valid_paths, path: Path) -> Path | None:
-        """For ``seqtasks compare``: one figure over every run's export (none by default)."""
-        return None

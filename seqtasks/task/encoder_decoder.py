@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import keras
 
-from seqtasks.task.base import Task
+from seqtasks.task.base import ConfigT, DataT, Task
 from seqtasks.training.losses import SmoothedSparseCrossentropy
 from seqtasks.training.scheduled_sampling import sampling_callbacks
 
 
-class EncoderDecoderTask(Task):
+class EncoderDecoderTask(Task[ConfigT, DataT]):
     """A ``Task`` whose ``build`` returns a ``seqtasks.models.encoder_decoder.Seq2Seq``."""
 
     multi_worker = True

@@ -127,6 +127,7 @@ def child_main(spec_path: str) -> int:
     import keras
 
     from seqtasks.training.fit_task import fit_model
+    from seqtasks.training.prepared import prepare_data
     from seqtasks.training.run_dir import RunDir
 
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
@@ -137,8 +138,8 @@ def child_main(spec_path: str) -> int:
         config = config_lib.from_dict(task.config_class, spec["config"])
         splits = task.read(config, spec["train"], spec["valid"], **spec["options"])
         keras.utils.set_random_seed(config.seed)
-        # resumed=True: the vocabularies and id files the parent prepared in the run directory
-        data = task.prepare(config, splits, run, resumed=True)
+        # resumed=True: what the parent prepared and saved in the run directory
+        data = prepare_data(task, config, splits, run, resumed=True)
         model, _, summary = fit_model(task, config, data, run, spec["verbose"])
         with atomic_path(run.path(WEIGHTS), suffix=".tmp.weights.h5") as weights:
             task.trainable(model).save_weights(str(weights), overwrite=True)

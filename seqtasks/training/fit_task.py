@@ -28,8 +28,7 @@ def fit_model(task, config, data, run, verbose="auto"):
     allocator = malloc.keep_freed_memory()  # before the first step's buffers
     train_ds, valid_ds = task.datasets(config, data)
     steps_per_epoch = batches_per_epoch(train_ds)
-    model = task.build(config, data)
-    pretrained = task.pretrained_variables(model, data)
+    model, pretrained = task.build(config, data)
     trainable = compile_model(task, config, model, steps_per_epoch, pretrained)
     signatures = task.signatures(config, model, data) \
         if keras.backend.backend() == "tensorflow" else None

@@ -1,5 +1,5 @@
 """The one training lifecycle every task runs (``seqtasks.train``): check, read, run directory
-and resume, seed, data, build, compile, fit (time budget, early stopping, throughput),
+and resume, seed, data (prepared once, saved, reloaded on resume), build, compile, fit (time budget, early stopping, throughput),
 validation metrics, export, figures, training summary."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
 from seqtasks.training import backends
 from seqtasks.training.distributed import join_cluster
 from seqtasks.training.fit_task import fit_model
+from seqtasks.training.prepared import prepare_data
 from seqtasks.training.run_dir import RunDir
 
 
@@ -44,11 +45,11 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
               f"finished epoch (state in {run.resume})", file=sys.stderr, flush=True)
     keras.utils.set_random_seed(config.seed)
     try:
-        data = task.prepare(config, splits, run, resumed)
+        data = prepare_data(task, config, splits, run, resumed)
         if backends.elsewhere(config):
             summary = backends.fit_in_child(task, config, train_paths, valid_paths, run,
                                             verbose, options)
-            model = task.build(config, data)
+            model = task.build(config, data).model
             backends.load_trained(task.trainable(model), run)
             signatures = task.signatures(config, model, data)
         else:

@@ -2,9 +2,13 @@
 language-model encoders (``init_from``) -> the vocabulary, the initial weights, the variables
 that learn at ``pretrained_lr_scale``, and the report in the training summary.
 
-    vocabulary, transfer = transfer.prepare(config, tokens, learn, forms, run, ...)
+    vocabulary, parts = transfer.prepare(config, tokens, learn, forms, run, ...)  # Task.prepare
     ...
-    data.pretrained = transfer.apply(model, config, "embedding")   # in Task.build
+    return Built(model, parts.apply(model, config, "embedding"))                 # Task.build
+
+A ``Transfer`` is one of the things ``Task.prepare`` returns: the lifecycle keeps its report in
+the run directory and gives a resumed run a ``Transfer`` without weights (its checkpoint holds
+them), for which ``apply`` still names the pretrained variables.
 """
 
 from __future__ import annotations
@@ -43,11 +47,8 @@ class Transfer:
 
 
 class TransferTask:
-    """Mixed into a ``Task`` whose data has ``transfer`` (a ``Transfer``) and ``pretrained``
-    (the paths its ``build`` got from ``Transfer.apply``)."""
-
-    def pretrained_variables(self, model, data) -> tuple[str, ...]:
-        return data.pretrained
+    """Mixed into a ``Task`` whose data has ``transfer`` (a ``Transfer``): its report goes into
+    the training summary."""
 
     def data_summary(self, config, data) -> dict:
         return data.transfer.summary()
@@ -74,9 +75,3 @@ def prepare(config, tokens: Iterable[list[str]], learn: Callable[[], Vocabulary]
         run.path(f"{name}.json"))
     return vocabulary, Transfer(init)
 
-
-def resumed(run, vectors_path: str = "", name: str = "embeddings", init_from: str = ""
-            ) -> Transfer:
-    """A resumed run's pretrained parts: the report it kept (its checkpoint holds the weights)."""
-    return Transfer(vectors_lib.resumed_embedding(vectors_path, run.path(f"{name}.json")),
-                    init_from=init_from)

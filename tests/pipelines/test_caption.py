@@ -65,7 +65,7 @@ def test_export_in_a_fresh_process_captions_png_and_jpeg_bytes_as_in_memory(digi
     config = tiny_config(export_attention=True, max_length=6)  # untrained: captions run long
     data = read_captions(digits["valid"])
     prepared = task_data(caption.TASK, config, digits["valid"], digits["valid"], tmp_path)
-    model = caption.TASK.build(config, prepared)
+    model = caption.TASK.build(config, prepared).model
     functions = caption.serving_functions(model, prepared, config)
     export_dir = lifecycle.export(caption.TASK, config, model, prepared, tmp_path / "m", {}, {},
                                   tmp_path, functions)

@@ -141,7 +141,8 @@ def test_a_training_step_with_every_option(overrides, tmp_path):
     keras.utils.set_random_seed(config.seed)
     data = task_data(ner.TASK, config, TRAIN, VALID, tmp_path)
     train_ds, _ = ner.TASK.datasets(config, data)
-    model = compile_model(ner.TASK, config, ner.TASK.build(config, data), steps_per_epoch=1)
+    model = compile_model(ner.TASK, config, ner.TASK.build(config, data).model,
+                          steps_per_epoch=1)
     features, tags = next(iter(train_ds))
     losses = [float(model.train_on_batch(features, tags)) for _ in range(3)]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]

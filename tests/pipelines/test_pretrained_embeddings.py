@@ -48,7 +48,7 @@ def test_sentiment_vocabulary_and_matrix_come_from_the_vectors(vectors, tmp_path
     vocabulary = data.encoder.vocabulary
     assert len(vocabulary) == 1500  # training words, then pretrained ones up to the cap
     pretrained = read_vectors(vectors)
-    model = sentiment.TASK.build(config, data)
+    model = sentiment.TASK.build(config, data).model
     matrix = model.get_layer("embedding").embeddings.numpy()
     for word in ("movie", "the", "witty"):
         np.testing.assert_allclose(matrix[vocabulary.index[word]],
@@ -67,7 +67,7 @@ def test_frozen_vectors_stay_as_they_are_after_a_step(vectors, tmp_path, trainab
     config = with_vectors_dimension(tiny_sentiment_config(
         embeddings=str(vectors), embeddings_trainable=trainable, learning_rate=0.05))
     data = task_data(sentiment.TASK, config, *SENTIMENT, tmp_path)
-    model = sentiment.TASK.build(config, data)
+    model = sentiment.TASK.build(config, data).model
     before = model.get_layer("embedding").embeddings.numpy().copy()
     compile_model(sentiment.TASK, config, model, steps_per_epoch=1)
     train, _ = sentiment.TASK.datasets(config, data)
@@ -109,7 +109,7 @@ def test_ner_vocabulary_gains_pretrained_words(vectors, tmp_path):
     words = data.features.words
     assert words.tokens[:len(plain.features.words)] == plain.features.words.tokens
     assert len(words) > len(plain.features.words) + 1000
-    model = ner.TASK.build(config, data)
+    model = ner.TASK.build(config, data).model
     assert model.get_layer("word_embedding").embeddings.shape == (len(words), 16)
 
 
@@ -129,7 +129,7 @@ def test_translation_vectors_extend_the_source_side_only(vectors, tmp_path):
     data = task_data(translation.TASK, config, *pairs, tmp_path / "vectors")
     assert len(data.source.vocabulary) == 2000 > len(plain.source.vocabulary)
     assert data.target.vocabulary.tokens == plain.target.vocabulary.tokens
-    model = translation.TASK.build(config, data)
+    model = translation.TASK.build(config, data).model
     pretrained = read_vectors(vectors)
     row = data.target.vocabulary.index["the"]
     np.testing.assert_allclose(model.decoder.embedding.embeddings.numpy()[row],

@@ -28,7 +28,7 @@ CALLS = [("serving_default", {"text": (TEXTS, "string")}),
 def export_untrained(config, out_dir, work_dir, train=TRAIN, valid=VALID):
     """An export of a freshly initialised model, and its in-memory serving functions."""
     data = task_data(translation.TASK, config, train, valid, work_dir)
-    model = translation.TASK.build(config, data)
+    model = translation.TASK.build(config, data).model
     functions = translation.serving_functions(model, data, config)
     export_dir = lifecycle.export(translation.TASK, config, model, data, out_dir, {}, {},
                                   work_dir, functions)

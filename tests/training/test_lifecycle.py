@@ -39,9 +39,11 @@ class HasThe(seqtasks.Task):
 
         return seqtasks.Splits(lines(train_path), lines(valid_path))
 
-    def prepare(self, config, splits, run, resumed):
-        vocabulary = Vocabulary.build([text.split() for text in splits.train])
-        return splits, TextEncoder(vocabulary, "word", True, 40)
+    def prepare(self, config, splits, run):
+        return {"vocab": Vocabulary.build([text.split() for text in splits.train])}
+
+    def data(self, config, splits, prepared, run):
+        return splits, TextEncoder(prepared["vocab"], "word", True, 40)
 
     def datasets(self, config, data):
         (splits, encoder) = data
@@ -61,7 +63,7 @@ class HasThe(seqtasks.Task):
         x = recurrent_stack(x, RecurrentConfig(cell="gru", units=16, bidirectional=False),
                             return_sequences=True)
         x = MaskedMaxPooling()(x)
-        return keras.Model(ids, keras.layers.Dense(2, activation="softmax")(x))
+        return seqtasks.Built(keras.Model(ids, keras.layers.Dense(2, activation="softmax")(x)))
 
     def compile_options(self, config, model):
         return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
