@@ -31,7 +31,7 @@ from seqtasks.export import kinds
 from seqtasks.config import TrainConfig, choice, option, probability, size
 from seqtasks.data.captions import Captions, read_captions
 from seqtasks.data.images import decode_images
-from seqtasks.data.pipeline import image_caption_dataset
+from seqtasks.data.batching import image_caption_dataset
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
 from seqtasks.errors import ConfigError
 from seqtasks.evaluation.metrics import caption_metrics

@@ -27,7 +27,7 @@ from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, Trai
                              choice, option, probability, size)
 from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
                                   read_conll, tag_set)
-from seqtasks.data.pipeline import tagged_dataset
+from seqtasks.data.batching import tagged_dataset
 from seqtasks.errors import ConfigError
 from seqtasks.io import atomic_write_text
 from seqtasks.layers.char_features import CHAR_ENCODERS, CharFeatures

@@ -26,7 +26,7 @@ from seqtasks.export import kinds
 from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
                              choice, option, probability, size)
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
-from seqtasks.data.pipeline import sequence_dataset
+from seqtasks.data.batching import sequence_dataset
 from seqtasks.errors import DataError
 from seqtasks.evaluation.metrics import classification_metrics
 from seqtasks.evaluation.plots import confusion_matrix_png

@@ -28,7 +28,7 @@ from seqtasks.export import kinds
 from seqtasks.config import (PretrainedPairConfig, TextConfig, TrainConfig, choice, option,
                              probability, size)
 from seqtasks.data.parallel import ParallelText, read_parallel
-from seqtasks.data.pipeline import parallel_dataset
+from seqtasks.data.batching import parallel_dataset
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.evaluation.metrics import translation_metrics

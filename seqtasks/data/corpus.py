@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from seqtasks.data.pipeline import finished
+from seqtasks.data.batching import finished
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.io import atomic_path, iter_text_lines
 from seqtasks.text.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary

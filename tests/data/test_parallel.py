@@ -3,7 +3,7 @@ import tensorflow as tf
 
 from helpers import DATA, write
 from seqtasks.data.parallel import read_lines, read_monolingual, read_parallel
-from seqtasks.data.pipeline import parallel_dataset
+from seqtasks.data.batching import parallel_dataset
 from seqtasks.errors import DataError
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder

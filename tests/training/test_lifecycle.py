@@ -12,7 +12,7 @@ import seqtasks
 from helpers import DATA, tiny_sentiment_config, write
 from pipelines import sentiment
 from seqtasks.config import RecurrentConfig, TrainConfig
-from seqtasks.data.pipeline import sequence_dataset
+from seqtasks.data.batching import sequence_dataset
 from seqtasks.errors import DataError, TrainingError
 from seqtasks.layers.pooling import MaskedMaxPooling
 from seqtasks.layers.recurrent import recurrent_stack

@@ -19,7 +19,7 @@ def finished(dataset: tf.data.Dataset, buffer: int = 2) -> tf.data.Dataset:
     Autotuning's background thread sleeps 10, 20, 40, ... ms between rounds, and an iterator's
     teardown waits for its current sleep: short ``fit`` calls took 2.55 s (or 5.11 s) instead
     of 1.4-1.5 s in about a third of the runs (10 ms x (2^8 - 1) = 2.55 s), never with it off.
-    The pipelines here cache their encoded data, so a fixed buffer loses nothing.
+    The datasets here cache their encoded data, so a fixed buffer loses nothing.
     """
     options = tf.data.Options()
     options.autotune.enabled = False

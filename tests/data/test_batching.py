@@ -1,6 +1,6 @@
 import numpy as np
 
-from seqtasks.data.pipeline import sequence_dataset
+from seqtasks.data.batching import sequence_dataset
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.vocab import Vocabulary
 
