@@ -27,7 +27,8 @@ from seqtasks.data.images import IMAGE_EXTENSIONS, list_images
 from seqtasks.data.tables import detect_format
 from seqtasks.errors import DataError
 from seqtasks.inference.table_schema import KIND_OF_VALUE, Column, InputTable
-from seqtasks.inference.table_writer import Chunk, OutputColumn, TableWriter, output_columns
+from seqtasks.inference.table_schema import Chunk
+from seqtasks.inference.table_writer import OutputColumn, TableWriter, output_columns
 from seqtasks.io import atomic_path, atomic_write_text
 
 MAX_CHUNKSIZE = 1_000_000  # rows held in memory at once

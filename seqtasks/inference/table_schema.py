@@ -25,6 +25,35 @@ KIND_OF_VALUE = ((type(None), "null"), (bool, "bool"), (int, "int"), (float, "fl
 
 
 @dataclass
+class Chunk:
+    """Rows of the input: their lines in the input file and each column's values (Python
+    objects); a Parquet input also keeps its Arrow record batch."""
+
+    lines: list[int]
+    values: dict[str, list]
+    batch: object = None
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def column(self, name: str, as_text: bool = False) -> list:
+        if name not in self.values:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            array = self.batch.column(name)
+            if pa.types.is_dictionary(array.type):
+                array = array.dictionary_decode()
+            self.values[name] = (pc.cast(array, pa.string()) if as_text else array).to_pylist()
+        return self.values[name]
+
+    def tail(self, start: int) -> "Chunk":
+        return Chunk(self.lines[start:], {name: values[start:] for name, values in
+                                          self.values.items()},
+                     None if self.batch is None else self.batch.slice(start))
+
+
+@dataclass
 class Column:
     """One input column: its name, the kinds of value it holds (the first line of each, for
     JSONL) and, for Parquet, its Arrow type."""
@@ -101,7 +130,7 @@ def jsonl_columns(path: Path) -> tuple[list[Column], int]:
 
 class InputTable:
     """A batch-prediction input: its columns, known up front, and its rows in chunks (see
-    table_writer.Chunk), each row with its line in the file (Parquet: its row number)."""
+    Chunk), each row with its line in the file (Parquet: its row number)."""
 
     def __init__(self, path: Path, fmt: str):
         from seqtasks.data.tables import iter_table
@@ -137,7 +166,6 @@ class InputTable:
 
     def chunks(self, chunksize: int):
         from seqtasks.data.tables import iter_table, parquet_batches
-        from seqtasks.inference.table_writer import Chunk
 
         if self.fmt == "jsonl":
             lines, rows = [], []

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from seqtasks.errors import DataError
-from seqtasks.inference.table_schema import Column
+from seqtasks.inference.table_schema import Chunk, Column
 
 TEXT_KINDS = ("temporal", "decimal")  # Arrow types written as their exact text outside Parquet
 REFUSED = {"jsonl": ("decimal", "binary", "other"), "csv": ("binary", "other"),
@@ -42,35 +42,6 @@ class OutputColumn:
 
     def to_json(self) -> dict:
         return {**asdict(self), "arrow": None if self.arrow is None else str(self.arrow)}
-
-
-@dataclass
-class Chunk:
-    """Rows of the input: their lines in the input file and each column's values (Python
-    objects); a Parquet input also keeps its Arrow record batch."""
-
-    lines: list[int]
-    values: dict[str, list]
-    batch: object = None
-
-    def __len__(self) -> int:
-        return len(self.lines)
-
-    def column(self, name: str, as_text: bool = False) -> list:
-        if name not in self.values:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            array = self.batch.column(name)
-            if pa.types.is_dictionary(array.type):
-                array = array.dictionary_decode()
-            self.values[name] = (pc.cast(array, pa.string()) if as_text else array).to_pylist()
-        return self.values[name]
-
-    def tail(self, start: int) -> "Chunk":
-        return Chunk(self.lines[start:], {name: values[start:] for name, values in
-                                          self.values.items()},
-                     None if self.batch is None else self.batch.slice(start))
 
 
 def output_columns(path: Path, columns: list[Column], fmt: str) -> list[OutputColumn]:
