@@ -66,7 +66,7 @@ def run(kind: str, attention: str, paths: dict, args, out: Path) -> dict:
     from pipelines import caption
     from seqtasks import load
     from seqtasks.data.captions import read_captions
-    from seqtasks.inference.predictors.captioner import read_images
+    from seqtasks.data.images import read_images
 
     overrides = [f"attention={attention}", *CONTEXT.get(attention, []), *IMAGE_SIZES[kind],
                  *args.overrides]

@@ -36,7 +36,8 @@ from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
 from seqtasks.errors import ConfigError
 from seqtasks.evaluation.metrics import caption_metrics
 from seqtasks.evaluation.plots import attention_maps_png
-from seqtasks.inference.predictors.captioner import caption_images, read_images
+from seqtasks.data.images import read_images
+from seqtasks.inference.predictors.captioner import caption_images
 from seqtasks.layers.attention import ATTENTION_CHOICES
 from seqtasks.layers.image_encoder import grid_size, image_encoder
 from seqtasks.models.encoder_decoder import BeamConfig, Seq2Seq, attach_decoder

@@ -1,9 +1,14 @@
-"""Images for captioning: which files are images, a cheap readability check, and the in-graph
-decoder that training input and the exported graph share (encoded bytes in, floats out)."""
+"""Images for captioning: which files are images, a cheap readability check, reading paths or
+bytes into encoded images, and the in-graph decoder that training input and the exported graph
+share (encoded bytes in, floats out)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pandas as pd
+
+from seqtasks.errors import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 DECODABLE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # what tf.io.decode_image reads
@@ -45,3 +50,29 @@ def decode_images(encoded, height: int, width: int):
 
     return tf.map_fn(one, encoded, fn_output_signature=tf.TensorSpec([height, width, 3],
                                                                       tf.float32))
+
+
+def read_images(inputs) -> list[bytes]:
+    """Image paths (str / Path) and encoded images (bytes) -> encoded images."""
+    if isinstance(inputs, (str, bytes, Path)):
+        raise DataError("input", f"expected a list of images, got a single "
+                        f"{type(inputs).__name__}", hint="wrap it in a list: caption([image])")
+    if isinstance(inputs, pd.Series):
+        inputs = inputs.tolist()
+    images = []
+    for i, item in enumerate(inputs):
+        if isinstance(item, (bytes, bytearray)):
+            images.append(bytes(item))
+        elif isinstance(item, (str, Path)):
+            try:
+                images.append(Path(item).read_bytes())
+            except OSError as e:
+                raise DataError(item, f"cannot read image {i} ({e.strerror})") from None
+            problem = image_problem(Path(item))  # before TensorFlow fails on it, nameless
+            if problem:
+                raise DataError(item, problem, hint="remove it or replace it with a PNG, JPEG, "
+                                "GIF, BMP or WebP image")
+        else:
+            raise DataError("input", f"item {i} is {type(item).__name__}, expected an image "
+                            "path (str) or encoded image bytes")
+    return images

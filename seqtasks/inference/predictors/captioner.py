@@ -3,41 +3,12 @@ inside the export."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Sequence
 
-import pandas as pd
-
-from seqtasks.data.images import image_problem
+from seqtasks.data.images import read_images
 from seqtasks.decoding.caps import MAX_BEAM_SIZE
-from seqtasks.errors import ConfigError, DataError, ModelError
+from seqtasks.errors import ConfigError, ModelError
 from seqtasks.inference.predictor import DecodingPredictor, text_of
-
-
-def read_images(inputs) -> list[bytes]:
-    """Image paths (str / Path) and encoded images (bytes) -> encoded images."""
-    if isinstance(inputs, (str, bytes, Path)):
-        raise DataError("input", f"expected a list of images, got a single "
-                        f"{type(inputs).__name__}", hint="wrap it in a list: caption([image])")
-    if isinstance(inputs, pd.Series):
-        inputs = inputs.tolist()
-    images = []
-    for i, item in enumerate(inputs):
-        if isinstance(item, (bytes, bytearray)):
-            images.append(bytes(item))
-        elif isinstance(item, (str, Path)):
-            try:
-                images.append(Path(item).read_bytes())
-            except OSError as e:
-                raise DataError(item, f"cannot read image {i} ({e.strerror})") from None
-            problem = image_problem(Path(item))  # before TensorFlow fails on it, nameless
-            if problem:
-                raise DataError(item, problem, hint="remove it or replace it with a PNG, JPEG, "
-                                "GIF, BMP or WebP image")
-        else:
-            raise DataError("input", f"item {i} is {type(item).__name__}, expected an image "
-                            "path (str) or encoded image bytes")
-    return images
 
 
 def caption_images(caption: Callable, images: Sequence[bytes], beam_size: int,
