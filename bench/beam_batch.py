@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     work = common.work_dir(args, "beam")
     model = args.model or small_model(work)
-    metadata = serving.read_metadata(model)
+    metadata = common.read_metadata(common.resolve_export(model))
     batch = work / "beam"
     batch.mkdir(parents=True, exist_ok=True)
     small, large = batch / "small.jsonl", batch / "large.jsonl"

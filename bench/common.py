@@ -45,6 +45,9 @@ RECIPES = REPO / "recipes"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # pipelines/ without an editable install
 
+# an export's seqtasks.json, read (and refused when unreadable) the library's way
+from seqtasks.export.layout import read_metadata, resolve_export  # noqa: E402,F401
+
 
 def log(message: str) -> None:
     """Progress, on stderr (stdout ends with the result's JSON line)."""
@@ -222,10 +225,6 @@ def work_dir(args, prefix: str) -> Path:
 
 
 # --- what a run produced -----------------------------------------------------------------------
-
-def read_metadata(export_dir: Path) -> dict:
-    return json.loads((Path(export_dir) / "seqtasks.json").read_text(encoding="utf-8"))
-
 
 def _rounded(value, digits: int = 4):
     if isinstance(value, float) and math.isfinite(value):

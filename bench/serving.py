@@ -86,13 +86,6 @@ def default_model(task: str, work: Path) -> Path:
     return root
 
 
-def read_metadata(model: Path) -> dict:
-    """seqtasks.json of the newest version under an export root (or of a version folder)."""
-    from seqtasks.export.layout import read_metadata as read, resolve_export
-
-    return read(resolve_export(model))
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -333,7 +326,7 @@ def compare(args, work: Path) -> dict:
         finally:
             server.terminate()
             _, log = server.communicate(timeout=60)
-        metadata = read_metadata(model)
+        metadata = common.read_metadata(common.resolve_export(model))
         results[task] = {
             "model": str(model), "model_config": metadata.get("config"),
             "load_test": levels,
@@ -422,7 +415,7 @@ def main() -> None:
     needs_work = args.model is None or not args.skip_batch
     work = common.work_dir(args, "serving") if needs_work else None
     model = args.model or default_model(args.task, work)
-    metadata = read_metadata(model)
+    metadata = common.read_metadata(common.resolve_export(model))
     training = {k: v for k, v in metadata.get("training", {}).items() if k != "history"}
     result = {"task": args.task, "model": str(model),
               "model_config": {"task": metadata.get("task"), "config": metadata.get("config"),
