@@ -30,22 +30,35 @@ def bucket_boundaries(max_length: int) -> list[int]:
     return [edge for edge in BUCKET_EDGES if edge < max_length]
 
 
-def shuffled_padded_batches(dataset: tf.data.Dataset, size: int, shuffle: bool, seed: int,
-                            batch_size: int, max_length: int, bucket_by_length: bool,
-                            length: Callable, padding_values=None) -> tf.data.Dataset:
-    """Cache the encoded examples, reshuffle them every epoch with a fixed seed (deterministic
-    runs), and pad them into batches; with ``bucket_by_length`` examples of similar ``length``
-    share a batch, so little time is spent on padding."""
-    dataset = dataset.cache()
+def encoded_examples(columns: tuple, encode_batch: Callable, trim: Callable,
+                     chunk: int = 1024) -> tf.data.Dataset:
+    """One example per row of ``columns``, encoded ``chunk`` rows at a time by ``encode_batch``
+    (the in-graph encoders the export uses, on dense padded tensors with their lengths), then
+    cut back to its own length by ``trim``."""
+    dataset = tf.data.Dataset.from_tensor_slices(columns)
+    return dataset.batch(chunk).map(encode_batch).unbatch().map(trim)
+
+
+def batches(examples: tf.data.Dataset, size: int, to_model_inputs: Callable, batch_size: int,
+            shuffle: bool, seed: int, max_length: int = 0, length: Callable | None = None,
+            padding_values=None, parallel: bool = False) -> tf.data.Dataset:
+    """What every builder does with its encoded examples: cache them, reshuffle them every
+    epoch with a fixed seed (deterministic runs), pad them into batches (with ``length``,
+    examples of similar length share a batch, so little time is spent on padding), map each
+    batch to ``to_model_inputs`` and end with ``finished``."""
+    dataset = examples.cache()
     if shuffle:
         dataset = dataset.shuffle(max(size, 1), seed=seed, reshuffle_each_iteration=True)
     boundaries = bucket_boundaries(max_length)
-    if bucket_by_length and boundaries:
-        return dataset.bucket_by_sequence_length(
+    if length is not None and boundaries:
+        dataset = dataset.bucket_by_sequence_length(
             element_length_func=length, bucket_boundaries=boundaries,
             bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
             padding_values=padding_values)
-    return dataset.padded_batch(batch_size, padding_values=padding_values)
+    else:
+        dataset = dataset.padded_batch(batch_size, padding_values=padding_values)
+    return finished(dataset.map(to_model_inputs,
+                                num_parallel_calls=tf.data.AUTOTUNE if parallel else None))
 
 
 def sequence_dataset(
@@ -58,22 +71,16 @@ def sequence_dataset(
     seed: int,
     bucket_by_length: bool = True,
 ) -> tf.data.Dataset:
-    """(token ids [batch, time], targets [batch, ...]) batches.
-
-    Encoding runs once, in batches of 1024 through the same in-graph encoder the export uses;
-    batching as ``shuffled_padded_batches``.
-    """
-    dataset = tf.data.Dataset.from_tensor_slices((list(texts), targets))
+    """(token ids [batch, time], targets [batch, ...]) batches, bucketed by length."""
     def encode_batch(text, target):
         ids = encode(text)
         return ids.to_tensor(), ids.row_lengths(), target
 
-    dataset = dataset.batch(1024).map(encode_batch).unbatch()
-    dataset = dataset.map(lambda ids, length, target: (ids[:length], target))
-    dataset = shuffled_padded_batches(dataset, len(texts), shuffle, seed, batch_size, max_length,
-                                      bucket_by_length, lambda ids, _: tf.shape(ids)[0])
-    dataset = dataset.map(lambda ids, y: (pad_dense(ids), y))
-    return finished(dataset)
+    examples = encoded_examples((list(texts), targets), encode_batch,
+                                lambda ids, length, target: (ids[:length], target))
+    return batches(examples, len(texts), lambda ids, y: (pad_dense(ids), y), batch_size,
+                   shuffle, seed, max_length,
+                   (lambda ids, _: tf.shape(ids)[0]) if bucket_by_length else None)
 
 
 def tagged_dataset(
@@ -95,23 +102,21 @@ def tagged_dataset(
     lengths = [min(len(sentence), max_length) for sentence in tokens]
     flat_tokens = [token for sentence in tokens for token in sentence[:max_length]]
     flat_tags = [tag for sentence in tag_ids for tag in sentence[:max_length]]
-    dataset = tf.data.Dataset.from_tensor_slices((
+    examples = tf.data.Dataset.from_tensor_slices((
         tf.RaggedTensor.from_row_lengths(tf.constant(flat_tokens, tf.string), lengths),
         tf.RaggedTensor.from_row_lengths(tf.constant(flat_tags, tf.int32), lengths),
     ))
     # Rows of a ragged tensor arrive as (uniform) ragged tensors; padding needs plain tensors.
-    dataset = dataset.map(lambda words, tags: (tf.convert_to_tensor(words),
-                                               tf.convert_to_tensor(tags)))
-    dataset = shuffled_padded_batches(dataset, len(tokens), shuffle, seed, batch_size, max_length,
-                                      bucket_by_length, lambda words, _: tf.shape(words)[0],
-                                      padding_values=("", -1))
+    examples = examples.map(lambda words, tags: (tf.convert_to_tensor(words),
+                                                 tf.convert_to_tensor(tags)))
 
     def features(words, tags):
         lengths = tf.reduce_sum(tf.cast(tags >= 0, tf.int32), axis=1)
         return featurize(tf.RaggedTensor.from_tensor(words, lengths=lengths)), tags
 
-    dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
-    return finished(dataset)
+    return batches(examples, len(tokens), features, batch_size, shuffle, seed, max_length,
+                   (lambda words, _: tf.shape(words)[0]) if bucket_by_length else None,
+                   padding_values=("", -1), parallel=True)
 
 
 def parallel_dataset(
@@ -131,25 +136,25 @@ def parallel_dataset(
     The decoder reads ``[BOS] y1 .. yn`` and learns to emit ``y1 .. yn [EOS]``; weights are 1 on
     real target positions and 0 on padding. Pairs are bucketed by their longer side.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
-
     def encode_batch(source, target):
         source_ids = tf.cast(encode_source(source), tf.int32)
         decoder_in, decoder_out = teacher_forcing(encode_target(target))
         return (source_ids.to_tensor(), source_ids.row_lengths(), decoder_in.to_tensor(),
                 decoder_out.to_tensor(), decoder_out.row_lengths())
 
-    dataset = dataset.batch(1024).map(encode_batch).unbatch()
-    dataset = dataset.map(lambda source, source_length, decoder_in, decoder_out, target_length: (
-        source[:source_length], decoder_in[:target_length], decoder_out[:target_length]))
-    dataset = shuffled_padded_batches(
-        dataset, len(sources), shuffle, seed, batch_size, max_length + 1, bucket_by_length,
-        lambda source, decoder_in, _: tf.maximum(tf.shape(source)[0], tf.shape(decoder_in)[0]))
+    examples = encoded_examples(
+        (list(sources), list(targets)), encode_batch,
+        lambda source, source_length, decoder_in, decoder_out, target_length: (
+            source[:source_length], decoder_in[:target_length], decoder_out[:target_length]))
 
     def to_model_inputs(source, decoder_in, decoder_out):
         return (pad_dense(source), decoder_in), decoder_out, target_weights(decoder_out)
 
-    return finished(dataset.map(to_model_inputs))
+    def longer_side(source, decoder_in, _):
+        return tf.maximum(tf.shape(source)[0], tf.shape(decoder_in)[0])
+
+    return batches(examples, len(sources), to_model_inputs, batch_size, shuffle, seed,
+                   max_length + 1, longer_side if bucket_by_length else None)
 
 
 def teacher_forcing(target_ids: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
@@ -178,21 +183,18 @@ def image_caption_dataset(
     """((images [batch, H, W, 3], decoder input ids [batch, T]), target ids, weights) batches
     for teacher-forced captioning. Files are read and decoded once, by ``decode_images`` (the
     exported graph's decoder), and cached in memory."""
-    dataset = tf.data.Dataset.from_tensor_slices((list(image_paths), list(captions)))
-
     def encode_batch(paths, texts):
         images = decode_images(tf.map_fn(tf.io.read_file, paths))
         decoder_in, decoder_out = teacher_forcing(encode_caption(texts))
         return images, decoder_in.to_tensor(), decoder_out.to_tensor(), decoder_out.row_lengths()
 
-    dataset = dataset.batch(256).map(encode_batch).unbatch()
-    dataset = dataset.map(lambda image, decoder_in, decoder_out, length: (
-        image, decoder_in[:length], decoder_out[:length]))
-    # Images are all one size and captions short: padded batches, no length buckets.
-    dataset = shuffled_padded_batches(dataset, len(captions), shuffle, seed, batch_size, 0,
-                                      False, None)
+    examples = encoded_examples(
+        (list(image_paths), list(captions)), encode_batch,
+        lambda image, decoder_in, decoder_out, length: (
+            image, decoder_in[:length], decoder_out[:length]), chunk=256)
 
     def to_model_inputs(images, decoder_in, decoder_out):
         return (images, decoder_in), decoder_out, target_weights(decoder_out)
 
-    return finished(dataset.map(to_model_inputs))
+    # Images are all one size and captions short: padded batches, no length buckets.
+    return batches(examples, len(captions), to_model_inputs, batch_size, shuffle, seed)
