@@ -47,12 +47,7 @@ def _add_budget_arguments(parser: argparse.ArgumentParser, scope: str = "") -> N
                         help=f"minutes of training{scope} at most (same as --set time_budget=MIN)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="seqtasks", epilog=EPILOG,
-        description="Train, evaluate, export and run recurrent sequence models for NLP tasks.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _train_command(commands) -> None:
     train = commands.add_parser(
         "train", help="train a model and export it as a SavedModel",
         description="Train TASK on --train, early-stop on --valid, export to --out/<version>/. "
@@ -72,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "autoencoder); same as --set level=...")
     _add_config_arguments(train)
 
+
+def _evaluate_command(commands) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="score an exported model on labelled data",
         description="Evaluate the newest (or --version) export in DIR on --data.")
@@ -83,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print metrics as one JSON object on the last line")
     evaluate.add_argument("--plot", metavar="PNG", help="write a confusion-matrix plot here")
 
+
+def _predict_command(commands) -> None:
     predict = commands.add_parser(
         "predict", help="batch prediction from a file to a file",
         description="Predict every row of --input (TSV, CSV, JSONL or Parquet) and write "
@@ -103,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "when the input already has a column of the same name")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _generate_command(commands) -> None:
     generate = commands.add_parser(
         "generate", help="sample text from a language model",
         description="Sample continuations of --prompt (default: none, sample from scratch) from "
@@ -123,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="same seed, same samples (default: 0)")
     generate.add_argument("--allow-unk", action="store_true", help="let [UNK] be sampled")
 
+
+def _attention_command(commands) -> None:
     attention = commands.add_parser(
         "attention", help="plot a model's attention for one sentence or image",
         description="Translate --text (or caption --image) with the newest (or --version) "
@@ -136,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     attention.add_argument("--beam-size", type=int, default=1, metavar="K",
                            help="beam search width (default: 1, greedy)")
 
+
+def _compare_command(commands) -> None:
     compare = commands.add_parser(
         "compare", help="train a grid of configurations and report them side by side",
         description="Train every combination of --grid (or every config of --runs) on the same "
@@ -153,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_budget_arguments(compare, " per run")
     _add_config_arguments(compare)
 
+
+def _diagnose_command(commands) -> None:
     diagnose = commands.add_parser(
         "diagnose", help="gradient flow through time; the adding-problem benchmark",
         description="With DIR: plot ||dloss/dh_t|| per time step of the export's first "
@@ -176,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--units", type=int, default=32, help="--task: hidden units")
     diagnose.add_argument("--seed", type=int, default=0, help="--task: seed (default: 0)")
 
+
+def _pretrain_command(commands) -> None:
     pretrain = commands.add_parser(
         "pretrain", help="pretrain word vectors on plain text (for embeddings=FILE)",
         description="seqtasks pretrain vectors --corpus FILE [FILE ...] --out vectors.txt: "
@@ -198,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--keep-case", action="store_true",
                           help="do not case-fold (the pipelines case-fold by default)")
     pretrain.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _vectors_command(commands) -> None:
     vectors = commands.add_parser(
         "vectors", help="list the word vectors that embeddings= takes by name",
         description="seqtasks vectors list: the registered vector sets (embeddings=NAME), their "
@@ -205,10 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "command when it is not).")
     vectors.add_argument("what", choices=["list"], help="what to do")
     vectors.add_argument("--json", action="store_true", help="one JSON object a line")
+
+
+def _config_command(commands) -> None:
     show = commands.add_parser("config", help="list a task's config keys and defaults",
                                description="Print the config keys of TASK with defaults.")
     show.add_argument("task", choices=TASKS)
     show.add_argument("--yaml", action="store_true", help="print a full YAML config instead")
+
+
+def _serve_command(commands) -> None:
     serve = commands.add_parser(
         "serve", help="serve SavedModels as TensorFlow Serving does (REST and gRPC)",
         description="Serve SavedModels in TF Serving's layout (BASE/<version>/saved_model.pb) "
@@ -266,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tensorflow_inter_op_parallelism", "--tensorflow-inter-op-parallelism",
                        type=int, default=0, metavar="N", dest="inter_op",
                        help="ops run at a time (default 0: TensorFlow picks)")
+
+
+def _saved_model_cli_command(commands) -> None:
     smcli = commands.add_parser(
         "saved-model-cli", help="TensorFlow's saved_model_cli with the tokenizer ops registered",
         description="Runs tensorflow's saved_model_cli (show, run, ...) after importing "
@@ -273,4 +294,24 @@ def build_parser() -> argparse.ArgumentParser:
                     "saved-model-cli run --dir DIR/1 --tag_set serve --signature_def "
                     "serving_default --input_exprs 'text=[\"great film\"]'")
     smcli.add_argument("args", nargs=argparse.REMAINDER, help="saved_model_cli arguments")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole grammar: one function a command, each adding its subparser to ``commands``."""
+    parser = argparse.ArgumentParser(
+        prog="seqtasks", epilog=EPILOG,
+        description="Train, evaluate, export and run recurrent sequence models for NLP tasks.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _train_command(commands)
+    _evaluate_command(commands)
+    _predict_command(commands)
+    _generate_command(commands)
+    _attention_command(commands)
+    _compare_command(commands)
+    _diagnose_command(commands)
+    _pretrain_command(commands)
+    _vectors_command(commands)
+    _config_command(commands)
+    _serve_command(commands)
+    _saved_model_cli_command(commands)
     return parser
