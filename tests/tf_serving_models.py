@@ -55,6 +55,30 @@ def export_half_plus_two(version_dir: Path) -> Path:
     return version_dir
 
 
+def export_half_plus_three(version_dir: Path) -> Path:
+    """TF Serving's ``saved_model_half_plus_three``: ``y = 0.5 x + 3`` for a float ``x`` whose
+    signature gives no shape at all (its TensorInfos carry no tensor_shape), so TF Serving feeds
+    whatever tensor the request builds: ``{"instances": [2.0]}`` answers ``[4.0]``."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    with tf.Graph().as_default(), v1.Session() as session:
+        a, c = tf.Variable(0.5, name="a"), tf.Variable(3.0, name="c")
+        x = v1.placeholder(tf.float32, name="x")
+        y = tf.identity(a * x + c, name="y")
+        x_info, y_info = (v1.saved_model.utils.build_tensor_info(t) for t in (x, y))
+        for info in (x_info, y_info):
+            info.ClearField("tensor_shape")
+        signature = v1.saved_model.signature_def_utils.build_signature_def(
+            {"x": x_info}, {"y": y_info}, "tensorflow/serving/predict")
+        session.run(v1.global_variables_initializer())
+        builder = v1.saved_model.Builder(str(version_dir))
+        builder.add_meta_graph_and_variables(session, ["serve"],
+                                             signature_def_map={"serving_default": signature})
+        builder.save()
+    return version_dir
+
+
 def export_tf2_half_plus_two(version_dir: Path, b: float = 2.0) -> Path:
     """``y = 0.5 x + b`` for float ``x`` of any shape (a TF2 SavedModel, predict only)."""
     import tensorflow as tf

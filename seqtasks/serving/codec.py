@@ -78,7 +78,12 @@ def decode_inputs(request: PredictRequest, signature: Signature, max_rows: int,
     for name, value in columns.items():
         where = "'instances'" if request.row_format else f"input '{name}'"
         where = where if len(columns) == 1 else f"input '{name}'"
-        arrays[name] = to_array(value, signature.inputs[name], where, limits)
+        spec = signature.inputs[name]
+        if request.row_format and not spec.batched:
+            # TF Serving stacks the instances and feeds that tensor whatever the signature
+            # says (half_plus_three's scalar x takes [2.0]); the graph is the judge.
+            spec = dataclasses.replace(spec, shape=None)
+        arrays[name] = to_array(value, spec, where, limits)
         if limits is not None:
             check_strings(arrays[name], where, limits)
     if limits is not None:
@@ -111,12 +116,6 @@ def _rows_to_columns(instances, signature: Signature) -> dict[str, list]:
     if not isinstance(instances, list):
         raise RequestError(f"'instances' must be a list (one entry per example), got "
                            f"{_json_type(instances)}")
-    unbatched = [name for name, spec in signature.inputs.items()
-                 if spec.shape is not None and not spec.batched]
-    if unbatched:
-        raise RequestError(f"input '{unbatched[0]}' has no batch dimension (shape "
-                           f"{_shape_text(signature.inputs[unbatched[0]].shape)}); send the "
-                           "request in the columnar format: {\"inputs\": {...}}")
     names = list(signature.inputs)
     if len(names) == 1 and not any(_is_named(instance) for instance in instances):
         return {names[0]: instances}

@@ -52,8 +52,11 @@ class TensorInfo:
     def from_proto(cls, name: str, info) -> "TensorInfo":
         import tensorflow as tf
 
-        shape = None if info.tensor_shape.unknown_rank else tuple(
-            None if dim.size < 0 else dim.size for dim in info.tensor_shape.dim)
+        # No tensor_shape at all (TF1 exports such as TF Serving's half_plus_three) promises
+        # nothing, like unknown_rank: the tensor is fed as the request builds it.
+        known = info.HasField("tensor_shape") and not info.tensor_shape.unknown_rank
+        shape = tuple(None if dim.size < 0 else dim.size
+                      for dim in info.tensor_shape.dim) if known else None
         return cls(name, tf.dtypes.as_dtype(info.dtype), shape, info.name)
 
 

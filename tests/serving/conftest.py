@@ -102,6 +102,17 @@ def half_plus_two(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def half_plus_three(tmp_path_factory):
+    """TF Serving's half_plus_three (a TF1 graph whose signature gives x no shape) at
+    BASE/00000123."""
+    from tf_serving_models import export_half_plus_three
+
+    base = tmp_path_factory.mktemp("tfs3") / "half_plus_three"
+    export_half_plus_three(base / "00000123")
+    return base
+
+
+@pytest.fixture(scope="session")
 def tf2_half_plus_two(tmp_path_factory):
     """The same predict function as a TF2 SavedModel at BASE/00000123."""
     from tf_serving_models import export_tf2_half_plus_two

@@ -79,7 +79,7 @@ def test_several_inputs_ints_bools_and_b64_outputs(numbers_server):
         {"next_ids": -4, "raw_bytes": {"b64": "dGV4dA=="}, "flag": False}]}
 
 
-def test_unbatched_inputs_need_the_columnar_format_and_split_batches(numbers_server):
+def test_unbatched_inputs_split_batches_and_rows_are_fed_as_built(numbers_server):
     url, _ = numbers_server
     path = "/v1/models/numbers:predict"
     bodies = [(path, {"signature_name": "scale", "inputs": {"x": [[1, 2], [3, 4]], "factor": f}})
@@ -92,7 +92,8 @@ def test_unbatched_inputs_need_the_columnar_format_and_split_batches(numbers_ser
                                                "sum": [3.0, 7.0]}}
     rows = httpx.post(url + path, content=json.dumps(
         {"signature_name": "scale", "instances": [{"x": [1, 2], "factor": 2}]}))
-    assert rows.status_code == 400 and "input 'factor' has no batch dimension" in rows.text
+    # as TF Serving: the instances are stacked and fed as built (factor [2] broadcasts)
+    assert rows.json() == {"predictions": [{"scaled": [2.0, 4.0], "sum": 3.0}]}
 
 
 def test_signatures_with_unbatched_outputs_run_each_request_alone(numbers_server):

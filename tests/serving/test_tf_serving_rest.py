@@ -42,8 +42,9 @@ EXPECTED_SIGNATURES = {
 
 
 @pytest.fixture(scope="module")
-def client(half_plus_two, tf2_half_plus_two, serve_app):
-    models = load_models([f"default={half_plus_two}", f"tf2={tf2_half_plus_two}"])
+def client(half_plus_two, tf2_half_plus_two, half_plus_three, serve_app):
+    models = load_models([f"default={half_plus_two}", f"tf2={tf2_half_plus_two}",
+                          f"half_plus_three={half_plus_three}"])
     with serve_app(create_app(models, ServerConfig(batch_timeout_ms=1))) as url:
         with httpx.Client(base_url=url, timeout=30) as http:
             yield http
@@ -72,6 +73,19 @@ def test_predict_rows_and_columns(client):  # testPredictREST, testPredictColumn
         == {"outputs": [3.0, 3.5, 4.0]}
     assert post(client, "/v1/models/default/versions/123:predict",
                 {"instances": [[2.0], [3.0]]}).json() == {"predictions": [[3.0], [3.5]]}
+
+
+def test_inputs_are_fed_as_the_request_builds_them(client):  # half_plus_three
+    path = "/v1/models/half_plus_three:predict"
+    assert post(client, path, {"instances": [2.0]}).json() == {"predictions": [4.0]}
+    assert post(client, path, {"instances": [2.0, 4.0]}).json() == {"predictions": [4.0, 5.0]}
+    assert post(client, path, {"inputs": 2.0}).json() == {"outputs": 4.0}
+    assert post(client, path, {"instances": [[2.0], [4.0]]}).json() \
+        == {"predictions": [[4.0], [5.0]]}
+    wrong = post(client, path, {"instances": ["two"]})
+    assert wrong.status_code == 400 and "expected numbers" in wrong.text
+    too_big = post(client, path, {"inputs": [[0] * 2100] * 2100})  # over the element limit
+    assert too_big.status_code == 400 and "--max-tensor-elements" in too_big.text
 
 
 def test_status_and_zero_padded_version(client):  # testGetStatusREST
