@@ -141,9 +141,11 @@ async def _server_error(request: Request, error: Exception):
 
 def create_app(models: dict[str, ServedModel] | ModelManager,
                config: ServerConfig = ServerConfig(), grpc_port: int | None = None,
-               grpc_host: str = "127.0.0.1", demo: bool = False) -> Starlette:
+               grpc_host: str = "127.0.0.1", demo: bool = False,
+               prometheus_path: str | None = "/monitoring/prometheus/metrics") -> Starlette:
     """The app over ``models`` (or a manager, which then polls its base paths while the app
-    runs); with ``grpc_port``, TF Serving's gRPC services run on the same event loop."""
+    runs); with ``grpc_port``, TF Serving's gRPC services run on the same event loop. The
+    metrics are served at ``prometheus_path`` (None: not at all)."""
     manager = models if isinstance(models, ModelManager) else ModelManager.of(models)
     core = ServingCore(manager, config)
     api = RestAPI(core)
@@ -153,7 +155,8 @@ def create_app(models: dict[str, ServedModel] | ModelManager,
         routes += [Route(prefix, api.status, methods=["GET"]),
                    Route(prefix + "/metadata", api.metadata, methods=["GET"]),
                    Route(prefix + ":{verb}", api.call, methods=["POST"])]
-    routes.append(Route("/monitoring/prometheus/metrics", api.prometheus, methods=["GET"]))
+    if prometheus_path is not None:
+        routes.append(Route(prometheus_path, api.prometheus, methods=["GET"]))
     if demo:
         routes.append(Route("/", api.demo, methods=["GET"]))
 

@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 import numpy as np
 
 from seqtasks.serving.codec import DecodedInputs
-from seqtasks.serving.errors import RejectedInstance
+from seqtasks.serving.errors import RejectedInstance, Unavailable
 from seqtasks.serving.models import Signature
 from seqtasks.serving.timed_call import TimedSignature
 
@@ -47,7 +47,8 @@ class MicroBatcher:
     """Queues requests for one signature and runs them in batches on ``executor``."""
 
     def __init__(self, signature: Signature, executor: Executor, max_batch_size: int,
-                 timeout_s: float, observe_batch=None, session=None):
+                 timeout_s: float, observe_batch=None, session=None,
+                 max_enqueued_batches: int = 0, allowed_batch_sizes: tuple[int, ...] = ()):
         self.signature = signature
         self.call = TimedSignature(signature, session)
         self.observe_batch = observe_batch  # called with the examples of each model call
@@ -58,6 +59,9 @@ class MicroBatcher:
         self._carried: _Pending | None = None
         self._busy = False  # a batch is being collected or run
         self._task: asyncio.Task | None = None
+        self.max_queued_rows = max_enqueued_batches * max_batch_size  # 0: unbounded
+        self.allowed_batch_sizes = allowed_batch_sizes
+        self._queued_rows = 0
         self.batches = 0  # batches formed so far (requests / batches = mean requests per batch)
         self.requests = 0
 
@@ -67,7 +71,12 @@ class MicroBatcher:
         (``time.monotonic()`` seconds) or not at all."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._serve_batches())
+        if self.max_queued_rows and self._queued_rows + inputs.rows > self.max_queued_rows:
+            raise Unavailable(f"the batching queue of signature '{self.signature.name}' is full "
+                              f"({self._queued_rows} examples waiting, max_enqueued_batches x "
+                              "max_batch_size); retry later, or raise max_enqueued_batches")
         future = asyncio.get_running_loop().create_future()
+        self._queued_rows += inputs.rows
         self.queue.put_nowait(_Pending(inputs, future, deadline))
         return await future
 
@@ -118,7 +127,7 @@ class MicroBatcher:
                     pending.future.set_result(result)
 
     async def _collect(self) -> list[_Pending]:
-        first = self._carried or await self.queue.get()
+        first = self._carried or self._taken(await self.queue.get())
         self._carried, self._busy = None, True
         batch, rows = [first], first.inputs.rows
         deadline = time.monotonic() + self.timeout_s
@@ -128,17 +137,21 @@ class MicroBatcher:
                 if remaining <= 0:
                     break
                 try:
-                    pending = await asyncio.wait_for(self.queue.get(), remaining)
+                    pending = self._taken(await asyncio.wait_for(self.queue.get(), remaining))
                 except asyncio.TimeoutError:
                     break
             else:
-                pending = self.queue.get_nowait()
+                pending = self._taken(self.queue.get_nowait())
             if rows + pending.inputs.rows > self.max_batch_size:
                 self._carried = pending
                 break
             batch.append(pending)
             rows += pending.inputs.rows
         return batch
+
+    def _taken(self, pending: _Pending) -> _Pending:
+        self._queued_rows -= pending.inputs.rows
+        return pending
 
     def _run_group(self, group: list[_Pending]) -> list:
         """Runs in the executor: one call for the group, or one per request if that fails."""
@@ -191,7 +204,18 @@ class MicroBatcher:
         arrays = {name: np.concatenate([pending.inputs.batched[name] for pending in group])
                   for name in group[0].inputs.batched}
         arrays.update(group[0].inputs.unbatched)
-        return self.call(arrays, timeout_s)
+        rows = sum(pending.inputs.rows for pending in group)
+        padded = next((size for size in self.allowed_batch_sizes if size >= rows), rows)
+        if padded == rows or not self.signature.batchable:
+            return self.call(arrays, timeout_s)
+        # TF Serving's allowed_batch_sizes: pad with copies of the first example (fewer shapes
+        # to optimise for), then drop the padding's outputs
+        for name in group[0].inputs.batched:
+            filler = np.repeat(arrays[name][:1], padded - rows, axis=0)
+            arrays[name] = np.concatenate([arrays[name], filler])
+        outputs = self.call(arrays, timeout_s)
+        return {name: array[:rows] if array.ndim and array.shape[0] == padded else array
+                for name, array in outputs.items()}
 
     @staticmethod
     def _split(outputs: dict[str, np.ndarray], group: list[_Pending]) -> list[dict]:

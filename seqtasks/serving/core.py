@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import logging
 import os
@@ -25,6 +26,9 @@ from seqtasks.serving.metrics import ServingMetrics
 from seqtasks.serving.models import LoadedVersion, ServedModel, Signature
 
 log = logging.getLogger("seqtasks.serving")
+# The request being answered on this task (REST or gRPC), so that its model calls are timed
+# under its labels (TF Serving's runtime_latency).
+_current_record: contextvars.ContextVar = contextvars.ContextVar("serving_record", default=None)
 
 
 @dataclasses.dataclass
@@ -38,6 +42,10 @@ class ServerConfig:
     timeout_ms: int = 30_000
     limits: RequestLimits = RequestLimits()
     shutdown_grace_s: float = 10.0  # on SIGTERM: in-flight requests get this long, then stop
+    # TF Serving's BatchingParameters: a signature's queue holds at most this many batches
+    # (then UNAVAILABLE; 0: unbounded), and a batch is padded up to the next allowed size.
+    max_enqueued_batches: int = 0
+    allowed_batch_sizes: tuple[int, ...] = ()
 
 
 class ModelRunError(ServingError):
@@ -87,6 +95,7 @@ class ServingCore:
         self.executor = ThreadPoolExecutor(self.config.inference_threads,
                                            thread_name_prefix="inference")
         self.manager.on_change = self._versions_changed
+        self.manager.on_warmup = self.metrics.tf_serving.warmup
         for name, model in self.models.items():
             self.metrics.versions.labels(name).set(len(model.loaded))
         self.manager.start_polling()
@@ -129,7 +138,8 @@ class ServingCore:
     def _versions_changed(self, name: str, loaded: list, removed: list[LoadedVersion]) -> None:
         """From the poller thread: count versions; stop the batchers of unloaded versions (they
         finish the requests already queued first)."""
-        self.metrics.versions.labels(name).set(len(self.models[name].loaded))
+        model = self.models.get(name)  # None: removed by a new model config
+        self.metrics.versions.labels(name).set(len(model.loaded) if model else 0)
         if self.loop is None:
             return
         for version in removed:
@@ -157,6 +167,7 @@ class ServingCore:
     def record(self, model: str, api: str, protocol: str):
         """Times a request and counts it by outcome once answered (or failed)."""
         record, start, code = RequestRecord(model, api, protocol), time.perf_counter(), "OK"
+        token = _current_record.set(record)
         try:
             yield record
         except ServingError as error:
@@ -166,6 +177,7 @@ class ServingCore:
             code = "INTERNAL"
             raise
         finally:
+            _current_record.reset(token)
             if model in self.models:  # unknown names would let clients grow the label set
                 self.metrics.observe(model, record.signature, api, protocol, code,
                                      time.perf_counter() - start)
@@ -197,13 +209,21 @@ class ServingCore:
             histogram = self.metrics.batch_size.labels(model, signature.name)
             batcher = MicroBatcher(signature, self.executor, self.config.max_batch_size,
                                    self.config.batch_timeout_ms / 1000.0, histogram.observe,
-                                   loaded.session)
+                                   loaded.session, self.config.max_enqueued_batches,
+                                   self.config.allowed_batch_sizes)
             self._batchers[key] = (loaded, batcher)
+        started = time.perf_counter()
         try:
             if deadline is None:
-                return await batcher.predict(inputs)
-            return await asyncio.wait_for(batcher.predict(inputs, deadline),
-                                          max(0.0, deadline - time.monotonic()))
+                outputs = await batcher.predict(inputs)
+            else:
+                outputs = await asyncio.wait_for(batcher.predict(inputs, deadline),
+                                                 max(0.0, deadline - time.monotonic()))
+            record = _current_record.get()
+            if record is not None:
+                self.metrics.tf_serving.runtime(model, record.api, record.protocol,
+                                                time.perf_counter() - started)
+            return outputs
         except asyncio.TimeoutError:
             raise self._deadline_error() from None
         except tf.errors.DeadlineExceededError:

@@ -64,3 +64,10 @@ class RejectedInstance(Exception):
         super().__init__(f"instance {index}: {error}")
         self.index = index
         self.error = error
+
+
+class Unavailable(ServingError):
+    """The server cannot take the request now (a full batching queue, as TF Serving's
+    ``max_enqueued_batches``); retrying later may succeed."""
+
+    code = "UNAVAILABLE"

@@ -120,6 +120,7 @@ class LoadedVersion:
         self._signature_defs = signature_defs or {}
         self.session = session
         self.in_flight = 0
+        self.warmup_records = 0  # warmup requests replayed before it was served
         self.retired = False
         self._lock = threading.Lock()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from pathlib import Path
 
 from seqtasks.errors import ModelError
@@ -25,6 +26,7 @@ from seqtasks.export.layout import list_versions, version_number
 from seqtasks.serving.loaded import LoadedVersion, SessionThreads
 from seqtasks.serving.retry import LoadRetry, folder_fingerprint
 from seqtasks.serving.served import DiskReport, ServedModel, VersionPolicy, parse_model_argument
+from seqtasks.serving.warmup import replay_warmup
 
 log = logging.getLogger("seqtasks.serving")
 
@@ -69,8 +71,12 @@ class ModelManager:
     """The served models, and the poller that keeps their versions in step with the disk."""
 
     def __init__(self, specs: list[ModelSpec], poll_seconds: float = 0.0,
-                 threads: SessionThreads | None = None, retry: LoadRetry | None = None):
+                 threads: SessionThreads | None = None, retry: LoadRetry | None = None,
+                 warmup: bool = True):
         self.threads = threads or SessionThreads()  # every version's session gets these
+        self.warmup = warmup  # replay assets.extra/tf_serving_warmup_requests before serving
+        self.on_warmup = None  # called with (version path, status, records, seconds)
+        self._sync_lock = threading.Lock()  # one scan or config change at a time
         self.models = {spec.name: ServedModel(spec.name, spec.base_path, spec.policy,
                                               dict(spec.labels)) for spec in specs}
         self.poll_seconds = poll_seconds
@@ -103,6 +109,42 @@ class ModelManager:
 
     def sync(self) -> None:
         """One scan of every base path; a model's trouble never stops the others' scans."""
+        with self._sync_lock:
+            self._sync_all()
+
+    def apply_specs(self, specs: list[ModelSpec]) -> None:
+        """A new model config, applied live: added models are loaded before they are listed,
+        changed ones get their new policy and labels (new versions load before old ones go),
+        removed ones stop taking requests and are closed once their requests are answered."""
+        with self._sync_lock:
+            wanted = {spec.name: spec for spec in specs}
+            models = dict(self.models)
+            for name, spec in wanted.items():
+                model = models.get(name)
+                if model is None or model.base_path != spec.base_path:
+                    model = ServedModel(name, spec.base_path, spec.policy, dict(spec.labels))
+                    self._sync_model(model)
+                else:
+                    model.policy, model.labels = spec.policy, dict(spec.labels)
+                models[name] = model
+            removed = [model for name, model in self.models.items()
+                       if name not in wanted or models[name] is not model]
+            self.models = {name: models[name] for name in wanted}  # one assignment
+            for model in removed:
+                log.info("model '%s': removed by the model config", model.name)
+                self._retire(model, list(model.loaded.values()))
+            self._sync_all()
+
+    def _retire(self, model: ServedModel, versions: list[LoadedVersion]) -> None:
+        for loaded in versions:
+            loaded.retire()
+            log.info("model '%s': unloading version %d", model.name, loaded.version)
+            with self._retired_lock:
+                self.retired.append(loaded)
+        if versions and self.on_change is not None:
+            self.on_change(model.name, [], versions)
+
+    def _sync_all(self) -> None:
         for model in self.models.values():
             try:
                 self._sync_model(model)
@@ -161,6 +203,7 @@ class ModelManager:
             fingerprint = folder_fingerprint(path)  # before loading: a change during it counts
             try:
                 loaded = LoadedVersion.load(path, version, self.threads)
+                self._warm_up(loaded)
             except ModelError as error:
                 self._retry.failed((model.name, version), fingerprint)
                 if model.report.failed.get(version) != str(error):
@@ -171,6 +214,26 @@ class ModelManager:
             served[version] = fresh[version] = loaded
             log.info("model '%s': loaded version %d from %s", model.name, version, path)
         return served, fresh, failed
+
+    def _warm_up(self, loaded: LoadedVersion) -> None:
+        """Replay the version's warmup records before it is served (a failure fails the load,
+        as in TF Serving)."""
+        if not self.warmup:
+            return
+        started = time.perf_counter()
+        try:
+            records = replay_warmup(loaded)
+        except ModelError:
+            loaded.close()
+            if self.on_warmup is not None:
+                self.on_warmup(str(loaded.path), "FAILED_PRECONDITION", 0,
+                               time.perf_counter() - started)
+            raise
+        if records:
+            log.info("%s: replayed %d warmup records", loaded.path, records)
+            if self.on_warmup is not None:
+                self.on_warmup(str(loaded.path), "OK", records, time.perf_counter() - started)
+        loaded.warmup_records = records
 
     def _log_once(self, model: ServedModel, problems: list[str]) -> None:
         """Log each disk problem of a model when it first appears (again if it comes back)."""

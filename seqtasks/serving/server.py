@@ -9,7 +9,9 @@ the poller, the batchers and threads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
 
 from seqtasks.errors import ModelError
@@ -24,8 +26,6 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
           demo: bool = False, threads: SessionThreads = SessionThreads()) -> None:
     """Load every ``[NAME=]DIR`` (and the models of ``model_config_file``), serve them until
     interrupted; every session runs with ``threads``."""
-    import uvicorn
-
     from seqtasks.serving.config_file import read_model_config
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
@@ -49,7 +49,18 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
               "ModelService)", file=sys.stderr, flush=True)
     if demo:
         print(f"demo page: http://{host}:{port}/", file=sys.stderr, flush=True)
+    run_app(app, host, port, config.shutdown_grace_s, access_log)
+
+
+def run_app(app, host: str, port: int | None, grace_s: float, access_log: bool = False) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM: REST on ``host:port`` with uvicorn, or, with no
+    ``port``, only what its lifespan starts (gRPC), with the same graceful shutdown."""
+    import uvicorn
+
     core = app.state.server
+    if port is None:
+        asyncio.run(_run_lifespan_only(app, core))
+        return
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame):  # the grace period starts at the signal
@@ -58,7 +69,16 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
 
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="info",
                                    access_log=access_log, server_header=False,
-                                   timeout_graceful_shutdown=config.shutdown_grace_s))
+                                   timeout_graceful_shutdown=grace_s))
     server.run()
     if not server.started:  # e.g. the port is taken: uvicorn has logged why
         sys.exit(3)  # uvicorn.run's exit status for a failed start
+
+
+async def _run_lifespan_only(app, core) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: (core.begin_shutdown(), stop.set()))
+    async with app.router.lifespan_context(app):
+        await stop.wait()
