@@ -41,6 +41,7 @@ from keras.src.utils.module_utils import tensorflow as tf
 
 from seqtasks.layers import torch_rnn
 from seqtasks.layers.projected_rnn import ProjectedGRU, ProjectedLSTM
+from seqtasks.layers.right_padded_lstm import is_right_padded, right_padded_lstm
 
 FUSED_DTYPES = ("float16", "float32")
 # TensorFlow runs the loops below; torch runs PyTorch's kernels (seqtasks.layers.torch_rnn).
@@ -244,6 +245,50 @@ def _gru_with_fused_gradient(x, h0, kernel, recurrent_kernel, bias, steps):
 
 def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
               zero_output_for_mask=False, return_sequences=True, training=True):
+    """Keras' ``backend.rnn`` contract for ``cell`` on the loops above (``_masked_loop``).
+
+    The LSTM's inference on a right-padded batch (what an export serves) runs TensorFlow's
+    fused ``BlockLSTM`` op instead (``seqtasks.layers.right_padded_lstm``: the same outputs to
+    float rounding); any other mask runs the loop.
+    """
+    if training or not isinstance(cell, keras.layers.LSTMCell):
+        return _masked_loop(cell, sequences, initial_state, mask, go_backwards,
+                            zero_output_for_mask, return_sequences, training)
+    steps_given, static_steps = tf.shape(sequences)[1], sequences.shape[1]
+    batch = tf.shape(sequences)[0]
+    dtype = sequences.dtype
+    if mask is None:
+        lengths, right_padded = tf.fill([batch], steps_given), None
+    else:
+        mask = tf.cast(mask, tf.bool)
+        lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+        right_padded = is_right_padded(mask, lengths)
+
+    def block_op():
+        # One step of zeros for a batch of no steps (masked: the states stay the initial ones).
+        padded = tf.pad(sequences, [[0, 0], [0, tf.maximum(1 - steps_given, 0)], [0, 0]])
+        outputs, states = right_padded_lstm(cell, padded, lengths, initial_state, go_backwards,
+                                            zero_output_for_mask)
+        last_output = tf.where(steps_given > 0, outputs[:, -1], tf.zeros([], dtype))
+        return (last_output, outputs[:, :steps_given], *states)
+
+    def loop():  # any other mask (left padding, holes)
+        last_output, outputs, states = _masked_loop(
+            cell, sequences, initial_state, mask, go_backwards, zero_output_for_mask,
+            True, training)
+        return (last_output, outputs, *states)
+
+    last_output, outputs, *states = block_op() if mask is None else \
+        tf.cond(right_padded, block_op, loop)
+    if return_sequences:
+        outputs.set_shape(sequences.shape[:1] + [static_steps] + [cell.units])
+    else:
+        outputs = last_output[:, None]
+    return last_output, outputs, states
+
+
+def _masked_loop(cell, sequences, initial_state, mask, go_backwards=False,
+                 zero_output_for_mask=False, return_sequences=True, training=True):
     """Keras' ``backend.rnn`` contract for ``cell`` (an ``LSTMCell`` or a ``reset_after``
     ``GRUCell``, tanh / sigmoid) on the loops above.
 
