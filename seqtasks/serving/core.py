@@ -78,6 +78,10 @@ class ServingCore:
     def __init__(self, manager: ModelManager, config: ServerConfig = ServerConfig()):
         self.manager, self.config = manager, config
         self.metrics = ServingMetrics()
+        self.metrics.versions.watch(lambda: self.manager.models)  # read at each scrape
+        # Before the first load (seqtasks serve and seqtasks-model-server alike): the warmup
+        # of the versions loaded at start counts too.
+        self.manager.on_warmup = self.metrics.tf_serving.warmup
         self.executor: ThreadPoolExecutor | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._closing: set[asyncio.Task] = set()
@@ -95,9 +99,6 @@ class ServingCore:
         self.executor = ThreadPoolExecutor(self.config.inference_threads,
                                            thread_name_prefix="inference")
         self.manager.on_change = self._versions_changed
-        self.manager.on_warmup = self.metrics.tf_serving.warmup
-        for name, model in self.models.items():
-            self.metrics.versions.labels(name).set(len(model.loaded))
         self.manager.start_polling()
 
     def begin_shutdown(self) -> None:
@@ -136,10 +137,9 @@ class ServingCore:
             loaded.close()
 
     def _versions_changed(self, name: str, loaded: list, removed: list[LoadedVersion]) -> None:
-        """From the poller thread: count versions; stop the batchers of unloaded versions (they
-        finish the requests already queued first)."""
-        model = self.models.get(name)  # None: removed by a new model config
-        self.metrics.versions.labels(name).set(len(model.loaded) if model else 0)
+        """From the poller thread: stop the batchers of unloaded versions (they finish the
+        requests already queued first). The loaded-versions gauge reads the models when
+        scraped, so it needs nothing here."""
         if self.loop is None:
             return
         for version in removed:

@@ -7,7 +7,11 @@ Each server has its own registry, so several servers in one process (tests) do n
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import threading
+from typing import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
 from seqtasks.serving.tf_serving_metrics import TFServingMetrics
 
@@ -29,9 +33,8 @@ class ServingMetrics:
         self.batch_size = Histogram(
             "seqtasks_serving_batch_size", "Examples per model call (after micro-batching)",
             ("model", "signature"), buckets=BATCH_BUCKETS, registry=self.registry)
-        self.versions = Gauge(
-            "seqtasks_serving_loaded_versions", "Versions loaded now", ("model",),
-            registry=self.registry)
+        self.versions = LoadedVersions()
+        self.registry.register(self.versions)
         self.tf_serving = TFServingMetrics()
 
     def observe(self, model: str, signature: str, api: str, protocol: str, code: str,
@@ -42,3 +45,36 @@ class ServingMetrics:
 
     def text(self) -> bytes:
         return generate_latest(self.registry) + self.tf_serving.text().encode("utf-8")
+
+
+class LoadedVersions:
+    """``seqtasks_serving_loaded_versions{model}``, read from the served models at each scrape
+    rather than set on each change, so it cannot go stale: a model added by a live config change
+    counts from the moment it is served, whatever order the change was reported in. A model no
+    longer served reads 0 (dashboards see it go, rather than its series vanish)."""
+
+    NAME, HELP = "seqtasks_serving_loaded_versions", "Versions loaded now"
+
+    def __init__(self):
+        self._models: Callable[[], dict] = dict  # name -> ServedModel; set by watch()
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()  # scrapes may run at once
+
+    def watch(self, models: Callable[[], dict]) -> None:
+        """Count the versions of ``models()`` (name -> ServedModel) from now on."""
+        self._models = models
+
+    def counts(self) -> dict[str, int]:
+        current = {name: len(model.loaded) for name, model in self._models().items()}
+        with self._lock:
+            self._seen |= set(current)
+            return {name: current.get(name, 0) for name in sorted(self._seen)}
+
+    def describe(self):
+        return [GaugeMetricFamily(self.NAME, self.HELP, labels=("model",))]
+
+    def collect(self):
+        family = GaugeMetricFamily(self.NAME, self.HELP, labels=("model",))
+        for name, count in self.counts().items():
+            family.add_metric((name,), count)
+        yield family

@@ -82,7 +82,6 @@ def run(flags: ModelServerFlags) -> None:
     app = create_app(manager, config, grpc_port=flags.port, grpc_host=HOST,
                      prometheus_path=monitoring.prometheus_path
                      if monitoring.prometheus_enable else None)
-    manager.on_warmup = app.state.server.metrics.tf_serving.warmup  # the first loads count too
     manager.load_initial()
     for name, model in manager.models.items():
         print(f"serving model '{name}' (version {', '.join(map(str, sorted(model.loaded)))}) "

@@ -38,8 +38,9 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
     if len(set(names)) != len(names):
         raise ModelError(f"a model name is given twice: {sorted(names)}")
     manager = ModelManager(specs, poll_seconds, threads)
-    manager.load_initial()
+    # The app first, so the first loads' warmup replays are counted in its metrics.
     app = create_app(manager, config, grpc_port=grpc_port, grpc_host=host, demo=demo)
+    manager.load_initial()
     for name, model in manager.models.items():
         loaded = ", ".join(map(str, sorted(model.loaded)))
         print(f"serving model '{name}' (version {loaded}) from {model.base_path} at "
