@@ -266,6 +266,10 @@ class Caption(EncoderDecoderTask[CaptionConfig, CaptionData]):
                                     config.length_penalty)
         return {**caption_metrics(references, hypotheses), "beam_size": config.beam_size}
 
+    def warmup_examples(self, config, data) -> list:
+        """The export takes encoded images: the first validation images warm it up."""
+        return read_images(data.valid.references()[0][:3])
+
     def export_assets(self, config, model, data, work_dir) -> ExportAssets:
         vocab_path = work_dir / VOCAB_FILE
         data.target.vocabulary.save(vocab_path)

@@ -8,11 +8,13 @@ import platform
 import shutil
 import time
 from pathlib import Path
+from typing import Sequence
 
 import tensorflow as tf
 
 from seqtasks.errors import ModelError
 from seqtasks.export.layout import METADATA_FILE, versions
+from seqtasks.export.warmup import WARMUP_TEXTS, write_warmup_requests
 from seqtasks.io import atomic_dir
 
 
@@ -50,6 +52,7 @@ def export_savedmodel(
     signatures: dict,
     metadata: dict,
     asset_files: dict[str, Path] = {},
+    warmup_examples: Sequence[str | bytes] = WARMUP_TEXTS,
 ) -> Path:
     """Write the next version under ``root`` and return its directory.
 
@@ -57,6 +60,8 @@ def export_savedmodel(
     the first is also ``serving_default`` unless one is named so. ``resources`` are the lookup
     tables the functions use (they must be tracked explicitly). ``asset_files`` (vocabularies,
     label lists) are copied into ``assets/`` for people and tools that read the export.
+    ``warmup_examples`` (raw inputs: texts, encoded images) make the warmup requests servers
+    replay before the version takes traffic (``assets.extra/tf_serving_warmup_requests``).
     The SavedModel and ``seqtasks.json`` are written into a temporary sibling directory that is
     renamed into place only when complete, so a reader never sees half an export.
     """
@@ -81,10 +86,12 @@ def export_savedmodel(
         archive.write_out(str(tmp), verbose=False)
         for name, source in asset_files.items():
             shutil.copyfile(source, tmp / "assets" / name)
+        warmup = write_warmup_requests(tmp, warmup_examples, model_name=root.name)
         full = {
             **metadata,
             "version": version,
             "signatures": sorted(signatures),
+            "warmup": warmup,
             "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "library_versions": library_versions(),
         }

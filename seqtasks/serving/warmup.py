@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqtasks.errors import ModelError
+from seqtasks.export.warmup import MAX_WARMUP_RECORDS, WARMUP_FILE  # what exports write
 
-WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
-MAX_WARMUP_RECORDS = 1000  # TF Serving's kMaxNumRecords
 MAX_RECORD_BYTES = 64 << 20
 
 

@@ -146,6 +146,14 @@ class Task(Generic[ConfigT, DataT]):
                       ) -> ExportAssets:
         raise NotImplementedError
 
+    def warmup_examples(self, config: ConfigT, data: DataT) -> list:
+        """A few raw inputs the export's string inputs take (texts here; a captioner's are
+        encoded images), for the warmup requests servers replay before a version takes
+        traffic (``seqtasks.export.warmup``)."""
+        from seqtasks.export.warmup import WARMUP_TEXTS
+
+        return list(WARMUP_TEXTS)
+
     def validation_unknown_share(self, config: ConfigT, data: DataT) -> float | None:
         """The share of validation tokens the vocabulary maps to [UNK] (None: not applicable)."""
         return None

@@ -84,7 +84,8 @@ def export(task, config, model, data, out_dir, metrics: dict, summary: dict, wor
                 **assets.metadata, "metrics": metrics, "training": summary}
     export_dir = export_savedmodel(
         out_dir, task.exported(model), assets.resources,
-        signatures or task.signatures(config, model, data), metadata, asset_files=assets.files)
+        signatures or task.signatures(config, model, data), metadata, asset_files=assets.files,
+        warmup_examples=task.warmup_examples(config, data))
     if summary.get("history"):
         learning_curves_png(summary["history"], export_dir / "learning_curves.png")
     return export_dir
