@@ -82,6 +82,7 @@ class ServingCore:
         # Before the first load (seqtasks serve and seqtasks-model-server alike): the warmup
         # of the versions loaded at start counts too.
         self.manager.on_warmup = self.metrics.tf_serving.warmup
+        self.manager.warmup_timeout_s = config.timeout_ms / 1000.0 or None  # as requests run
         self.executor: ThreadPoolExecutor | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._closing: set[asyncio.Task] = set()

@@ -69,16 +69,40 @@ class Signature:
         self.inputs, self.outputs = inputs, outputs
         self._feeds, self._fetches = sorted(inputs), sorted(outputs)
         self._call = None
+        self._session = session
+        self._timed: dict[int, object] = {}  # timeout ms -> its callable (timed_callable)
+        self._timed_lock = threading.Lock()
         if session is not None:
-            from tensorflow.core.protobuf import config_pb2
+            self._call = self._make_callable()
 
-            # A callable from CallableOptions feeds the arrays as they are, like TF Serving's
-            # Session::Run (Session.run and make_callable refuse shapes the graph's static shape
-            # does not promise, e.g. [3] for half_plus_two's [-1, 1] input), and it is faster.
-            options = config_pb2.CallableOptions(
-                feed=[inputs[key].tensor for key in self._feeds],
-                fetch=[outputs[key].tensor for key in self._fetches])
-            self._call = session._make_callable_from_options(options)  # noqa: SLF001
+    def _make_callable(self, timeout_ms: int = 0):
+        from tensorflow.core.protobuf import config_pb2
+
+        # A callable from CallableOptions feeds the arrays as they are, like TF Serving's
+        # Session::Run (Session.run and make_callable refuse shapes the graph's static shape
+        # does not promise, e.g. [3] for half_plus_two's [-1, 1] input), and it is faster.
+        options = config_pb2.CallableOptions(
+            feed=[self.inputs[key].tensor for key in self._feeds],
+            fetch=[self.outputs[key].tensor for key in self._fetches])
+        if timeout_ms:
+            options.run_options.timeout_in_ms = timeout_ms
+        return self._session._make_callable_from_options(options)  # noqa: SLF001
+
+    def timed_callable(self, timeout_ms: int):
+        """A callable (arrays in ``sorted(inputs)`` order) whose runs stop after ``timeout_ms``
+        (the timeout is part of a callable's options). Each is made once and shared by every
+        caller, the batchers of every server and the warmup replay alike: making one optimises
+        the graph anew (seconds for a recurrent model), which no request should pay for."""
+        with self._timed_lock:
+            if timeout_ms not in self._timed:
+                self._timed[timeout_ms] = self._make_callable(timeout_ms)
+            return self._timed[timeout_ms]
+
+    @property
+    def timeouts_ms(self) -> list[int]:
+        """The timeouts that have a callable made already."""
+        with self._timed_lock:
+            return sorted(self._timed)
 
     @property
     def batchable(self) -> bool:

@@ -76,6 +76,8 @@ class ModelManager:
         self.threads = threads or SessionThreads()  # every version's session gets these
         self.warmup = warmup  # replay assets.extra/tf_serving_warmup_requests before serving
         self.on_warmup = None  # called with (version path, status, records, seconds)
+        # The server's request deadline (None: none): warmup runs the callable requests use.
+        self.warmup_timeout_s: float | None = None
         self._sync_lock = threading.Lock()  # one scan or config change at a time
         self.models = {spec.name: ServedModel(spec.name, spec.base_path, spec.policy,
                                               dict(spec.labels)) for spec in specs}
@@ -222,7 +224,7 @@ class ModelManager:
             return
         started = time.perf_counter()
         try:
-            records = replay_warmup(loaded)
+            records = replay_warmup(loaded, self.warmup_timeout_s)
         except ModelError:
             loaded.close()
             if self.on_warmup is not None:

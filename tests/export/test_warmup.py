@@ -1,6 +1,7 @@
 """seqtasks/export/warmup.py: every export carries ``assets.extra/tf_serving_warmup_requests`` in
 TF Serving's format (one PredictLog per signature), which the server replays before the version
-is served; a record the export would refuse is left out, never written."""
+is served, through the callables its requests then use; a record the export would refuse is left
+out, never written."""
 
 from __future__ import annotations
 
@@ -51,7 +52,10 @@ def test_the_server_replays_every_record_before_serving(sentiment_export):
     manager = ModelManager([ModelSpec("sentiment", export_dir.parent)])
     app = create_app(manager)
     manager.load_initial()  # as seqtasks serve does: the app's metrics count the first load
-    assert manager.models["sentiment"].loaded[int(export_dir.name)].warmup_records == records
+    loaded = manager.models["sentiment"].loaded[int(export_dir.name)]
+    assert loaded.warmup_records == records
+    warmed = {name: signature.timeouts_ms for name, signature in loaded.signatures.items()}
+    assert all(warmed.values())  # the callables requests use (the server's deadline) are made
     with TestClient(app) as client:
         text = client.get("/monitoring/prometheus/metrics").text
         read = [sample.value for family in text_string_to_metric_families(text)
@@ -62,6 +66,9 @@ def test_the_server_replays_every_record_before_serving(sentiment_export):
         answer = client.post("/v1/models/sentiment:predict",
                              json={"instances": ["a gorgeous , witty film"]})
         assert answer.status_code == 200, answer.text
+    # the first request ran on a warmed callable: it made (and optimised) no new one
+    assert {name: signature.timeouts_ms for name, signature in loaded.signatures.items()} \
+        == warmed
 
 
 @pytest.fixture(scope="module")

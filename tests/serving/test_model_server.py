@@ -223,9 +223,9 @@ def test_warmup_records_are_replayed_before_the_version_is_available(tmp_path):
     _write_warmup(tmp_path / "m" / "1", [[1.0], [2.0, 3.0], 4.0])
     replayed, original = [], warmup.replay_warmup
 
-    def counting(loaded):
+    def counting(loaded, *args):
         assert not manager.models["m"].loaded  # not served yet while replaying
-        replayed.append(original(loaded))
+        replayed.append(original(loaded, *args))
         return replayed[-1]
 
     manager = ModelManager([ModelSpec("m", tmp_path / "m")])
