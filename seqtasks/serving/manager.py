@@ -76,8 +76,9 @@ class ModelManager:
         self.threads = threads or SessionThreads()  # every version's session gets these
         self.warmup = warmup  # replay assets.extra/tf_serving_warmup_requests before serving
         self.on_warmup = None  # called with (version path, status, records, seconds)
-        # The server's request deadline (None: none): warmup runs the callable requests use.
-        self.warmup_timeout_s: float | None = None
+        # The server's request deadline (None: none), so warmup runs the callables requests
+        # use; the server sets it (default: TF Serving's --rest_api_timeout_in_ms, 30 s).
+        self.warmup_timeout_s: float | None = 30.0
         self._sync_lock = threading.Lock()  # one scan or config change at a time
         self.models = {spec.name: ServedModel(spec.name, spec.base_path, spec.policy,
                                               dict(spec.labels)) for spec in specs}
