@@ -78,6 +78,10 @@ def test_fit_export_reload_predict_evaluate(name, tmp_path):
     assert metadata["task"] == name and metadata["kind"] == chosen.kind
     assert metadata["main_score"] == {"name": score, "mode": mode}
     assert not (tmp_path / "model" / ".resume").exists()
+    # one warmup record per signature of the SavedModel, none left out (seqtasks.export.warmup)
+    exported = set(metadata["signatures"]) | {"serving_default"}
+    assert metadata["warmup"]["skipped"] == {}
+    assert set(metadata["warmup"]["signatures"]) == exported
 
     # a fresh process, as a user would: the export alone is enough to predict a table
     predictor_column = "image" if chosen.kind == "captioner" else "text"
