@@ -22,6 +22,7 @@ from typing import Iterator
 import pandas as pd
 
 from seqtasks.errors import DataError
+from seqtasks.io import iter_text_lines
 
 FORMATS = {".tsv": "tsv", ".txt": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl",
            ".parquet": "parquet", ".pq": "parquet"}
@@ -141,25 +142,25 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 def iter_jsonl_records(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """``(line, object)`` for every line of a JSONL file, the line counted from 1 in the file;
-    an invalid line, a value that is not an object, a repeated key or a number too long to parse
-    stops with that line."""
+    """``(line, object)`` for every line of a JSONL file, the line counted from 1 in the file
+    (blank lines hold no row and are passed over, as pandas and the jsonlines package do); an
+    invalid line, a value that is not an object, a repeated key or a number too long to parse
+    stops with that line. Lines are read by ``iter_text_lines``: any line ending, a BOM dropped,
+    a line's length bounded."""
     path = Path(path)
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                raise DataError(path, "blank line in JSONL", line=number,
-                                hint="every line must be one JSON object")
-            try:
-                row = json.loads(line, object_pairs_hook=_unique_keys)
-            except json.JSONDecodeError as e:
-                raise DataError(path, f"invalid JSON ({e.msg})", line=number) from None
-            except ValueError as e:  # a repeated key, or an integer past Python's digit limit
-                raise DataError(path, f"invalid JSON ({e})", line=number,
-                                hint="give every key once; quote very long numbers") from None
-            if not isinstance(row, dict):
-                raise DataError(path, "expected a JSON object per line", line=number)
-            yield number, row
+    for number, line in iter_text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line, object_pairs_hook=_unique_keys)
+        except json.JSONDecodeError as e:
+            raise DataError(path, f"invalid JSON ({e.msg})", line=number) from None
+        except ValueError as e:  # a repeated key, or an integer past Python's digit limit
+            raise DataError(path, f"invalid JSON ({e})", line=number,
+                            hint="give every key once; quote very long numbers") from None
+        if not isinstance(row, dict):
+            raise DataError(path, "expected a JSON object per line", line=number)
+        yield number, row
 
 
 def _jsonl_chunks(path: Path, chunksize: int) -> Iterator[pd.DataFrame]:

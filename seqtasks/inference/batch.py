@@ -246,9 +246,14 @@ def _predict_chunks(predictor, table, text_column: str, chunksize: int, run: _Pa
             skip -= len(chunk)
             continue
         chunk, skip = chunk.tail(skip) if skip else chunk, 0
-        texts = ["" if text is None else text for text in chunk.column(text_column)]
-        result = predictor.predict_frame(pd.DataFrame({text_column: texts}), text_column)
-        predicted = {prefix + str(name): _values(result[name])
+        texts = chunk.column(text_column)
+        # A null text (JSONL null, Parquet null) has nothing to predict: its predictions are
+        # null too, never a guess for an empty string. At least one text is predicted, so that
+        # a chunk of nulls still tells the prediction columns.
+        present = [i for i, text in enumerate(texts) if text is not None] or [None]
+        asked = [texts[i] if i is not None else "" for i in present]
+        result = predictor.predict_frame(pd.DataFrame({text_column: asked}), text_column)
+        predicted = {prefix + str(name): _placed(_values(result[name]), present, len(texts))
                      for name in result.columns if name != text_column}
         if run.columns is None:
             dtypes = {prefix + str(name): result[name].dtype for name in result.columns}
@@ -258,6 +263,16 @@ def _predict_chunks(predictor, table, text_column: str, chunksize: int, run: _Pa
         run.commit(chunk)
         if progress:
             progress(run.rows_done, total)
+
+
+def _placed(values: list, rows: list, count: int) -> list:
+    """``values`` of the predicted ``rows`` (None: none was) at their places among ``count``
+    rows; the others null."""
+    placed = [None] * count
+    for row, value in zip(rows, values):
+        if row is not None:
+            placed[row] = value
+    return placed
 
 
 def _values(series: pd.Series) -> list:

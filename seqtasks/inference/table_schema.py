@@ -125,6 +125,9 @@ def jsonl_columns(path: Path) -> tuple[list[Column], int]:
                 column.inexact_int_line = column.inexact_int_line or line
                 if not -INT64 <= value < INT64:
                     column.wide_int_line = column.wide_int_line or line
+    if not rows:
+        raise DataError(path, "no rows: the file holds no JSON object (or only blank lines)",
+                        hint="write one JSON object a line")
     return list(columns.values()), rows
 
 
@@ -149,7 +152,7 @@ class InputTable:
         self.names = [column.name for column in self.columns]
 
     def check_text_column(self, name: str) -> None:
-        """The column to predict exists and holds text (or nulls, read as empty texts)."""
+        """The column to predict exists and holds text (or nulls: their predictions are null)."""
         column = next((c for c in self.columns if c.name == name), None)
         if column is None:
             raise DataError(self.path, f"missing column '{name}'",

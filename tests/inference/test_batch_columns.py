@@ -239,3 +239,31 @@ def test_a_resumed_run_refuses_when_the_prefix_changed(tmp_path):
         predict_file(FakePredictor(tmp_path), source, out, prediction_prefix="p_")
     assert predict_file(FakePredictor(tmp_path), source, out) == 6
     assert [r["text"] for r in records(out)] == [f"t{i}" for i in range(6)]
+
+
+@pytest.mark.parametrize("out", ["jsonl", "parquet", "csv"])
+def test_a_null_text_gets_null_predictions_not_a_guess(tmp_path, out):
+    rows = [{"id": 1, "text": "abc"}, {"id": 2, "text": None}, {"id": 3, "text": ""}]
+    source = jsonl(tmp_path / "in.jsonl", rows)
+    target = tmp_path / f"out.{out}"
+    predict_file(FakePredictor(tmp_path), source, target, chunksize=2)
+    if out == "jsonl":
+        got = records(target)
+    elif out == "parquet":
+        got = pq.read_table(target).to_pylist()
+    else:
+        table = csv_rows(target)
+        got = [dict(zip(table[0], record)) for record in table[1:]]
+    assert [row["text"] for row in got] == (["abc", "", ""] if out == "csv"
+                                            else ["abc", None, ""])
+    labels = [row["predicted_label"] for row in got]
+    assert labels == (["pos", "", "neg"] if out == "csv" else ["pos", None, "neg"])
+
+
+def test_a_chunk_of_null_texts_only_still_fixes_the_prediction_columns(tmp_path):
+    source = jsonl(tmp_path / "in.jsonl", [{"text": None}, {"text": None}, {"text": "ab"}])
+    predict_file(FakePredictor(tmp_path), source, tmp_path / "out.jsonl", chunksize=2)
+    assert records(tmp_path / "out.jsonl") == [
+        {"text": None, "predicted_label": None, "prob_pos": None},
+        {"text": None, "predicted_label": None, "prob_pos": None},
+        {"text": "ab", "predicted_label": "neg", "prob_pos": 0.02}]
