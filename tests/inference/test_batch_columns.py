@@ -267,3 +267,18 @@ def test_a_chunk_of_null_texts_only_still_fixes_the_prediction_columns(tmp_path)
         {"text": None, "predicted_label": None, "prob_pos": None},
         {"text": None, "predicted_label": None, "prob_pos": None},
         {"text": "ab", "predicted_label": "neg", "prob_pos": 0.02}]
+
+
+def test_jsonl_blank_lines_hold_no_row_and_lines_keep_their_file_numbers(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b'\xef\xbb\xbf{"id": 1, "text": "ab"}\r\n\r\n{"id": 2, "text": "abc"}\n\n'
+                       b'{"id": 3, "text": 7}\n')
+    with pytest.raises(DataError) as error:
+        predict_file(FakePredictor(tmp_path), source, tmp_path / "out.jsonl")
+    assert "'text' is int" in one_line_error(error, source, 5)
+    source.write_bytes(b'{"id": 1, "text": "ab"}\r\n\r\n{"id": 2, "text": "abc"}\n\n')
+    predict_file(FakePredictor(tmp_path), source, tmp_path / "out.jsonl")
+    assert [row["id"] for row in records(tmp_path / "out.jsonl")] == [1, 2]
+    source.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(DataError, match="no rows"):
+        predict_file(FakePredictor(tmp_path), source, tmp_path / "out2.jsonl")
