@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from seqtasks.serving.models import Signature, numpy_dtype
+from seqtasks.serving.loaded import Signature, numpy_dtype
 
 SMALLEST_BUCKET_MS = 64
 
