@@ -15,27 +15,20 @@ summary is exported as the sentence embedding: ``serving_default`` / ``embed``: 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import tensorflow as tf
 
-from pipelines.translation import TEXT, Translation, TranslationConfig, TranslationData
-from seqtasks import config as config_lib
+from pipelines.configs import AutoencoderConfig
+from pipelines.translation import TEXT, Translation, TranslationData
 from seqtasks.export import kinds
-from seqtasks.config import choice, size
 from seqtasks.data.parallel import ParallelText, read_monolingual
 from seqtasks.models.encoder_decoder import Seq2Seq
 from seqtasks.task import Splits
 from seqtasks.training import lifecycle
 
 
-@dataclasses.dataclass
-class AutoencoderConfig(TranslationConfig):
-    attention: str = choice("none", ("none",), "none: an autoencoder with attention could copy "
-                            "its input without compressing it into the embedding")
-    cell: str = choice("lstm", config_lib.CELLS, "recurrent cell of encoder and decoder")
-    beam_size: int = size(1, "hypotheses kept by beam search in reconstructions (1: greedy)")
+# The config dataclass lives in pipelines/configs.py (no TensorFlow there).
 
 
 def embedding_functions(model: Seq2Seq, data: TranslationData) -> dict:

@@ -26,9 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqtasks import config as config_lib
+from pipelines.configs import CaptionConfig
 from seqtasks.export import kinds
-from seqtasks.config import TrainConfig, choice, option, probability, size
 from seqtasks.data.captions import Captions, read_captions
 from seqtasks.data.images import decode_images
 from seqtasks.data.batching import image_caption_dataset
@@ -38,15 +37,13 @@ from seqtasks.evaluation.metrics import caption_metrics
 from seqtasks.evaluation.plots import attention_maps_png
 from seqtasks.data.images import read_images
 from seqtasks.inference.predictors.captioner import caption_images
-from seqtasks.layers.attention import ATTENTION_CHOICES
 from seqtasks.layers.image_encoder import grid_size, image_encoder
-from seqtasks.models.encoder_decoder import BeamConfig, Seq2Seq, attach_decoder
+from seqtasks.models.encoder_decoder import Seq2Seq, attach_decoder
 from seqtasks.task import Built, ExportAssets, Prepared, Splits
 from seqtasks.text.encoder import TextEncoder
 from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.vocab import EOS_ID, unknown_share
 from seqtasks.task.encoder_decoder import EncoderDecoderTask
-from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
 from seqtasks.training import lifecycle
 
 IMAGE = tf.TensorSpec([None], tf.string, name="image_bytes")
@@ -55,37 +52,7 @@ VOCAB_FILE = "caption_vocab.txt"
 
 # --- Config ------------------------------------------------------------------------------------
 
-@dataclasses.dataclass
-class CaptionConfig(TrainConfig, BeamConfig, ScheduledSamplingConfig):
-    # Image size and CNN fit the bundled digit-reading set; raise both for real photographs.
-    image_height: int = size(20, "images are resized to this height (pixels)")
-    image_width: int = size(56, "images are resized to this width (pixels)")
-    filters: str = option("32,64", "CNN widths, comma-separated: one conv block and one 2x2 "
-                                   "pooling each, so 2 blocks give an H/4 x W/4 grid")
-    position_embedding: bool = option(True, "add a learned vector per grid cell to the memory")
-    global_context: str = choice("none", ("none", "max", "mean"), "start the decoder from the "
-                                 "grid's max- or mean-pooled vector (none: a learned constant; "
-                                 "attention=none needs one)")
-    embedding_dim: int = size(64, "size of the word embeddings")
-    cell: str = choice("gru", config_lib.CELLS, "recurrent cell of the decoder")
-    units: int = size(256, "decoder units")
-    attention: str = choice("bahdanau", ATTENTION_CHOICES, "decoder attention over the grid "
-                            "(none: the decoder sees only the global context vector)")
-    attention_units: int = size(128, "hidden units of Bahdanau's scoring layer")
-    attention_penalty: float = option(0.0, "weight of the doubly stochastic attention penalty "
-                                           "(every grid cell attended about once; 0: off)")
-    dropout: float = probability(0.1, "dropout on the grid, the word embeddings and the output")
-    label_smoothing: float = probability(0.0, "target probability spread over the whole vocabulary")
-    lowercase: bool = option(True, "case-fold captions")
-    max_vocab_size: int = size(10000, "caption vocabulary size")
-    min_count: int = size(1, "words seen fewer times become [UNK]")
-    max_length: int = size(32, "caption words kept in training; generated captions stop there")
-    export_attention: bool = option(False, "serving_default also returns the attention maps")
-    batch_size: int = size(64, "images per batch")
-    epochs: int = size(30, "maximum passes over the training data")
-    learning_rate: float = option(3e-3, "initial learning rate")
-    beam_size: int = size(3, "hypotheses kept by beam search (1: greedy decoding)")
-    length_penalty: float = option(0.0, "GNMT length-penalty alpha when ranking beams (0: none)")
+# The config dataclass lives in pipelines/configs.py (no TensorFlow there).
 
 
 CONFIG = CaptionConfig

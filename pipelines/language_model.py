@@ -23,10 +23,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipelines.configs import LanguageModelConfig
 from seqtasks import config as config_lib
 from seqtasks.export import kinds
-from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
-                             choice, option, probability, size)
 from seqtasks.data.corpus import (StreamLayout, build_vocabulary, corpus_tokens, encode_corpus,
                                   iter_line_chunks, tbptt_dataset)
 from seqtasks.decoding import RuntimeSampler, sample_loop
@@ -54,35 +53,7 @@ LINES_PER_DOCUMENT = 100  # evaluation scores a file as documents of this many l
 
 # --- Config ------------------------------------------------------------------------------------
 
-@dataclasses.dataclass
-class LanguageModelConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedConfig):
-    lowercase: bool = option(False, "case-fold before tokenizing")
-    max_length: int = size(200, "tokens a sample generates at most, unless asked otherwise")
-    bidirectional: bool = option(False, "must stay false: a language model reads left to right")
-    embedding_dim: int = size(256, "size of the token embeddings")
-    units: int = size(256, "hidden units per layer")
-    num_layers: int = size(2, "stacked recurrent layers")
-    dropout: float = probability(0.3, "dropout on embeddings, between layers and before the output")
-    word_split: str = choice("whitespace", WORD_SPLITS, "word level: split at whitespace only "
-                             "(tokenized corpora such as PTB) or at punctuation too")
-    unknown_word: str = option("<unk>", "word level: the data's unknown-word marker, read as "
-                               "[UNK] (empty: none)")
-    eos_at_line_end: bool = option(True, "each line is [BOS] tokens [EOS] and generation stops "
-                                   "at [EOS]; false: running text (characters keep newlines)")
-    bptt_steps: int = size(35, "k2: window length, the positions gradients flow back over")
-    bptt_stride: int | None = size(None, "k1: positions a window advances, <= bptt_steps "
-                                     "(none: bptt_steps, windows do not overlap)")
-    direction: str = choice("forward", ("forward", "backward"), "read each line left to right, "
-                            "or right to left (a backward LM: with a forward one it initialises "
-                            "a bidirectional encoder, init_from=FORWARD,BACKWARD)")
-    tie_embeddings: bool = option(True, "output projection = input embedding matrix (a linear "
-                                  "projection bridges units != embedding_dim)")
-
-    @property
-    def stride(self) -> int:
-        return self.bptt_steps if self.bptt_stride is None else self.bptt_stride
-
-
+# The config dataclass lives in pipelines/configs.py (no TensorFlow there).
 
 
 # --- Data --------------------------------------------------------------------------------------

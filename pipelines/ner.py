@@ -20,17 +20,16 @@ import sys
 import keras
 import tensorflow as tf
 
+from pipelines.configs import NerConfig
 from seqtasks import config as config_lib
 from seqtasks.export import kinds
 from seqtasks.inference.predictors.tagger import tag_sentences
-from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
-                             choice, option, probability, size)
-from seqtasks.data.conll import (INVALID_TAG_POLICIES, TaggedSentences, check_known_tags,
+from seqtasks.data.conll import (TaggedSentences, check_known_tags,
                                   read_conll, tag_set)
 from seqtasks.data.batching import tagged_dataset
 from seqtasks.errors import ConfigError
 from seqtasks.io import atomic_write_text
-from seqtasks.layers.char_features import CHAR_ENCODERS, CharFeatures
+from seqtasks.layers.char_features import CharFeatures
 from seqtasks.layers.crf import CRF
 from seqtasks.layers.recurrent import recurrent_stack
 from seqtasks.layers.word_dropout import WordDropout
@@ -53,33 +52,7 @@ MONITOR = "val_entity_f1"
 
 # --- Config ------------------------------------------------------------------------------------
 
-@dataclasses.dataclass
-class NerConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedConfig):
-    # Shared keys, with defaults that suit NER (bench/ner.py on CoNLL-2003):
-    dropout: float = probability(0.5, "dropout on the token features and between layers")
-    epochs: int = size(50, "maximum passes over the training data")
-    early_stopping_patience: int = option(5, "epochs without a better validation entity F1 "
-                                             "before stopping")
-    max_vocab_size: int = size(100_000, "words kept: the training words, then the most "
-                                        "frequent pretrained ones (embeddings), up to this many")
-    max_length: int = size(128, "training sentences are cut to this many tokens "
-                                  "(prediction tags every token)")
-    # NER knobs:
-    output: str = choice("crf", ("crf", "softmax"), "linear-chain CRF (Viterbi) or per-token softmax")
-    char_features: str = choice("cnn", (*CHAR_ENCODERS, "none"), "character features of each word")
-    char_embedding_dim: int = size(25, "size of the character embeddings")
-    char_units: int = size(50, "character CNN filters, or LSTM units per direction")
-    casing_dim: int = option(8, "size of the casing-class embedding (0: no casing features)")
-    word_dropout: float = probability(0.05, "training replaces this share of words by [UNK]")
-    digits_to_zero: bool = option(True, "word embeddings read every digit as 0")
-    max_word_length: int = size(25, "characters of a word seen by the character features")
-    scheme: str = choice("iobes", ("iob2", "iobes"), "tag scheme the model predicts")
-    file_scheme: str = choice("auto", ("auto", "iob1", "iob2", "iobes"), "tag scheme of the files")
-    invalid_tags: str = choice("repair", INVALID_TAG_POLICIES,
-                               "tags breaking the file's scheme: repair them, or stop with an error")
-    token_column: int = option(0, "column holding the token (0-based)")
-    tag_column: int = option(-1, "column holding the tag (-1: the last)")
-
+# The config dataclass lives in pipelines/configs.py (no TensorFlow there).
 
 
 # --- Data --------------------------------------------------------------------------------------

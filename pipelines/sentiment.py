@@ -21,10 +21,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipelines.configs import POOLINGS, SentimentConfig  # noqa: F401 (kept public here)
 from seqtasks import config as config_lib
 from seqtasks.export import kinds
-from seqtasks.config import (PretrainedConfig, RecurrentConfig, TextConfig, TrainConfig,
-                             choice, option, probability, size)
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
 from seqtasks.data.batching import sequence_dataset
 from seqtasks.errors import DataError
@@ -40,25 +39,11 @@ from seqtasks.text.vocab import unknown_share
 from seqtasks import transfer
 from seqtasks.training import lifecycle
 
-POOLINGS = ("last", "max", "attention")
 
 
 # --- Config ------------------------------------------------------------------------------------
 
-@dataclasses.dataclass
-class SentimentConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedConfig):
-    # Shared keys, with the defaults of the SST-2 recipe (recipes/sst2.yaml):
-    dropout: float = probability(0.7, "dropout on embeddings, between layers and before the output")
-    min_count: int = size(2, "tokens seen fewer times become [UNK] (so [UNK] is trained)")
-    max_vocab_size: int = size(50_000, "tokens kept: the training tokens, then the most "
-                                       "frequent pretrained words (embeddings), up to this many")
-    epochs: int = size(50, "maximum passes over the training data")
-    early_stopping_patience: int = option(4, "epochs without a better validation accuracy "
-                                             "before stopping")
-    # Sentiment knobs:
-    pooling: str = choice("max", POOLINGS, "sentence vector: final state, max or attention pooling")
-    text_column: str = option("text", "column holding the sentence")
-    label_column: str = option("label", "column holding the label")
+# The config dataclass lives in pipelines/configs.py (no TensorFlow there).
 
 
 # --- Data --------------------------------------------------------------------------------------

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from pipelines.configs import TranslationConfig
 from seqtasks import config as config_lib
 from seqtasks.export import kinds
-from seqtasks.config import (PretrainedPairConfig, TextConfig, TrainConfig, choice, option,
-                             probability, size)
 from seqtasks.data.parallel import ParallelText, read_parallel
 from seqtasks.data.batching import parallel_dataset
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
@@ -34,7 +33,7 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.evaluation.metrics import translation_metrics
 from seqtasks.evaluation.plots import attention_grid_png, attention_png
 from seqtasks.inference.predictors.translation import translate_texts
-from seqtasks.models.encoder_decoder import DecodingConfig, Seq2Seq, Seq2SeqConfig, build_seq2seq
+from seqtasks.models.encoder_decoder import Seq2Seq, build_seq2seq
 from seqtasks.task import Built, ExportAssets, Prepared, Splits
 from seqtasks.text import Vocabulary, make_tokenizer, pretrained
 from seqtasks.text.encoder import TextEncoder
@@ -42,7 +41,6 @@ from seqtasks.text.learn import learn_vocabulary
 from seqtasks.text.tokenizers import tokenize_to_python
 from seqtasks.text.vocab import EOS_ID, unknown_share
 from seqtasks.task.encoder_decoder import EncoderDecoderTask
-from seqtasks.training.scheduled_sampling import ScheduledSamplingConfig
 from seqtasks import transfer
 from seqtasks.training import lifecycle
 
@@ -51,22 +49,7 @@ TEXT = tf.TensorSpec([None], tf.string, name="text")
 
 # --- Config ------------------------------------------------------------------------------------
 
-@dataclasses.dataclass
-class TranslationConfig(TrainConfig, DecodingConfig, ScheduledSamplingConfig, Seq2SeqConfig,
-                        TextConfig, PretrainedPairConfig):
-    level: str = choice("wordpiece", ("wordpiece", "word"), "WordPiece subwords or words")
-    lowercase: bool = option(False, "case-fold both languages (BLEU is then case-insensitive)")
-    max_vocab_size: int = size(6000, "vocabulary size of each language")
-    max_length: int = size(64, "tokens kept per sentence; outputs stop there too")
-    max_words: int | None = size(50, "skip training pairs with more words on either side")
-    embedding_dim: int = size(256, "size of the token embeddings")
-    cell: str = choice("gru", config_lib.CELLS, "recurrent cell of encoder and decoder")
-    units: int = size(128, "encoder units per direction and layer (the decoder is twice as "
-                             "wide when bidirectional, see decoder_units)")
-    dropout: float = probability(0.2, "dropout on embeddings, between layers and before the output")
-    batch_size: int = size(64, "sentence pairs per batch")
-
-
+# The config dataclass lives in pipelines/configs.py (no TensorFlow there).
 
 
 # --- Data --------------------------------------------------------------------------------------

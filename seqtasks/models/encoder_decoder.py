@@ -18,42 +18,13 @@ import dataclasses
 import keras
 from keras import ops
 
-from seqtasks.config import RecurrentConfig, choice, option, probability, size
 from seqtasks.errors import ConfigError
-from seqtasks.layers.attention import ATTENTION_CHOICES
 from seqtasks.layers.decoder import AttentionDecoder
 from seqtasks.layers.pooling import FinalStatePooling
 from seqtasks.layers.recurrent import recurrent_stack
+# The config sections live in a module without TensorFlow; imported here for the model code.
+from seqtasks.models.seq2seq_config import BeamConfig, DecodingConfig, Seq2SeqConfig  # noqa: F401
 from seqtasks.text.vocab import PAD_ID
-
-
-@dataclasses.dataclass
-class Seq2SeqConfig(RecurrentConfig):
-    """Encoder (the shared recurrent stack) plus decoder and attention."""
-
-    attention: str = choice("bahdanau", ATTENTION_CHOICES, "decoder attention over the encoder "
-                            "states (none: the decoder sees only their fixed-size summary)")
-    attention_units: int = size(128, "hidden units of Bahdanau's scoring layer")
-    decoder_units: int | None = size(None, "decoder width (none: units x directions, the "
-                                             "width of the encoder states)")
-    label_smoothing: float = probability(0.1, "target probability spread over the whole vocabulary")
-
-
-@dataclasses.dataclass
-class BeamConfig:
-    """How the exported model decodes by default (signatures may take these as inputs)."""
-
-    beam_size: int = size(4, "hypotheses kept by beam search (1: greedy decoding)")
-    length_penalty: float = option(0.6, "GNMT length-penalty alpha when ranking beams (0: none)")
-
-
-@dataclasses.dataclass
-class DecodingConfig(BeamConfig):
-    """Beam settings plus output lengths that follow the source's."""
-
-    max_output_ratio: float = option(1.5, "outputs stop after ratio x source tokens + offset "
-                                          "(and after max_length)")
-    max_output_offset: int = option(10, "see max_output_ratio")
 
 
 @dataclasses.dataclass

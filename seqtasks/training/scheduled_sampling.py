@@ -13,13 +13,12 @@ always remains):
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import keras
 
-from seqtasks.config import choice, option
 from seqtasks.errors import ConfigError
+from seqtasks.models.seq2seq_config import SAMPLING_SCHEDULES, ScheduledSamplingConfig
 
 
 class LinearSchedule:
@@ -53,18 +52,8 @@ class InverseSigmoidSchedule:
         return max(self.floor, self.k / (self.k + math.exp(exponent)))
 
 
-SCHEDULES = ("none", "linear", "exponential", "inverse_sigmoid")
-
-
-@dataclasses.dataclass
-class ScheduledSamplingConfig:
-    """Config keys of scheduled sampling (``sampling_schedule=none``: always teacher forcing)."""
-
-    sampling_schedule: str = choice("none", SCHEDULES, "how the gold-token probability decays")
-    sampling_slope: float = option(1e-4, "linear: eps drops by this per training step")
-    sampling_decay: float = option(0.9998, "exponential: eps = decay ** step")
-    sampling_k: float = option(2000.0, "inverse_sigmoid: eps = k / (k + exp(step / k))")
-    teacher_forcing_floor: float = option(0.75, "eps never drops below this")
+# The config section lives in a module without TensorFlow (``seqtasks config`` lists it).
+SCHEDULES = SAMPLING_SCHEDULES
 
 
 def make_schedule(config: ScheduledSamplingConfig):
