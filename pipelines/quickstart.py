@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
           "(a 480-sentence sample: expect well below the SST-2 benchmark); the vectors covered "
           f"{vectors['train_token_coverage']:.0%} of the training tokens\n")
     for text, result in zip(EXAMPLES, predictor.predict(EXAMPLES)):
-        print(f"{result['label']:>4}  {result['probabilities'][result['label']]:.2f}  {text}")
+        confidence = predictor.probabilities_by_label(result)[result["label"]]
+        print(f"{result['label']:>4}  {confidence:.2f}  {text}")
 
 
 if __name__ == "__main__":

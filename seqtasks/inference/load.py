@@ -31,6 +31,8 @@ def load(path: str | Path, version: int | None = None) -> Predictor:
     return PREDICTORS[kind](export_dir, metadata)
 
 
-def predict(path: str | Path, inputs: Sequence[str] | pd.Series | pd.DataFrame, **kwargs):
-    """One-shot convenience: ``load(path).predict(inputs)``."""
+def predict(path: str | Path, inputs: str | Sequence[str] | pd.Series | pd.DataFrame,
+            **kwargs):
+    """One-shot convenience: ``load(path).predict(inputs)``, for every kind of export (one
+    input -> one result, a list -> a list, a DataFrame -> a DataFrame)."""
     return load(path).predict(inputs, **kwargs)

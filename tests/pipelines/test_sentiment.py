@@ -79,8 +79,10 @@ def test_api_accepts_lists_series_and_frames(sentiment_export):
     assert len(rows) == len(TEXTS)
     for row in rows:
         assert row["label"] in ("neg", "pos")
-        assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-        assert row["label"] == max(row["probabilities"], key=row["probabilities"].get)
+        assert sum(row["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+        by_label = predictor.probabilities_by_label(row)
+        assert list(by_label) == predictor.labels
+        assert row["label"] == max(by_label, key=by_label.get)
     assert predictor.predict(pd.Series(TEXTS)) == rows
     frame = predictor.predict(pd.DataFrame({"id": range(5), "review": TEXTS}), text_column="review")
     assert list(frame.columns) == ["id", "review", "predicted_label", "prob_neg", "prob_pos"]
@@ -90,8 +92,6 @@ def test_api_accepts_lists_series_and_frames(sentiment_export):
 
 def test_api_rejects_bad_inputs(sentiment_export):
     predictor = seqtasks.load(sentiment_export[0])
-    with pytest.raises(DataError, match="single string"):
-        predictor.predict("one string")
     with pytest.raises(DataError, match="item 1 is int, expected str"):
         predictor.predict(["ok", 3])
     with pytest.raises(DataError, match="missing column 'text'"):

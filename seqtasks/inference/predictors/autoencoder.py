@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from seqtasks.inference.predictor import as_strings, column_strings
+from seqtasks.inference.predictor import as_strings, column_strings, one_or_many
 from seqtasks.inference.predictors.translation import TranslationPredictor
 
 
@@ -14,17 +14,17 @@ class AutoencoderPredictor(TranslationPredictor):
     """Sequence autoencoder: fixed-size sentence embeddings (``embed``, the ``serving_default``
     signature) and reconstructions (``translate``)."""
 
+    @one_or_many
     def embed(self, inputs) -> np.ndarray:
-        """float32 [n, embedding size], one row per sentence."""
+        """float32 [n, embedding size], one row per sentence (one sentence: one row)."""
         texts = as_strings(inputs)
         if not texts:
             return np.zeros((0, self.metadata["embedding_size"]), np.float32)
         return self._run(texts)["embedding"]
 
-    def predict(self, inputs, text_column: str = "text", beam_size: int | None = None):
-        """list/Series -> embeddings [n, size]; DataFrame -> DataFrame with ``embedding``."""
-        if isinstance(inputs, pd.DataFrame):
-            return self.predict_frame(inputs, text_column)
+    def predict_list(self, inputs, beam_size: int | None = None) -> np.ndarray:
+        """Embeddings [n, size] (REST's ``serving_default`` answer, ``embedding`` its one
+        output); reconstructions are ``translate``'s."""
         return self.embed(inputs)
 
     def predict_frame(self, frame: pd.DataFrame, text_column: str = "text",

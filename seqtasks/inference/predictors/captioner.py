@@ -3,12 +3,13 @@ inside the export."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Sequence
 
 from seqtasks.data.images import read_images
 from seqtasks.decoding.caps import MAX_BEAM_SIZE
 from seqtasks.errors import ConfigError, ModelError
-from seqtasks.inference.predictor import DecodingPredictor, text_of
+from seqtasks.inference.predictor import DecodingPredictor, one_or_many, text_of
 
 
 def caption_images(caption: Callable, images: Sequence[bytes], beam_size: int,
@@ -35,9 +36,11 @@ class CaptionPredictor(DecodingPredictor):
     inside the export."""
 
     input_column = "image"  # a table's column of image paths
+    single_input = (str, Path, bytes, bytearray)  # one image: its path or its encoded bytes
     output_column = "caption"
     IMAGE_BATCH = 64
 
+    @one_or_many
     def caption(self, images, beam_size: int | None = None,
                 length_penalty: float | None = None) -> list[str]:
         """Captions of a list/Series of image paths or encoded images (PNG, JPEG, ...);
@@ -49,6 +52,7 @@ class CaptionPredictor(DecodingPredictor):
             config["length_penalty"] if length_penalty is None else length_penalty,
             self.IMAGE_BATCH)
 
+    @one_or_many
     def attention(self, images, beam_size: int = 1) -> list[dict]:
         """Per image ``{"caption", "output_tokens", "attention"}``: attention [output tokens, grid
         height, grid width], one map per generated word and the final [EOS]."""

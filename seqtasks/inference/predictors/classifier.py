@@ -14,25 +14,22 @@ class ClassifierPredictor(Predictor):
     def labels(self) -> list[str]:
         return list(self.metadata["labels"])
 
-    def predict(self, inputs, text_column: str = "text"):
-        """list/Series of strings -> list of dicts; DataFrame -> DataFrame with prediction columns.
-
-        Each dict is ``{"label": str, "probabilities": {label: float}}``. A DataFrame keeps its
-        columns and gains ``predicted_label`` and ``prob_<label>`` for every label.
-        """
-        if isinstance(inputs, pd.DataFrame):
-            return self.predict_frame(inputs, text_column)
+    def predict_list(self, inputs) -> list[dict]:
+        """``{"label": str, "probabilities": [float, ...]}`` per input: REST's answer row,
+        probabilities in the order of ``labels`` (``probabilities_by_label`` names them)."""
         texts = as_strings(inputs)
         if not texts:
             return []
         out = self._run(texts)
-        return [
-            {"label": label.decode("utf-8"),
-             "probabilities": {name: float(p) for name, p in zip(self.labels, probs)}}
-            for label, probs in zip(out["label"], out["probabilities"])
-        ]
+        return [{"label": label.decode("utf-8"), "probabilities": [float(p) for p in probs]}
+                for label, probs in zip(out["label"], out["probabilities"])]
+
+    def probabilities_by_label(self, result: dict) -> dict[str, float]:
+        """``{label: probability}`` of one ``predict`` result (or REST answer row)."""
+        return dict(zip(self.labels, result["probabilities"]))
 
     def predict_frame(self, frame: pd.DataFrame, text_column: str = "text") -> pd.DataFrame:
+        """The frame with ``predicted_label`` and ``prob_<label>`` for every label."""
         texts = column_strings(frame, text_column)
         result = frame.copy()
         if not texts:

@@ -6,18 +6,23 @@ import numpy as np
 import pandas as pd
 
 from seqtasks.errors import ConfigError
-from seqtasks.inference.predictor import BATCH, Predictor, as_strings, column_strings
+from seqtasks.inference.predictor import (BATCH, Predictor, as_strings, column_strings,
+                                          one_or_many)
 
 
 class LanguageModelPredictor(Predictor):
-    """Language model: samples continuing prompts (``generate``) and text scores (``score``)."""
+    """Language model: text scores (``predict`` and ``score``, as Keras models' ``predict`` gives
+    scores and ``seqtasks predict`` scores a file) and sampled continuations of prompts
+    (``generate``, the export's ``serving_default``)."""
 
     SCORE_BATCH = 32  # texts per call: scoring holds [batch, window, vocab] logits
 
+    @one_or_many
     def generate(self, prompts=None, max_length: int | None = None, temperature: float = 1.0,
                  top_k: int = 0, top_p: float = 1.0, num_samples: int = 1, seed: int = 0,
                  allow_unk: bool = False) -> list[list[str]]:
-        """``num_samples`` texts per prompt (``None``: one empty prompt), each the prompt followed
+        """``num_samples`` texts per prompt (one prompt: its list of texts; ``None``: one empty
+        prompt, as a list of one list), each the prompt followed
         by its sampled continuation, which ends at [EOS] or after ``max_length`` tokens (default:
         the model's ``max_length``). ``temperature`` 0 is greedy; ``top_k`` 0 and ``top_p`` 1
         switch those filters off; ``allow_unk`` lets [UNK] be sampled. A seed repeats samples."""
@@ -63,11 +68,17 @@ class LanguageModelPredictor(Predictor):
         return {key: np.concatenate(values) if values else np.zeros(0)
                 for key, values in outputs.items()}
 
+    @one_or_many
     def score(self, texts) -> list[dict]:
-        """``{"log_prob", "n_tokens", "perplexity"}`` per text (perplexity NaN without tokens)."""
+        """``{"log_prob", "n_tokens", "perplexity"}`` per text (perplexity NaN without tokens):
+        REST's answer row of the ``score`` signature."""
         out = self.score_outputs(texts)
         return [{"log_prob": float(log_prob), "n_tokens": int(n), "perplexity": float(ppl)}
                 for log_prob, n, ppl in zip(out["log_prob"], out["n_tokens"], out["perplexity"])]
+
+    def predict_list(self, inputs) -> list[dict]:
+        """``score`` of each text."""
+        return self.score(as_strings(inputs))
 
     def predict_frame(self, frame: pd.DataFrame, text_column: str = "text") -> pd.DataFrame:
         """The frame with ``log_prob``, ``n_tokens`` and ``perplexity`` columns."""

@@ -33,12 +33,11 @@ class TaggerPredictor(Predictor):
     def tags(self) -> list[str]:
         return list(self.metadata["tags"])
 
-    def predict(self, inputs, text_column: str = "text"):
-        """list/Series of strings -> list of ``{"tokens", "tags", "entities"}`` dicts, each entity
-        ``{"text", "type", "start", "end"}`` with ``text == input[start:end]``; a DataFrame ->
-        DataFrame with an ``entities`` column."""
-        if isinstance(inputs, pd.DataFrame):
-            return self.predict_frame(inputs, text_column)
+    def predict_list(self, inputs) -> list[dict]:
+        """``{"tokens", "tags", "entities"}`` per input, each entity ``{"text", "type", "start",
+        "end"}`` with ``text == input[start:end]``. REST's answer row holds the same values
+        padded: ``tokens``/``tags`` cut at ``lengths``, and the ``entity_*`` columns cut at
+        ``entity_count`` grouped into ``entities``."""
         rows = []
         for out in self._batches(as_strings(inputs)):
             for i, (length, count) in enumerate(zip(out["lengths"], out["entity_count"])):
@@ -55,7 +54,7 @@ class TaggerPredictor(Predictor):
         """The frame with an ``entities`` column (a list of entity dicts per row)."""
         texts = column_strings(frame, text_column)
         result = frame.copy()
-        result["entities"] = [row["entities"] for row in self.predict(texts)]
+        result["entities"] = [row["entities"] for row in self.predict_list(texts)]
         return result
 
     def tag_tokens(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -7,7 +7,8 @@ from typing import Callable, Sequence
 
 from seqtasks.decoding.caps import MAX_BEAM_SIZE
 from seqtasks.errors import ConfigError, ModelError
-from seqtasks.inference.predictor import BATCH, DecodingPredictor, as_strings, text_of
+from seqtasks.inference.predictor import (BATCH, DecodingPredictor, as_strings,
+                                          one_or_many, text_of)
 
 
 def translate_texts(translate: Callable, texts: Sequence[str], beam_size: int,
@@ -37,16 +38,19 @@ class TranslationPredictor(DecodingPredictor):
 
     output_column = "translation"
 
+    @one_or_many
     def translate(self, inputs, beam_size: int | None = None,
                   length_penalty: float | None = None) -> list[str]:
-        """Translations of a list/Series of sentences; ``beam_size`` 1 is greedy decoding
-        (defaults: the model's ``beam_size`` and ``length_penalty``)."""
+        """Translations of a list/Series of sentences (one sentence: its translation);
+        ``beam_size`` 1 is greedy decoding (defaults: the model's ``beam_size`` and
+        ``length_penalty``)."""
         config = self.metadata["config"]
         return translate_texts(
             self.model.signatures["translate"], as_strings(inputs),
             config["beam_size"] if beam_size is None else beam_size,
             config["length_penalty"] if length_penalty is None else length_penalty)
 
+    @one_or_many
     def attention(self, inputs, beam_size: int = 1) -> list[dict]:
         """Per sentence ``{"translation", "source_tokens", "output_tokens", "weights"}``: weights
         [output tokens, source tokens] as the decoder attended (output tokens end with [EOS])."""
