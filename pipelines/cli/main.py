@@ -10,6 +10,14 @@ import json
 import sys
 
 from pipelines.cli.args import build_parser
+from pipelines.cli.reorder import positionals_first
+
+
+def _progress_log(quiet: bool):
+    """Where long commands' progress lines go: stderr, or nowhere with --quiet."""
+    if quiet:
+        return lambda line: None
+    return lambda line: print(line, file=sys.stderr, flush=True)
 
 
 def _config_overrides(args) -> list[str]:
@@ -29,7 +37,7 @@ def _train(args) -> None:
     chosen = task(args.task)
     config = config_lib.resolve(chosen.config_class, args.config, _config_overrides(args))
     images = {"images": args.images} if args.images else {}
-    export_dir = seqtasks.train(chosen, config, args.train, args.valid, args.out,
+    export_dir = seqtasks.train(chosen, config, args.train, args.valid, args.output,
                                 verbose=0 if args.quiet else "auto", **images)
     print(f"exported {args.task} model to {export_dir}")
 
@@ -101,9 +109,9 @@ def _compare(args) -> None:
         else compare.grid_runs(base, compare.parse_grid(args.grid))
     settings = {"train": args.train, "valid": args.valid, "runs": args.runs or " ".join(args.grid),
                 "base overrides": " ".join(overrides) or "none", "seed": base.seed}
-    report = compare.compare(chosen, runs, args.train, args.valid, args.out, settings,
+    report = compare.compare(chosen, runs, args.train, args.valid, args.output, settings,
                              verbose=0 if args.quiet else "auto",
-                             log=lambda line: print(line, file=sys.stderr, flush=True))
+                             log=_progress_log(args.quiet))
     print(f"wrote {report}")
 
 
@@ -120,7 +128,7 @@ def _diagnose(args) -> None:
         config = adding.AddingConfig(
             cells=tuple(c.strip() for c in args.cells.split(",") if c.strip()), lengths=lengths,
             units=args.units, steps=args.steps, minutes=args.minutes, seed=args.seed)
-        table = adding.main(config, args.out, log=lambda l: print(l, file=sys.stderr, flush=True))
+        table = adding.main(config, args.output, log=_progress_log(args.quiet))
         print(table.read_text(encoding="utf-8"), end="")
         print(f"wrote {table.parent / 'adding.png'}")
         return
@@ -137,7 +145,7 @@ def _diagnose(args) -> None:
     if not isinstance(trained, ProbesGradients):
         raise ModelError(f"{export_dir}: gradient flow is not available for {trained.name} "
                          f"models yet ({_offering(ProbesGradients)} are)")
-    print(f"wrote {diagnose_export(trained, export_dir, args.data, args.out, args.batch_size)}")
+    print(f"wrote {diagnose_export(trained, export_dir, args.data, args.output, args.batch_size)}")
 
 
 def _attention(args) -> None:
@@ -152,7 +160,7 @@ def _attention(args) -> None:
         raise ModelError(f"{predictor.export_dir} is a {trained.name} model; attention plots "
                          f"need a model of a task that draws them ({_offering(PlotsAttention)})")
     source = args.image if args.image else args.text
-    path = trained.attention_plot(predictor, source, args.out, args.beam_size)
+    path = trained.attention_plot(predictor, source, args.output, args.beam_size)
     print(f"wrote {path}")
 
 
@@ -162,7 +170,8 @@ def _pretrain(args) -> None:
     recipe = VectorsRecipe(method=args.method, dim=args.dim, epochs=args.epochs,
                            min_count=args.min_count, max_words=args.max_words,
                            lowercase=not args.keep_case)
-    print(json.dumps(pretrain_vectors(args.corpus, args.out, recipe, verbose=not args.quiet)))
+    print(json.dumps(pretrain_vectors(args.corpus, args.output, recipe,
+                                      verbose=not args.quiet)))
 
 
 def _vectors(args) -> None:
@@ -183,16 +192,29 @@ def _vectors(args) -> None:
 
 
 def _config(args) -> None:
+    """Needs no TensorFlow: the config classes live in ``pipelines.configs``."""
     import yaml
 
-    from pipelines import task
+    from pipelines.cli.config_table import describe
+    from pipelines.configs import CONFIGS
     from seqtasks import config as config_lib
 
-    config_class = task(args.task).config_class
+    config_class = CONFIGS[args.task]
     if args.yaml:
         print(yaml.safe_dump(config_lib.to_dict(config_class()), sort_keys=False), end="")
     else:
-        print(config_lib.describe(config_class))
+        print(describe(args.task, config_class))
+
+
+def _info(args) -> None:
+    from pipelines.cli import info
+
+    if args.model_dir is None:
+        report = info.environment()
+        print(json.dumps(report) if args.json else info.format_environment(report))
+    else:
+        report = info.export_info(args.model_dir, args.version)
+        print(json.dumps(report) if args.json else info.format_export(report))
 
 
 def _serve(args) -> None:
@@ -243,7 +265,9 @@ def _saved_model_cli(args) -> None:
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
             "attention": _attention, "compare": _compare, "diagnose": _diagnose,
             "config": _config, "vectors": _vectors, "pretrain": _pretrain, "serve": _serve,
-            "saved-model-cli": _saved_model_cli}
+            "saved-model-cli": _saved_model_cli, "info": _info}
+# Commands that never need TensorFlow: its startup settings are not even imported for them.
+WITHOUT_TENSORFLOW = {"config", "info"}
 
 
 def _check_predict_paths(args) -> None:
@@ -267,14 +291,17 @@ PRECHECKS = {"predict": _check_predict_paths}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(positionals_first(parser, sys.argv[1:] if argv is None else argv))
     from seqtasks.errors import SeqtasksError
-    from seqtasks.startup import quiet_tensorflow
 
     try:
         if args.command in PRECHECKS:
             PRECHECKS[args.command](args)
-        quiet_tensorflow()
+        if args.command not in WITHOUT_TENSORFLOW:
+            from seqtasks.startup import quiet_tensorflow
+
+            quiet_tensorflow()
         COMMANDS[args.command](args)
     except SeqtasksError as e:
         print(f"error: {e}", file=sys.stderr)
