@@ -141,5 +141,5 @@ def format_export(report: dict) -> str:
     head["model_card"] = report["model_card"] or "none"
     lines = _lines(head, indent="")
     lines += ["", "metrics:", *(_lines(report["metrics"]) or ["  none"])]
-    lines += ["", "config:", *_lines(report["config"])]
+    lines += ["", "config:", *(_lines(report["config"]) or ["  none"])]
     return "\n".join(lines)
