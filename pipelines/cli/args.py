@@ -156,10 +156,11 @@ def _evaluate_command(commands) -> None:
     evaluate.add_argument("--json", action="store_true",
                           help="print metrics as one JSON object on the last line")
     evaluate.add_argument("--plot", metavar="PNG",
-                          help="also draw a figure of the errors here: sentiment and ner a "
-                               "confusion matrix (labels; ner per token tag), translate and "
-                               "autoencoder the attention of a few validation sentences, caption "
-                               "attention maps over a few images; lm none (default: no plot)")
+                          help="also draw a figure here: sentiment a confusion matrix, ner "
+                               "the token-level confusion between entity types, translate the "
+                               "attention heatmap of the first sentence, caption the attention "
+                               "maps of the first image; lm and autoencoder have none "
+                               "(default: no plot)")
 
 
 def _predict_command(commands) -> None:
@@ -192,7 +193,8 @@ def _generate_command(commands) -> None:
     generate = _subcommand(
         commands, "generate", help="sample text from a language model",
         description="Sample continuations of --prompt (default: none, sample from scratch) from "
-                    "the newest (or --model-version) language-model export in DIR. Each sample ends "
+                    "the newest (or --model-version) language-model export in DIR. Each sample "
+                    "ends "
                     "at end of line ([EOS]) or after --max-length tokens.")
     _add_model_arguments(generate)
     generate.add_argument("--prompt", metavar="TEXT",
@@ -233,13 +235,15 @@ def _compare_command(commands) -> None:
         commands, "compare", help="train a grid of configurations and report them side by side",
         description="Train every combination of --grid (or every config of --runs) on the same "
                     "data, seed and budget; write results.csv, report.md, learning curves (and "
-                    "for translation attention heatmaps) to --output. Rerunning skips finished runs "
+                    "for translation attention heatmaps) to --output. Rerunning skips finished "
+                    "runs "
                     "and resumes an interrupted one.")
     compare.add_argument("task", choices=TASKS, help="which pipeline to train")
     _add_data_arguments(compare)
     runs = compare.add_mutually_exclusive_group(required=True)
     runs.add_argument("--grid", nargs="+", action="extend", metavar="KEY=V1,V2",
-                      help="values to combine, e.g. --grid cell=rnn,lstm,gru bidirectional=false,true")
+                      help="values to combine, e.g. --grid cell=rnn,lstm,gru "
+                           "bidirectional=false,true; may be repeated")
     runs.add_argument("--runs", metavar="FILE.yaml",
                       help="a YAML list of config changes, one mapping per run (optional 'name')")
     _add_output_argument(compare, "DIR", "report directory (one run folder per configuration "
@@ -254,7 +258,8 @@ def _diagnose_command(commands) -> None:
         description="With DIR: plot ||dloss/dh_t|| per time step of the export's first "
                     "recurrent layer, trained and at initialisation, on a batch of --data. With "
                     "--task adding: train each cell briefly on the adding problem at each length "
-                    "(no data needed) and write adding.png, results.csv and results.md to --output; "
+                    "(no data needed) and write adding.png, results.csv and results.md to "
+                    "--output; "
                     "rerunning reuses finished runs.")
     diagnose.add_argument("model_dir", nargs="?", metavar="DIR", help="export root or version")
     diagnose.add_argument("--task", choices=("adding",), help="the built-in benchmark")
@@ -387,7 +392,8 @@ def _serve_command(commands) -> None:
 
 def _saved_model_cli_command(commands) -> None:
     smcli = _subcommand(
-        commands, "saved-model-cli", help="TensorFlow's saved_model_cli with the tokenizer ops registered",
+        commands, "saved-model-cli",
+        help="TensorFlow's saved_model_cli with the tokenizer ops registered",
         description="Runs tensorflow's saved_model_cli (show, run, ...) after importing "
                     "tensorflow_text, whose ops the exported graphs use. Example: seqtasks "
                     "saved-model-cli run --dir DIR/1 --tag_set serve --signature_def "

@@ -65,5 +65,6 @@ def test_config_answers_without_tensorflow_with_yaml_values_aligned_and_grouped(
     assert rows["unknown_word"].split()[1] == "<unk>"
     assert not any(word in line.split()[1] for line in rows.values()
                    for word in ("True", "False", "None"))
-    value_columns = {line.index(line.split()[1], len(line.split()[0]) + 2) for line in rows.values()}
+    value_columns = {line.index(line.split()[1], len(line.split()[0]) + 2)
+                     for line in rows.values()}
     assert len(value_columns) == 1  # every value starts in the same column
