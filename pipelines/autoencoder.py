@@ -22,6 +22,7 @@ import tensorflow as tf
 from pipelines.configs import AutoencoderConfig
 from pipelines.translation import TEXT, Translation, TranslationData
 from seqtasks.export import kinds
+from seqtasks.data import in_memory
 from seqtasks.data.parallel import ParallelText, read_monolingual
 from seqtasks.models.encoder_decoder import Seq2Seq
 from seqtasks.task import Splits
@@ -52,6 +53,14 @@ class Autoencoder(Translation):
     def read(self, config, train_path, valid_path) -> Splits:
         """One sentence per line; training lines over ``max_words`` are skipped and counted."""
         return Splits(read_monolingual(train_path, config.max_words), read_monolingual(valid_path))
+
+    def is_data_path(self, value) -> bool:
+        """One text file (a list of strings is sentences)."""
+        return in_memory.is_path(value)
+
+    def write_examples(self, config, examples, directory, split):
+        """Sentences, one a line."""
+        return in_memory.text_lines(examples, directory, split)
 
     def signatures(self, config, model, data) -> dict:
         return {**super().signatures(config, model, data), **embedding_functions(model, data)}

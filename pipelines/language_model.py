@@ -26,6 +26,7 @@ import tensorflow as tf
 from pipelines.configs import LanguageModelConfig
 from seqtasks import config as config_lib
 from seqtasks.export import kinds
+from seqtasks.data import in_memory
 from seqtasks.data.corpus import (StreamLayout, build_vocabulary, corpus_tokens, encode_corpus,
                                   iter_line_chunks, tbptt_dataset)
 from seqtasks.decoding import RuntimeSampler, sample_loop
@@ -242,6 +243,10 @@ class LanguageModel(transfer.TransferTask, Task[LanguageModelConfig, LanguageMod
     def read(self, config, train_path, valid_path) -> Splits:
         """The corpora are streamed from their files (``prepare``), never held in memory."""
         return Splits(Path(train_path), Path(valid_path))
+
+    def write_examples(self, config, examples, directory, split):
+        """Texts, written one after another as the corpus file (a text may hold lines)."""
+        return in_memory.text_lines(examples, directory, split, one_line=False)
 
     def prepare(self, config, splits, run) -> Prepared:
         """The vocabulary (with pretrained vectors) from the training corpus, streamed."""

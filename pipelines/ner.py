@@ -26,6 +26,7 @@ from seqtasks.export import kinds
 from seqtasks.inference.predictors.tagger import tag_sentences
 from seqtasks.data.conll import (TaggedSentences, check_known_tags,
                                   read_conll, tag_set)
+from seqtasks.data import in_memory
 from seqtasks.data.batching import tagged_dataset
 from seqtasks.errors import ConfigError
 from seqtasks.io import atomic_write_text
@@ -177,6 +178,11 @@ class Ner(transfer.TransferTask, Task[NerConfig, NerData]):
 
     def read(self, config, train_path, valid_path) -> Splits:
         return Splits(read(config, train_path), read(config, valid_path))
+
+    def write_examples(self, config, examples, directory, split):
+        """``(tokens, tags)`` sentences, tags in the config's ``file_scheme``."""
+        return in_memory.tagged_sentences(examples, directory, split, config.token_column,
+                                          config.tag_column)
 
     def prepare(self, config, splits, run) -> Prepared:
         """Word (with pretrained parts) and char vocabularies and the tag set from the training

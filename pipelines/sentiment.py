@@ -24,6 +24,7 @@ import tensorflow as tf
 from pipelines.configs import POOLINGS, SentimentConfig  # noqa: F401 (kept public here)
 from seqtasks import config as config_lib
 from seqtasks.export import kinds
+from seqtasks.data import in_memory
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
 from seqtasks.data.batching import sequence_dataset
 from seqtasks.errors import DataError
@@ -129,6 +130,11 @@ class Sentiment(transfer.TransferTask, Task[SentimentConfig, SentimentData]):
 
     def read(self, config, train_path, valid_path) -> Splits:
         return Splits(read(config, train_path), read(config, valid_path))
+
+    def write_examples(self, config, examples, directory, split):
+        """``(text, label)`` pairs or a DataFrame with the config's text and label columns."""
+        return in_memory.labelled_table(examples, directory, split, config.text_column,
+                                        config.label_column)
 
     def prepare(self, config, splits, run) -> Prepared:
         """Vocabulary (with pretrained parts) and label set from the training split."""

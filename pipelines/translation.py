@@ -26,6 +26,7 @@ import tensorflow as tf
 from pipelines.configs import TranslationConfig
 from seqtasks import config as config_lib
 from seqtasks.export import kinds
+from seqtasks.data import in_memory
 from seqtasks.data.parallel import ParallelText, read_parallel
 from seqtasks.data.batching import parallel_dataset
 from seqtasks.decoding.encoder_decoder_loop import Seq2SeqDecoder
@@ -145,6 +146,16 @@ class Translation(transfer.TransferTask,
         """Training pairs over ``max_words`` are skipped and counted; every validation pair is
         scored."""
         return Splits(read_parallel(train_paths, config.max_words), read_parallel(valid_paths))
+
+    def is_data_path(self, value) -> bool:
+        """A TSV file, or two aligned files (source, target) as a list."""
+        return in_memory.is_path(value) or (
+            isinstance(value, (list, tuple)) and 1 <= len(value) <= 2
+            and all(in_memory.is_path(item) for item in value))
+
+    def write_examples(self, config, examples, directory, split):
+        """``(source, target)`` sentence pairs."""
+        return in_memory.sentence_pairs(examples, directory, split)
 
     def prepare(self, config, splits, run) -> Prepared:
         """The vocabularies (with pretrained parts), learned per language or shared."""

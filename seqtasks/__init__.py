@@ -3,7 +3,8 @@
 What users call:
 
     seqtasks.load(export_dir)              a predictor over an exported SavedModel
-    seqtasks.train(task, config, train, valid, out_dir)   train a Task, export it
+    seqtasks.train(task, config, train, valid, out_dir)   train a Task (files or in-memory
+                                           data, callbacks=[...]), export it
     seqtasks.Task                          the contract a task pipeline implements
     seqtasks.TrainConfig, TextConfig, RecurrentConfig   the shared config dataclasses
 
@@ -24,11 +25,15 @@ def load(path, version=None):
     return _load(path, version)
 
 
-def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **options):
-    """Train ``task`` and export it (see ``seqtasks.training.lifecycle.train``)."""
+def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", callbacks=(),
+          **options):
+    """Train ``task`` and export it (see ``seqtasks.training.lifecycle.train``): the training
+    and validation data are file paths or in-memory examples in the task's natural form;
+    ``callbacks`` are Keras callbacks called during fit."""
     from seqtasks.training.lifecycle import train as _train
 
-    return _train(task, config, train_paths, valid_paths, out_dir, verbose, **options)
+    return _train(task, config, train_paths, valid_paths, out_dir, verbose, callbacks,
+                  **options)
 
 
 __all__ = ["load", "train", "Task", "Splits", "ExportAssets", "Built", "TrainConfig",

@@ -16,6 +16,9 @@ class LabelledText:
     path: str
     lines: list[int | None]  # physical line of each row, for error messages
 
+    def __len__(self) -> int:
+        return len(self.texts)
+
 
 def read_labelled(path: str | Path, text_column: str = "text", label_column: str = "label"
                   ) -> LabelledText:

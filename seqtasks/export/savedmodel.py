@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from seqtasks.errors import ModelError
 from seqtasks.export.layout import METADATA_FILE, versions
+from seqtasks.export.model_card import write_model_card
 from seqtasks.export.warmup import WARMUP_TEXTS, write_warmup_requests
 from seqtasks.io import atomic_dir
 
@@ -62,8 +63,9 @@ def export_savedmodel(
     label lists) are copied into ``assets/`` for people and tools that read the export.
     ``warmup_examples`` (raw inputs: texts, encoded images) make the warmup requests servers
     replay before the version takes traffic (``assets.extra/tf_serving_warmup_requests``).
-    The SavedModel and ``seqtasks.json`` are written into a temporary sibling directory that is
-    renamed into place only when complete, so a reader never sees half an export.
+    ``MODEL_CARD.md`` is made from the same dict as ``seqtasks.json`` (one source). The
+    SavedModel, the card and ``seqtasks.json`` are written into a temporary sibling directory
+    that is renamed into place only when complete, so a reader never sees half an export.
     """
     import keras
 
@@ -95,5 +97,7 @@ def export_savedmodel(
             "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "library_versions": library_versions(),
         }
+        # The card first: seqtasks.json, written last, marks a complete version folder.
+        write_model_card(tmp, json.loads(json.dumps(full, default=str)))
         (tmp / METADATA_FILE).write_text(json.dumps(full, indent=2, default=str) + "\n")
     return target

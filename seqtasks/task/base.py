@@ -91,6 +91,19 @@ class Task(Generic[ConfigT, DataT]):
         """Read and check both splits; bad data fails here, before the run directory exists."""
         raise NotImplementedError
 
+    def is_data_path(self, value) -> bool:
+        """Whether a data argument names files (``read`` takes it as it is) rather than holding
+        in-memory examples (``write_examples`` writes them first)."""
+        from seqtasks.data.in_memory import is_path
+
+        return is_path(value)
+
+    def write_examples(self, config: ConfigT, examples, directory: Path, split: str):
+        """In-memory examples in the task's natural form -> the file(s) ``read`` takes, written
+        atomically under ``directory`` (``seqtasks.data.in_memory``)."""
+        raise ConfigError(f"{self.name} trains from files only: pass the paths of its training "
+                          f"and validation files (got {type(examples).__name__} for {split})")
+
     def prepare(self, config: ConfigT, splits: Splits, run) -> Prepared:
         """What a new run learns from ``splits.train`` (vocabularies, label sets, pretrained
         parts), by name. Called once per run: the lifecycle saves it in ``run`` (a ``RunDir``)

@@ -21,10 +21,11 @@ UNKNOWN_WARNING = 0.5  # share of [UNK] validation tokens that earns a warning (
 
 
 
-def fit_model(task, config, data, run, verbose="auto"):
+def fit_model(task, config, data, run, verbose="auto", user_callbacks=()):
     """Datasets, model, compile and fit (resuming from ``run``) on this process' Keras backend;
     returns ``(model, signatures, summary)``. Signatures (TensorFlow functions) exist on the
-    TensorFlow backend only; elsewhere the task's callbacks get None."""
+    TensorFlow backend only; elsewhere the task's callbacks get None. ``user_callbacks`` run
+    after the task's (its validation scores are in the logs they see)."""
     allocator = malloc.keep_freed_memory()  # before the first step's buffers
     train_ds, valid_ds = task.datasets(config, data)
     steps_per_epoch = batches_per_epoch(train_ds)
@@ -37,7 +38,7 @@ def fit_model(task, config, data, run, verbose="auto"):
     summary = fit(trainable, train_ds, valid_ds, config, run.resume, run.logs,
                   monitor=monitor, mode=mode, verbose=verbose, callbacks=[
                       throughput, *transfer_callbacks(config, pretrained),
-                      *task.callbacks(config, model, data, signatures)])
+                      *task.callbacks(config, model, data, signatures), *user_callbacks])
     summary.update(training_summary(task, config, data, throughput, steps_per_epoch),
                    keras_backend=keras.backend.backend(), malloc=allocator)
     return model, signatures, summary

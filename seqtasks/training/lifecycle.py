@@ -4,12 +4,14 @@ validation metrics, export, figures, training summary."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 import keras
 
 from seqtasks import config as config_lib
+from seqtasks.errors import ConfigError
 from seqtasks.evaluation.plots import learning_curves_png
 from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
@@ -18,12 +20,21 @@ from seqtasks.training import backends
 from seqtasks.training.distributed import join_cluster
 from seqtasks.training.fit_task import fit_model
 from seqtasks.training.prepared import prepare_data
+from seqtasks.training.provenance import describe_split, hardware
 from seqtasks.training.run_dir import RunDir
 
 
-def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **options) -> Path:
+def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", callbacks=(),
+          **options) -> Path:
     """Train ``task`` with ``config`` on ``train_paths``, early-stop on ``valid_paths``, export
     the next version under ``out_dir`` and return its directory.
+
+    ``train_paths`` / ``valid_paths`` are files, or in-memory examples in the task's natural
+    form (``(text, label)`` pairs or a DataFrame, ``(tokens, tags)`` sentences, strings,
+    ``(source, target)`` pairs): those are written in the task's file format under
+    ``out_dir/.resume/data`` and read from there, so they get the files' checks and a run
+    resumes. ``callbacks``: Keras callbacks of the caller's, called during ``fit`` after the
+    task's own (they see its validation scores in the logs).
 
     Bad config or data fails before anything is written. An interrupted run (Ctrl-C, a killed
     job) resumes when called again with the same arguments. With a multi-worker ``TF_CONFIG``
@@ -37,8 +48,21 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
     config = with_vectors_dimension(config)  # pretrained vectors set embedding_dim
     task.check(config)
     backends.check(task, config)
-    splits = task.read(config, train_paths, valid_paths, **options)
+    callbacks = checked_callbacks(callbacks, config)
     run = RunDir(out_dir)
+    sources = {"train": "file" if task.is_data_path(train_paths) else "in-memory",
+               "valid": "file" if task.is_data_path(valid_paths) else "in-memory"}
+    fresh, fresh_root = not run.resume.exists(), not run.root.exists()
+    try:
+        train_paths = data_files(task, config, train_paths, run, "train")
+        valid_paths = data_files(task, config, valid_paths, run, "valid")
+        splits = task.read(config, train_paths, valid_paths, **options)
+    except BaseException:
+        if fresh:  # bad data leaves nothing behind, as it does when read from files
+            shutil.rmtree(run.resume, ignore_errors=True)
+            if fresh_root and not any(run.root.iterdir()):
+                run.root.rmdir()
+        raise
     resumed = run.start(config)
     if resumed:  # said even with --quiet: a rerun must tell whether it continued or restarted
         print(f"{run.root}: resuming the interrupted run with the same config from its last "
@@ -53,16 +77,21 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
             backends.load_trained(task.trainable(model), run)
             signatures = task.signatures(config, model, data)
         else:
-            model, signatures, summary = fit_model(task, config, data, run, verbose)
+            model, signatures, summary = fit_model(task, config, data, run, verbose, callbacks)
     except BaseException:
         if not run.has_finished_epoch():  # nothing to resume: nothing may block a rerun
             run.finish()
         raise
 
+    summary["hardware"] = hardware()
     metrics = {**task.validation_metrics(config, data, signatures),
-               "data": describe_paths(valid_paths)}
+               "data": describe_paths(valid_paths) if sources["valid"] == "file"
+               else f"in-memory validation data ({len(splits.valid)} examples)"
+               if hasattr(splits.valid, "__len__") else "in-memory validation data"}
+    trained_on = {"train": describe_split(train_paths, splits.train, sources["train"]),
+                  "valid": describe_split(valid_paths, splits.valid, sources["valid"])}
     export_dir = export(task, config, model, data, run.root, metrics, summary, run.resume,
-                        signatures)
+                        signatures, trained_on)
     task.figures(config, data, metrics, export_dir)
     run.finish()
     if verbose != 0:
@@ -71,17 +100,18 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", **opt
 
 
 def export(task, config, model, data, out_dir, metrics: dict, summary: dict, work_dir,
-           signatures: dict | None = None) -> Path:
+           signatures: dict | None = None, trained_on: dict | None = None) -> Path:
     """Write ``model`` with the task's signatures and assets as the next version under
     ``out_dir`` (``seqtasks.json``: task, its kind and main score, config, task metadata,
-    metrics, training summary);
-    ``work_dir`` holds the asset files on their way into the export."""
+    the data files it was trained on, metrics, training summary; and the model card made from
+    it); ``work_dir`` holds the asset files on their way into the export."""
     assets = task.export_assets(config, model, data, Path(work_dir))
     described = {**({"kind": task.kind} if task.kind else {}),
                  **({"main_score": {"name": task.main_score[0], "mode": task.main_score[1]}}
                     if task.main_score else {})}
     metadata = {"task": task.name, **described, "config": config_lib.to_dict(config),
-                **assets.metadata, "metrics": metrics, "training": summary}
+                **assets.metadata, **({"data": trained_on} if trained_on else {}),
+                "metrics": metrics, "training": summary}
     export_dir = export_savedmodel(
         out_dir, task.exported(model), assets.resources,
         signatures or task.signatures(config, model, data), metadata, asset_files=assets.files,
@@ -89,6 +119,33 @@ def export(task, config, model, data, out_dir, metrics: dict, summary: dict, wor
     if summary.get("history"):
         learning_curves_png(summary["history"], export_dir / "learning_curves.png")
     return export_dir
+
+
+def checked_callbacks(callbacks, config) -> list:
+    """The caller's Keras callbacks, each checked to be one; they run in this process only."""
+    if isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    callbacks = list(callbacks or ())
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise ConfigError(f"callbacks[{i}] is a {type(callback).__name__}, not a "
+                              "keras.callbacks.Callback (wrap a function in "
+                              "keras.callbacks.LambdaCallback(on_epoch_end=...))")
+    if callbacks and backends.elsewhere(config):
+        raise ConfigError(f"callbacks run in this process, but train_backend="
+                          f"{config.train_backend} fits in a child process; train on the "
+                          "tensorflow backend to use callbacks")
+    return callbacks
+
+
+def data_files(task, config, data, run: RunDir, split: str):
+    """A data argument as files ``task.read`` takes: paths as they are, in-memory examples
+    written under ``run``'s resume folder (the same examples always to the same file)."""
+    if data is None:
+        raise ConfigError(f"no {split} data: pass a file path or in-memory examples")
+    if task.is_data_path(data):
+        return data
+    return task.write_examples(config, data, run.path("data"), split)
 
 
 def describe_paths(paths) -> str | list[str]:

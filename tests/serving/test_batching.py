@@ -51,7 +51,7 @@ def test_concurrent_requests_share_model_calls_and_get_their_own_answers(sentime
     got = [p for r in responses for p in r.json()["predictions"]]
     assert [p["label"] for p in got] == [row["label"] for row in expected]
     np.testing.assert_allclose([p["probabilities"] for p in got],
-                               [list(row["probabilities"].values()) for row in expected],
+                               [row["probabilities"] for row in expected],
                                atol=1e-5)
 
 

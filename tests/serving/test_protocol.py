@@ -26,7 +26,7 @@ def url(sentiment_models, serve_app):
 def expected(sentiment_export):
     rows = seqtasks.load(sentiment_export[0]).predict(TEXTS)
     return [row["label"] for row in rows], np.array(
-        [list(row["probabilities"].values()) for row in rows])
+        [row["probabilities"] for row in rows])
 
 
 def post(url, path, body, **kwargs):
