@@ -13,8 +13,10 @@ element-wise derivative of a step is one fused TensorFlow op (``LSTMBlockCellGra
 derivatives out. The forward pass is the projected loop (input product for all steps at once,
 then ``h @ recurrent_kernel`` and the gates per step), keeping what the backward pass needs.
 Every op is a plain TensorFlow CPU op (no cuDNN), so exported SavedModels serve on any CPU.
-(TensorFlow's fused LSTM forward kernel, ``BlockLSTM``, was measured and dropped: it multiplies
-``[x, h]`` with Eigen every step and ran 1.7x slower than this loop on the char-LM shape.)
+(TensorFlow's fused LSTM forward kernel, ``BlockLSTM``, was measured and dropped for training: it
+multiplies ``[x, h]`` with Eigen every step and ran 1.7x slower than this loop on the char-LM
+shape. The LSTM's inference on a small right-padded batch, what an export serves, does run it:
+``seqtasks.layers.right_padded_lstm``, measured in bench/results/serving-graph-levers.json.)
 
 Masks: the loop runs one length for the whole batch. Keras' semantics for a masked step are
 "state unchanged, output repeated (or zero)", i.e. the masked steps are skipped. So each row's
@@ -41,7 +43,8 @@ from keras.src.utils.module_utils import tensorflow as tf
 
 from seqtasks.layers import torch_rnn
 from seqtasks.layers.projected_rnn import ProjectedGRU, ProjectedLSTM
-from seqtasks.layers.right_padded_lstm import is_right_padded, right_padded_lstm
+from seqtasks.layers.right_padded_lstm import (BLOCK_LSTM_MAX_BATCH, is_right_padded,
+                                               right_padded_lstm)
 
 FUSED_DTYPES = ("float16", "float32")
 # TensorFlow runs the loops below; torch runs PyTorch's kernels (seqtasks.layers.torch_rnn).
@@ -247,9 +250,9 @@ def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
               zero_output_for_mask=False, return_sequences=True, training=True):
     """Keras' ``backend.rnn`` contract for ``cell`` on the loops above (``_masked_loop``).
 
-    The LSTM's inference on a right-padded batch (what an export serves) runs TensorFlow's
+    The LSTM's inference on a small right-padded batch (what an export serves) runs TensorFlow's
     fused ``BlockLSTM`` op instead (``seqtasks.layers.right_padded_lstm``: the same outputs to
-    float rounding); any other mask runs the loop.
+    float rounding); larger batches and any other mask run the loop.
     """
     if training or not isinstance(cell, keras.layers.LSTMCell):
         return _masked_loop(cell, sequences, initial_state, mask, go_backwards,
@@ -272,14 +275,15 @@ def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
         last_output = tf.where(steps_given > 0, outputs[:, -1], tf.zeros([], dtype))
         return (last_output, outputs[:, :steps_given], *states)
 
-    def loop():  # any other mask (left padding, holes)
+    def loop():  # larger batches, and any other mask (left padding, holes)
         last_output, outputs, states = _masked_loop(
             cell, sequences, initial_state, mask, go_backwards, zero_output_for_mask,
             True, training)
         return (last_output, outputs, *states)
 
-    last_output, outputs, *states = block_op() if mask is None else \
-        tf.cond(right_padded, block_op, loop)
+    small = batch <= BLOCK_LSTM_MAX_BATCH  # where BlockLSTM wins (right_padded_lstm)
+    use_block = small if mask is None else tf.logical_and(small, right_padded)
+    last_output, outputs, *states = tf.cond(use_block, block_op, loop)
     if return_sequences:
         outputs.set_shape(sequences.shape[:1] + [static_steps] + [cell.units])
     else:

@@ -4,10 +4,12 @@ What an exported model serves is right-padded (the text encoder pads each senten
 end), so each row's steps already sit at the front: the forward direction needs no compaction of
 its masked steps, and the backward one only ``tf.reverse_sequence`` by length. The whole sequence
 then runs in one stock op, ``BlockLSTM`` (weights ``[kernel; recurrent_kernel]`` with the gate
-blocks regrouped to its order i, c, f, o; no forget bias, no clipping): its time loop is in C++, so the executor schedules
-one op per direction instead of a dozen per step, and the two directions of a bidirectional layer
-are two independent ops that run side by side (one intra-op thread each is the fastest setting
-on two cores; bench/results/serving-graph.json measures this against the other levers).
+blocks regrouped to its order i, c, f, o; no forget bias, no clipping): its time loop is in C++,
+so the executor schedules one op per direction instead of a dozen per step, and the two
+directions of a bidirectional layer are two independent ops. That wins where the per-step ops'
+overhead dominates, small batches; from about 16 rows on, the loop's oneDNN products win, since
+``BlockLSTM`` multiplies ``[x, h]`` with Eigen every step (``BLOCK_LSTM_MAX_BATCH``;
+bench/results/serving-graph-levers.json).
 
 Outputs and states follow Keras' masked-step semantics exactly as ``fused_rnn`` gives them
 (a masked step leaves the state unchanged; its output repeats the last one, or is zero with
@@ -20,6 +22,11 @@ from __future__ import annotations
 
 # Imported when first used, as Keras does: the layer module loads under any backend.
 from keras.src.utils.module_utils import tensorflow as tf
+
+# Batches up to this many rows run BlockLSTM; larger ones the loop (measured: CPU time per batch
+# of the BiLSTM(128) at 1 thread, BlockLSTM / loop: 0.48 at 1 row, 0.83 at 8, 1.0 at 16, 1.17
+# at 256; bench/results/serving-graph-levers.json, "batch_sweep").
+BLOCK_LSTM_MAX_BATCH = 16
 
 
 def is_right_padded(mask, lengths):
