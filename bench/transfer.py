@@ -7,10 +7,13 @@ Run by hand from the repository root, one part at a time (not part of the tests)
     python bench/transfer.py --only sst2,mr --out W   # each: random, vectors, LM-initialised
     python bench/transfer.py --only conll2003
     python bench/transfer.py --only sst2 --vectors V  # reuse vectors made before
+    python bench/transfer.py --only sst2,mr,conll2003 --inits glove   # the -glove recipes
 
 Every row is one ``seqtasks train`` command (the CLI, in a fresh process), run exactly as the
 README quotes it: the part's recipe, and for the ``vectors`` row ``--set embeddings=V`` and
-nothing else. ``vectors`` runs ``seqtasks pretrain vectors --corpus
+nothing else. The ``glove`` row trains the part's ``recipes/<part>-glove.yaml`` (GloVe 6B 50d by name, the
+``glove`` extra), and ``glove+vectors`` the same recipe with the pretrained vectors stacked
+beside GloVe (``--set embeddings=glove-6b-50d,V``). ``vectors`` runs ``seqtasks pretrain vectors --corpus
 ../shared/data/unlabelled/imdb_unsup.txt ../shared/data/unlabelled/enwiki_2015_sample.txt --out
 V`` with its defaults and records its cost (minutes, corpus words). ``lm`` trains a forward and
 a backward word LM (recipes/imdb-lm.yaml, side by side) on the IMDB reviews but their last
@@ -49,6 +52,8 @@ VECTORS_RESULT = "transfer-vectors"
 LM_RESULT = "transfer-lm"
 LM_VALID_LINES = 1000
 LM_INIT = ["freeze_epochs=1"]  # what the lm rows set besides init_from
+GLOVE_RECIPES = {"sst2": "recipes/sst2-glove.yaml", "mr": "recipes/mr-glove.yaml",
+                 "conll2003": "recipes/conll2003-glove.yaml"}
 log = common.log
 
 
@@ -63,6 +68,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--inits", default="random,vectors,lm",
                         help="rows per part (default: random,vectors,lm; the task's own "
                              "where it has no LM row)")
+    parser.add_argument("--record", action="append", default=[], metavar="INIT=DIR",
+                        help="add a row from an export trained outside this script (by "
+                             "--record-command, which must be the part's recipe), for a run "
+                             "too long to repeat; the row says recorded: true")
+    parser.add_argument("--record-command", default="",
+                        help="the seqtasks command that trained the --record export")
     common.add_arguments(parser, config=False)
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -70,6 +81,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     if unknown:
         parser.error(f"--only: unknown part(s) {', '.join(unknown)}")
     args.inits = [i.strip() for i in args.inits.split(",") if i.strip()]
+    args.record = [tuple(item.split("=", 1)) for item in args.record]
+    if args.record and not args.record_command:
+        parser.error("--record needs --record-command: the command that trained the export")
     return args
 
 
@@ -137,24 +151,25 @@ def measure(args, part: str, vectors: Path) -> None:
         if init == "lm" and task != "sentiment":
             continue  # the LMs are shaped as the sentiment recipe's encoder
         out = work / f"{part}-{init}"
-        command = ["train", task, "--config", recipe, "--train", str(data / train),
+        row_recipe = GLOVE_RECIPES[part] if init.startswith("glove") else recipe
+        command = ["train", task, "--config", row_recipe, "--train", str(data / train),
                    "--valid", str(data / valid), "--out", str(out), "--quiet"]
         if init == "vectors":
             command += ["--set", f"embeddings={vectors}"]
+        if init == "glove+vectors":
+            command += ["--set", f"embeddings=glove-6b-50d,{vectors}"]
         if init == "lm":
             command += ["--set", f"init_from={work / 'lm-forward'},{work / 'lm-backward'}",
                         *LM_INIT]
         wall = run(command)
-        metadata = common.read_metadata(latest_export(out))
-        training = metadata["training"]
-        rows.append({"init": init, "metric": metric, "value": metadata["metrics"][key],
-                     "train_minutes": round(training["train_seconds"] / 60, 2),
-                     "wall_minutes": wall, "epochs_run": training["epochs_run"],
-                     "best_epoch": training.get("best_epoch"),
-                     "stopped_by": training["stopped_by"],
-                     "embeddings": training.get("embeddings"),
-                     "command": "seqtasks " + " ".join(command)})
+        rows.append(export_row(init, row_recipe, metric, key, out, wall,
+                               "seqtasks " + " ".join(command)))
         log(f"{part} {init}: {metric} {rows[-1]['value']:.4f}")
+    for init, out in args.record:
+        rows.append({**export_row(init, GLOVE_RECIPES[part] if init.startswith("glove")
+                                  else recipe, metric, key, Path(out), None,
+                                  args.record_command), "recorded": True})
+        log(f"{part} {init} (recorded from {out}): {metric} {rows[-1]['value']:.4f}")
     pretraining = {}
     vectors_result = Path(args.results) / f"{VECTORS_RESULT}.json"
     if vectors_result.is_file():
@@ -170,6 +185,18 @@ def measure(args, part: str, vectors: Path) -> None:
                                              "rows": merged_rows(args, part, rows),
                                              "pretraining": pretraining},
                         args.results, start)
+
+
+def export_row(init: str, recipe: str, metric: str, key: str, out: Path, wall, command: str
+               ) -> dict:
+    """One row: what the newest export under ``out`` says of its training and score."""
+    metadata = common.read_metadata(latest_export(out))
+    training = metadata["training"]
+    return {"init": init, "recipe": recipe, "metric": metric, "value": metadata["metrics"][key],
+            "train_minutes": round(training["train_seconds"] / 60, 2),
+            "wall_minutes": wall, "epochs_run": training["epochs_run"],
+            "best_epoch": training.get("best_epoch"), "stopped_by": training["stopped_by"],
+            "embeddings": training.get("embeddings"), "command": command}
 
 
 def merged_rows(args, part: str, rows: list[dict]) -> list[dict]:
