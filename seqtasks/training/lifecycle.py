@@ -60,7 +60,7 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", callb
     except BaseException:
         if fresh:  # bad data leaves nothing behind, as it does when read from files
             shutil.rmtree(run.resume, ignore_errors=True)
-            if fresh_root and not any(run.root.iterdir()):
+            if fresh_root and run.root.is_dir() and not any(run.root.iterdir()):
                 run.root.rmdir()
         raise
     resumed = run.start(config)
