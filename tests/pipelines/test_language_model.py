@@ -215,3 +215,19 @@ def test_a_one_character_corpus_is_warned_about_not_flattered(tmp_path, capsys):
     training = json.loads((export_dir / "seqtasks.json").read_text())["training"]
     assert training["valid_unknown_share"] > 0.75  # every character but space and newline
     assert "of the validation tokens are [UNK]" in capsys.readouterr().err
+
+
+def test_predict_scores_one_text_a_list_or_a_frame_as_score_does(char_export):
+    from seqtasks.inference.load import predict
+
+    predictor = seqtasks.load(char_export)
+    texts = ["the cat sat", "a dog"]
+    rows = predictor.predict(texts)
+    assert rows == predictor.score(texts) and set(rows[0]) == {"log_prob", "n_tokens",
+                                                               "perplexity"}
+    assert predict(char_export, texts[0]) == rows[0] == predictor.score(texts[0])
+    frame = predictor.predict(pd.DataFrame({"text": texts}))
+    assert frame["log_prob"].tolist() == pytest.approx([row["log_prob"] for row in rows])
+    one = predictor.generate("the", max_length=5, num_samples=2, seed=1)
+    assert len(one) == 2 and all(text.startswith("the") for text in one)
+    assert one == predictor.generate(["the"], max_length=5, num_samples=2, seed=1)[0]
