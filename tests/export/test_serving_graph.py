@@ -1,6 +1,6 @@
-"""The sentiment export's serving graph: BlockLSTM on right-padded batches, the same outputs as
-the graph that served before (the masked inference loop), and nothing but stock TensorFlow and
-tensorflow-text ops, so it loads in ``tf.saved_model.load`` and in TF Serving."""
+"""The sentiment export's serving graph: BlockLSTM on small right-padded batches, the same
+outputs as the graph that served before (the masked inference loop), and nothing but stock
+TensorFlow and tensorflow-text ops, so it loads in ``tf.saved_model.load`` and TF Serving."""
 
 import json
 
@@ -64,6 +64,7 @@ def test_the_export_serves_todays_outputs_on_every_length_pattern(exported, monk
     batches = [random_sentences(rng, 7, lengths) for lengths in PATTERNS.values()]
     batches.append(random_sentences(rng, 1, [4]))  # a batch of one
     batches.append([""] * 3)  # nothing to read at all
+    batches.append(random_sentences(rng, 40, PATTERNS["mixed"]))  # past BlockLSTM's batch limit
     texts = [text for batch in batches for text in batch]
     # One fresh process serves every batch as its own request.
     served = run_fresh_python(f"""

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from seqtasks.layers import fused_rnn as fused_module
 from seqtasks.layers.fused_rnn import FusedLSTM
-from seqtasks.layers.right_padded_lstm import is_right_padded
+from seqtasks.layers.right_padded_lstm import BLOCK_LSTM_MAX_BATCH, is_right_padded
 
 BATCH, TIME, FEATURES, UNITS = 6, 9, 5, 4
 TOLERANCE = 1e-5
@@ -134,3 +134,17 @@ def test_gradients_through_inference_match_todays_loop(pattern, monkeypatch):
         return result
 
     assert_close(gradients(today=False), gradients(today=True))
+
+
+def test_a_batch_past_the_block_limit_runs_the_loop_with_the_same_outputs(monkeypatch):
+    """Above BLOCK_LSTM_MAX_BATCH rows the loop runs (forced here on a small batch, the
+    other way round: BlockLSTM everywhere gives the same numbers as the loop)."""
+    layer = weighted_layer(keras.layers.Bidirectional(FusedLSTM(UNITS, return_sequences=True)))
+    rows = BLOCK_LSTM_MAX_BATCH + 3
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(rows, TIME, FEATURES)).astype("float32")
+    mask = np.arange(TIME)[None, :] < rng.integers(0, TIME + 1, rows)[:, None]
+    looped = tf.function(lambda x: layer(x, mask=tf.constant(mask), training=False))(x).numpy()
+    monkeypatch.setattr(fused_module, "BLOCK_LSTM_MAX_BATCH", 10 ** 6)
+    blocked = tf.function(lambda x: layer(x, mask=tf.constant(mask), training=False))(x).numpy()
+    np.testing.assert_allclose(blocked, looped, atol=TOLERANCE, rtol=0)
