@@ -99,8 +99,9 @@ def test_api_captions_paths_bytes_series_and_frames(trained, digits):
     for row in rows:
         assert row["output_tokens"][-1] == "[EOS]" and row["attention"].shape[1:] == (5, 14)
         np.testing.assert_allclose(row["attention"].sum((1, 2)), 1.0, rtol=1e-5)
-    with pytest.raises(DataError, match="single str"):
-        predictor.caption(paths[0])
+    assert predictor.caption(paths[0], beam_size=1) == greedy[0]  # one image path: its caption
+    with open(paths[0], "rb") as image:
+        assert predictor.caption(image.read(), beam_size=1) == greedy[0]  # or its bytes
     with pytest.raises(DataError, match="item 1 is int"):
         predictor.caption([paths[0], 3])
     with pytest.raises(DataError, match="cannot read image 0"):

@@ -157,8 +157,7 @@ def test_api_scores_texts_and_frames(char_export):
     frame = model.predict_frame(pd.DataFrame({"id": [1, 2, 3], "text": TEXTS}))
     assert list(frame.columns) == ["id", "text", "log_prob", "n_tokens", "perplexity"]
     np.testing.assert_allclose(frame.log_prob, [r["log_prob"] for r in rows])
-    with pytest.raises(DataError, match="single string"):
-        model.score("one text")
+    assert model.score(TEXTS[0]) == rows[0]  # one text in, its score out
     with pytest.raises(DataError, match="file not found"):
         lm.evaluate(char_export, DATA / "lm" / "missing.txt")
 
