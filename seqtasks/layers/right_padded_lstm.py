@@ -7,7 +7,7 @@ then runs in one stock op, ``BlockLSTM`` (weights ``[kernel; recurrent_kernel]``
 blocks regrouped to its order i, c, f, o; no forget bias, no clipping): its time loop is in C++,
 so the executor schedules one op per direction instead of a dozen per step, and the two
 directions of a bidirectional layer are two independent ops. That wins where the per-step ops'
-overhead dominates, small batches; from about 16 rows on, the loop's oneDNN products win, since
+overhead dominates, small batches; above about 32 rows the loop's oneDNN products win, since
 ``BlockLSTM`` multiplies ``[x, h]`` with Eigen every step (``BLOCK_LSTM_MAX_BATCH``;
 bench/results/serving-graph-levers.json).
 
@@ -24,9 +24,9 @@ from __future__ import annotations
 from keras.src.utils.module_utils import tensorflow as tf
 
 # Batches up to this many rows run BlockLSTM; larger ones the loop (measured: CPU time per batch
-# of the BiLSTM(128) at 1 thread, BlockLSTM / loop: 0.48 at 1 row, 0.83 at 8, 1.0 at 16, 1.17
-# at 256; bench/results/serving-graph-levers.json, "batch_sweep").
-BLOCK_LSTM_MAX_BATCH = 16
+# of the BiLSTM(128) at 1 thread, BlockLSTM / loop: 0.548 at 1 row, 0.755 at 8, 0.97 at 32,
+# 1.054 at 64; bench/results/serving-graph-levers.json, "batch_sweep").
+BLOCK_LSTM_MAX_BATCH = 32
 
 
 def is_right_padded(mask, lengths):
