@@ -109,8 +109,11 @@ def export(task, config, model, data, out_dir, metrics: dict, summary: dict, wor
     described = {**({"kind": task.kind} if task.kind else {}),
                  **({"main_score": {"name": task.main_score[0], "mode": task.main_score[1]}}
                     if task.main_score else {})}
+    # "data": what the task says of its data (NER: the tag scheme and repairs) beside the files
+    # it was trained on, so neither hides the other.
+    described_data = {**assets.metadata.get("data", {}), **(trained_on or {})}
     metadata = {"task": task.name, **described, "config": config_lib.to_dict(config),
-                **assets.metadata, **({"data": trained_on} if trained_on else {}),
+                **assets.metadata, **({"data": described_data} if described_data else {}),
                 "metrics": metrics, "training": summary}
     export_dir = export_savedmodel(
         out_dir, task.exported(model), assets.resources,

@@ -107,7 +107,12 @@ def test_any_chunk_sizes_and_interruption_point_give_the_same_output(predictor, 
         except KeyboardInterrupt:
             pass
     predict_file(predictor, source, resumed, chunksize=second)
-    assert resumed.read_text() == whole.read_text()
+    # Rows predicted in batches of another size may differ in a float's last bit (the serving
+    # graph runs a fused op on small batches, a loop on large ones); every row, column, label and
+    # order is the same. A resume with the same chunk size is byte-identical (test above).
+    got, expected = read_table(resumed), read_table(whole)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-5, atol=1e-6)
+    assert (got["predicted_label"] == expected["predicted_label"]).all()
 
 
 def test_a_different_input_refuses_to_resume_until_restart(predictor, tmp_path, monkeypatch):
