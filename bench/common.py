@@ -281,3 +281,12 @@ def write_result(name: str, payload: dict, results_dir=None, start: dict | None 
     log(f"wrote {path}")
     print(json.dumps(result, default=str), flush=True)
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a benchmark starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -40,7 +40,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -84,12 +83,6 @@ def default_model(task: str, work: Path) -> Path:
                         "--valid", valid, "--out", str(root), "--epochs", "2", "--quiet"],
                        env=ENV, check=True, cwd=REPO)
     return root
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(model: Path, port: int, args, task: str | None = None,
@@ -233,7 +226,7 @@ async def load(make_sender, rate: float | None, clients: int, duration: float,
 
 
 def load_test(model: Path, args) -> list[dict]:
-    port = free_port()
+    port = common.free_port()
     server = start_server(model, port, args)
     texts, results = sentences(args.task), []
     make_sender = lambda: rest_sender(port, args.task, texts)  # noqa: E731
@@ -292,7 +285,7 @@ def compare(args, work: Path) -> dict:
         base = work / "landing" / task
         shutil.rmtree(base, ignore_errors=True)
         shutil.copytree(model, base)
-        port, grpc_port = free_port(), free_port()
+        port, grpc_port = common.free_port(), common.free_port()
         server = start_server(base, port, args, task, ("--grpc-port", str(grpc_port),
                                                        "--poll-seconds", str(args.poll_seconds)))
         texts, levels = sentences(task), []

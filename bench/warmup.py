@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,12 +50,6 @@ def default_model(work: Path) -> Path:
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def post_ms(url: str, body: bytes) -> float:
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     start = time.perf_counter()
@@ -67,8 +60,8 @@ def post_ms(url: str, body: bytes) -> float:
 
 def one_start(model: Path, warmup: bool, requests: int, log_path: Path) -> dict:
     """A fresh server process: time to ready, first request, then steady requests."""
-    rest = free_port()
-    argv = [sys.executable, "-m", "seqtasks.serving.model_server", f"--port={free_port()}",
+    rest = common.free_port()
+    argv = [sys.executable, "-m", "seqtasks.serving.model_server", f"--port={common.free_port()}",
             f"--rest_api_port={rest}", "--model_name=sentiment", f"--model_base_path={model}",
             f"--enable_model_warmup={'true' if warmup else 'false'}",
             "--file_system_poll_wait_seconds=0"]
