@@ -173,3 +173,21 @@ def assert_signatures_match_fresh_process(functions: dict, export_dir, calls: li
             else:
                 np.testing.assert_allclose(got[key], value, atol=1e-5)
     return in_memory
+
+
+def wait_until_answering(process: subprocess.Popen, url: str, seconds: float = 120) -> None:
+    """Wait until a server started as ``process`` answers ``GET url`` with 200; fail with its
+    output if it exits first or does not answer within ``seconds``."""
+    import time
+
+    import httpx2 as httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "server did not start"
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)

@@ -13,7 +13,7 @@ import httpx2 as httpx
 import pytest
 
 import seqtasks
-from helpers import ROOT, run_cli
+from helpers import ROOT, run_cli, wait_until_answering
 
 
 def test_serve_defaults_to_localhost():
@@ -82,15 +82,7 @@ def test_serve_answers_then_finishes_in_flight_requests_on_sigterm(sentiment_exp
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/v1/models/sst"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "server did not start"
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_until_answering(process, url)
         base = f"http://127.0.0.1:{port}"
         assert httpx.post(base + "/v1/models/default:regress", timeout=30, content=json.dumps(
             {"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}]})).json() == \

@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from helpers import ROOT
+from helpers import ROOT, wait_until_answering
 from seqtasks.serving.app import ServerConfig, create_app
 from seqtasks.serving.limits import RequestLimits
 from seqtasks.serving.manager import ModelManager
@@ -110,15 +110,7 @@ def test_sigterm_during_a_long_request_exits_within_the_grace_period(decoder_bas
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "server did not start"
-            try:
-                if httpx.get(url + "/v1/models/decoder", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_until_answering(process, url + "/v1/models/decoder")
         answers = {}
         sender = threading.Thread(target=lambda: answers.update(response=httpx.post(
             url + "/v1/models/decoder:predict", content=body(FOREVER), timeout=60)))

@@ -13,6 +13,7 @@ import time
 import httpx2 as httpx
 import pytest
 
+from helpers import wait_until_answering
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.serving.model_server_flags import NOT_IMPLEMENTED, ModelServerFlags, parse_flags
 from seqtasks.serving.operation_files import read_batching_parameters, read_monitoring_config
@@ -122,15 +123,7 @@ def docker_style_server(half_plus_three, tmp_path_factory, new_port):
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     url = f"http://127.0.0.1:{rest_port}"
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, process.stdout.read()
-        assert time.monotonic() < deadline, "the server did not start"
-        try:
-            if httpx.get(url + "/v1/models/half_plus_three", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
+    wait_until_answering(process, url + "/v1/models/half_plus_three")
     try:
         yield url, grpc_port
     finally:
