@@ -10,6 +10,7 @@ import re
 import textwrap
 
 from pipelines import TASKS
+from pipelines.cli import data
 from seqtasks import __version__
 
 EPILOG = "Run 'seqtasks COMMAND --help' for the options of each command."
@@ -434,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     _diagnose_command(commands)
     _pretrain_command(commands)
     _vectors_command(commands)
+    data.add_command(commands, _subcommand)
     _config_command(commands)
     _serve_command(commands)
     _saved_model_cli_command(commands)

@@ -255,6 +255,12 @@ def _serve(args) -> None:
           SessionThreads(args.intra_op, args.inter_op))
 
 
+def _data(args) -> None:
+    from pipelines.cli import data
+
+    data.run(args)
+
+
 def _saved_model_cli(args) -> None:
     from tensorflow.python.tools import saved_model_cli
 
@@ -265,9 +271,9 @@ def _saved_model_cli(args) -> None:
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
             "attention": _attention, "compare": _compare, "diagnose": _diagnose,
             "config": _config, "vectors": _vectors, "pretrain": _pretrain, "serve": _serve,
-            "saved-model-cli": _saved_model_cli, "info": _info}
+            "saved-model-cli": _saved_model_cli, "info": _info, "data": _data}
 # Commands that never need TensorFlow: its startup settings are not even imported for them.
-WITHOUT_TENSORFLOW = {"config", "info"}
+WITHOUT_TENSORFLOW = {"config", "info", "data"}
 
 
 def _check_predict_paths(args) -> None:
