@@ -21,7 +21,8 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+HOOK_FILE = Path(__file__).resolve()
+ROOT = HOOK_FILE.parents[2]
 for path in (ROOT, Path(__file__).resolve().parent):  # the repo's packages; export_signatures
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
@@ -52,6 +53,8 @@ def _help(action: argparse.Action, prog: str) -> str:
 
 
 def _default(action: argparse.Action) -> str:
+    if action.default is argparse.SUPPRESS:  # --version: nothing to default
+        return ""
     if action.nargs == 0:  # store_true / version: a flag
         return "off" if action.default in (False, None) else code(action.default)
     if action.required or action.default in (None, argparse.SUPPRESS, [], ""):
