@@ -4,6 +4,7 @@
     python bench/concepts.py --only tbptt         # char LM: k2 = 10 / 100, k1 = 50 of 100
     python bench/concepts.py --only depth         # SST-2: num_layers 1 / 2 / 3
     python bench/concepts.py --only attention     # Multi30k: none / bahdanau / + scheduled sampling
+    python bench/concepts.py --only sampling      # the tbptt part's k2 = 100 LM, five decoders
 
 Each part runs the ``seqtasks compare`` command it records (``compare_command``: what a user
 types to reproduce it, with the data paths of docs/data.md) on tiny-shakespeare (first 90 % /
@@ -12,7 +13,9 @@ of ``--budget`` minutes a run: these are deliberately small runs, minutes on 2 C
 recipes. It writes ``bench/results/concept-<part>.json`` (every run's score, training summary
 and per-epoch curves) and the comparison's report and figures as ``concept-<part>*.md/png``;
 clipping adds each run's gradient-norm log as a figure, tbptt the gradient flow through time of
-the k2 = 100 model (``seqtasks diagnose``), attention the BLEU of each run by source length.
+the k2 = 100 model (``seqtasks diagnose``), attention the BLEU of each run by source length;
+sampling generates from the tbptt part's k2 = 100 model (trained first if missing) with greedy,
+temperature, top-k and top-p decoding and scores the samples with the same model.
 """
 
 from __future__ import annotations
@@ -52,13 +55,19 @@ PARTS = {
                             "sampling_schedule": "inverse_sigmoid", "sampling_k": 300}],
                   "set": ["beam_size=1"]},
 }
+# Decoders compared by the sampling part: (name, generate() keyword arguments).
+DECODERS = (("greedy", {"temperature": 0.0}), ("temperature 0.5", {"temperature": 0.5}),
+            ("temperature 1.0", {"temperature": 1.0}), ("temperature 1.5", {"temperature": 1.5}),
+            ("top-k 5", {"top_k": 5}), ("top-p 0.9", {"top_p": 0.9}))
+SAMPLING = {"prompt": "ROMEO:\n", "num_samples": 8, "max_length": 200, "seed": 1}
 # Source-length buckets (words) for BLEU by length.
 LENGTH_BUCKETS = ((1, 9), (10, 12), (13, 15), (16, 50))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", nargs="+", choices=list(PARTS), default=list(PARTS),
+    parser.add_argument("--only", nargs="+", choices=[*PARTS, "sampling"],
+                        default=[*PARTS, "sampling"],
                         dest="parts", help="parts to run (default: all, one after another)")
     parser.add_argument("--budget", type=float, default=1.0, metavar="MIN",
                         help="training minutes per run (default: 1; attention: 3x this)")
@@ -170,6 +179,44 @@ def bleu_by_length(rows: list[dict], valid: list[str]) -> dict:
     return result
 
 
+def repeated_share(text: str, n: int = 4) -> float:
+    """The share of ``text``'s character n-grams that occurred earlier in it (loops score high)."""
+    grams = [text[i:i + n] for i in range(len(text) - n + 1)]
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+def sampling_part(args, work: Path) -> dict:
+    """Each decoder of DECODERS on the tbptt part's k2 = 100 language model."""
+    import seqtasks as api
+
+    root = work / "tbptt" / "report" / "runs" / "k2=100"
+    if not root.is_dir():
+        run_part("tbptt", args, work)
+    model = api.load(str(common.resolve_export(root)))
+    rows = []
+    for name, options in DECODERS:
+        texts = model.generate([SAMPLING["prompt"]], num_samples=SAMPLING["num_samples"],
+                               max_length=SAMPLING["max_length"], seed=SAMPLING["seed"],
+                               **options)[0]
+        continuations = [t[len(SAMPLING["prompt"]):] for t in texts]
+        scores = model.score(texts)
+        nats = sum(-s["log_prob"] for s in scores) / sum(s["n_tokens"] for s in scores)
+        rows.append({"decoder": name, "options": options, "texts": texts,
+                     "repeated_4gram_share": round(sum(map(repeated_share, continuations))
+                                                   / len(continuations), 4),
+                     "distinct_samples": len(set(continuations)),
+                     "model_nats_per_char": round(nats, 4)})
+        log(f"sampling: {name}: {rows[-1]['repeated_4gram_share']} repeated, {nats:.3f} nats")
+    flags = {"temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p"}
+    return {"part": "sampling", **SAMPLING, "model": "the tbptt part's k2=100 run",
+            "generate_commands": [
+                f"seqtasks generate reports/tbptt/runs/k2=100 --prompt 'ROMEO:' "
+                f"--num-samples 8 --max-length 200 --seed 1 "
+                + " ".join(f"{flags[k]} {v}" for k, v in options.items())
+                for _, options in DECODERS],
+            "decoders": rows}
+
+
 def run_part(name: str, args, work: Path) -> dict:
     import yaml
 
@@ -223,7 +270,8 @@ def main(argv=None) -> int:
     work = common.work_dir(args, "concepts")
     for name in args.parts:
         start = common.started()
-        common.write_result(f"concept-{name}", run_part(name, args, work), args.results, start)
+        result = sampling_part(args, work) if name == "sampling" else run_part(name, args, work)
+        common.write_result(f"concept-{name}", result, args.results, start)
     return 0
 
 

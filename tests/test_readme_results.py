@@ -31,7 +31,7 @@ MEASURED_HEADER = re.compile(
     r"chars/s|seconds|\bms\b|speed|throughput|latency", re.IGNORECASE)
 FIGURES = DOCS / "img" / "concepts"
 RESULT_FILE = re.compile(r"bench/results/[\w.-]+\.json")
-NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 LABEL_COLUMNS = {"task", "data", "metric", "command", "result", "run", "cell", "offered load"}
 
 
@@ -52,10 +52,12 @@ def leaves(value) -> list[float]:
 
 
 def shown_as(number: str, values: list[float]) -> bool:
-    """Whether ``number`` (as printed) is one of ``values`` rounded, x100, or seconds in minutes."""
-    decimals = len(number.split(".")[1]) if "." in number else 0
+    """Whether ``number`` (as printed) is one of ``values`` rounded, x100, or seconds in minutes
+    (``1.8e-7``: the mantissa's digits count, at that power of ten)."""
+    mantissa, _, exponent = number.lower().partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
     shown = float(number)
-    tolerance = 0.5 * 10 ** -decimals + 1e-9
+    tolerance = 0.5 * 10 ** (int(exponent or 0) - decimals) + (1e-9 if not exponent else 0)
     return any(abs(v * scale - shown) <= tolerance for v in values for scale in (1, 100, 1 / 60))
 
 
@@ -163,6 +165,7 @@ def test_docs_figures_are_the_committed_results(figure):
 @pytest.mark.parametrize("number, values, expected", [
     ("81.5", [0.8153], True), ("0.815", [0.8153], True), ("3.0", [181.0], True),
     ("90.6", [90.64], True), ("1,384", [1384.2], True), ("81.7", [0.8153], False),
+    ("1.8e-7", [1.7881e-07], True), ("1.9e-7", [1.7881e-07], False),
 ])
 def test_numbers_match_as_displayed(number, values, expected):
     assert shown_as(number.replace(",", ""), values) is expected
