@@ -19,7 +19,8 @@ SOURCE = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 TERMS = "no license stated; research use, cite Maas et al. (ACL 2011)"
 FOLDERS = ("train/unsup", "aclImdb/train/unsup")
 REVIEW_NAME = re.compile(r"(\d+)_\d+\.txt")
-LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# The release writes <br />; the one <BR> (a review quoting HTML) stays, as in the reference.
+LINE_BREAK = re.compile(r"<br\s*/?>")
 VALID_REVIEWS = 1000
 MAX_REVIEWS = 100_000  # the release has 50,000
 MAX_REVIEW_BYTES = 1 << 20  # the longest review is about 14 kB
