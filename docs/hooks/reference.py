@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import html
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -32,6 +34,19 @@ import export_signatures  # noqa: E402
 PAGES = {"reference/cli.md": "cli_markdown", "reference/config.md": "config_markdown",
          "reference/export-format.md": "export_format_markdown"}
 USAGE_COLUMNS = "92"  # argparse wraps usage lines to $COLUMNS: the code block's width
+
+
+CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+
+
+def prose(text) -> str:
+    """Plain text from the code (help, descriptions, docstrings) as Markdown: ``<``, ``>`` and
+    ``&`` escaped outside code spans, so ``--output/<version>/`` is not read as an HTML tag."""
+    text, parts, start = str(text), [], 0
+    for match in CODE_SPAN.finditer(text):
+        parts += [html.escape(text[start:match.start()], quote=False), match.group(0)]
+        start = match.end()
+    return "".join(parts + [html.escape(text[start:], quote=False)])
 
 
 def cell(text) -> str:
@@ -86,7 +101,7 @@ def _arguments_table(parser: argparse.ArgumentParser) -> list[str]:
         if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
             continue
         choices = ", ".join(code(c) for c in action.choices) if action.choices else ""
-        rows.append(f"| {cell(_argument(action))} | {cell(_help(action, parser.prog))} | "
+        rows.append(f"| {cell(_argument(action))} | {cell(prose(_help(action, parser.prog)))} | "
                     f"{cell(_default(action))} | {cell(choices)} |")
     return rows if len(rows) > 2 else []
 
@@ -101,15 +116,15 @@ def _command_section(parser: argparse.ArgumentParser, summary: str) -> list[str]
             anchor = f"{parser.prog} {next(iter(action.choices))}".replace(" ", "-")
             lines += [f'<a id="{anchor}"></a>', ""]
     if summary:
-        lines += [summary[0].upper() + summary[1:] + ".", ""]
+        lines += [prose(summary[0].upper() + summary[1:]) + ".", ""]
     if parser.description and parser.description != summary:
-        lines += [parser.description, ""]
+        lines += [prose(parser.description), ""]
     os.environ["COLUMNS"] = USAGE_COLUMNS
     lines += ["```text", parser.format_usage().strip(), "```", ""]
     table = _arguments_table(parser)
     lines += table + ([""] if table else [])
     if parser.epilog:
-        lines += [parser.epilog.replace("\n", " "), ""]
+        lines += [prose(parser.epilog.replace("\n", " ")), ""]
     return lines
 
 
@@ -134,7 +149,7 @@ def model_server_lines() -> list[str]:
     for name, text in HELP.items():
         default = getattr(defaults, name)
         shown = str(default).lower() if isinstance(default, bool) else repr(default)
-        lines.append(f"| `--{name}` | {cell(text)} | `{shown}` |")
+        lines.append(f"| `--{name}` | {cell(prose(text))} | `{shown}` |")
     lines += ["", "Flags of `tensorflow_model_server` this server refuses by name (an error at "
               "start, never ignored): " + ", ".join(f"`--{n}`" for n in NOT_IMPLEMENTED) + ".",
               ""]
@@ -194,7 +209,7 @@ def config_markdown() -> str:
                 allowed = ", ".join(code(c) for c in choices) if choices else _bounds(field)
                 lines.append(f"| `{field.name}` | {cell(field.type)} | "
                              f"{cell(code(yaml_scalar(field.default)))} | {cell(allowed)} | "
-                             f"{cell(field.metadata.get('help', ''))} |")
+                             f"{cell(prose(field.metadata.get('help', '')))} |")
             lines.append("")
     return "\n".join(lines)
 
@@ -287,7 +302,7 @@ def _signature_lines(task: str, module: str) -> list[str]:
         lines.append(f"| {cell(name)} | {cell(inputs)} | {cell(outputs)} |")
     for builder in export_signatures.task_builders(task, module):
         if builder.doc:
-            lines += ["", f"`{builder.module}.{builder.name}`: {cell(builder.doc)}"]
+            lines += ["", f"`{builder.module}.{builder.name}`: {cell(prose(builder.doc))}"]
     return lines + [""]
 
 

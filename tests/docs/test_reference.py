@@ -60,7 +60,7 @@ def test_every_subcommand_and_option_is_in_the_cli_reference():
             for choice in action.choices or ():
                 assert f"`{choice}`" in body, f"{parser.prog}: choice {choice} missing"
             if action.help:
-                assert hook.cell(action.help) in body, f"{parser.prog}: help of {action.dest}"
+                assert hook.cell(hook.prose(action.help)) in body, f"{parser.prog}: help of {action.dest}"
 
 
 def test_defaults_are_shown_and_nested_command_anchors_exist():
@@ -98,7 +98,7 @@ def test_every_config_key_of_every_task_is_in_the_config_reference():
             assert f"`{hook.yaml_scalar(field.default)}`" in row, (task, field.name)
             for choice in field.metadata.get("choices", ()):
                 assert f"`{choice}`" in row, (task, field.name, choice)
-            assert hook.cell(field.metadata.get("help", "")) in row, (task, field.name)
+            assert hook.cell(hook.prose(field.metadata.get("help", ""))) in row, (task, field.name)
 
 
 def test_config_bounds_are_shown():
@@ -182,3 +182,10 @@ def test_every_task_offers_a_serving_default_or_documents_its_signatures(task):
     for signature in signatures:
         assert signature.inputs and all(i.dtype != "?" for i in signature.inputs), signature
         assert signature.outputs, f"{task}: {signature.name} has no outputs read"
+
+
+def test_angle_brackets_in_help_are_text_not_html():
+    """``--output/<version>/`` in a description must not vanish as an unknown HTML tag."""
+    train = _sections(hook.cli_markdown())["seqtasks train"]
+    assert "--output/&lt;version&gt;/" in train
+    assert hook.prose("a <b> `c <d>` & e") == "a &lt;b&gt; `c <d>` &amp; e"
