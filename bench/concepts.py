@@ -4,7 +4,8 @@
     python bench/concepts.py --only tbptt         # char LM: k2 = 10 / 100, k1 = 50 of 100
     python bench/concepts.py --only depth         # SST-2: num_layers 1 / 2 / 3
     python bench/concepts.py --only attention     # Multi30k: none / bahdanau / + scheduled sampling
-    python bench/concepts.py --only sampling      # the tbptt part's k2 = 100 LM, five decoders
+    python bench/concepts.py --only sampling      # the tbptt part's k2 = 100 LM, six decoders
+    python bench/concepts.py --only adding        # the adding problem, every cell, T = 50 / 100
 
 Each part runs the ``seqtasks compare`` command it records (``compare_command``: what a user
 types to reproduce it, with the data paths of docs/data.md) on tiny-shakespeare (first 90 % /
@@ -15,7 +16,9 @@ and per-epoch curves) and the comparison's report and figures as ``concept-<part
 clipping adds each run's gradient-norm log as a figure, tbptt the gradient flow through time of
 the k2 = 100 model (``seqtasks diagnose``), attention the BLEU of each run by source length;
 sampling generates from the tbptt part's k2 = 100 model (trained first if missing) with greedy,
-temperature, top-k and top-p decoding and scores the samples with the same model.
+temperature, top-k and top-p decoding and scores the samples with the same model; adding runs
+``seqtasks diagnose --task adding`` (synthetic data, the one part that needs none) at the
+lengths ADDING_LENGTHS for ``--budget / 2`` minutes a run.
 """
 
 from __future__ import annotations
@@ -60,14 +63,15 @@ DECODERS = (("greedy", {"temperature": 0.0}), ("temperature 0.5", {"temperature"
             ("temperature 1.0", {"temperature": 1.0}), ("temperature 1.5", {"temperature": 1.5}),
             ("top-k 5", {"top_k": 5}), ("top-p 0.9", {"top_p": 0.9}))
 SAMPLING = {"prompt": "ROMEO:\n", "num_samples": 8, "max_length": 200, "seed": 1}
+ADDING_LENGTHS = "50,100"
 # Source-length buckets (words) for BLEU by length.
 LENGTH_BUCKETS = ((1, 9), (10, 12), (13, 15), (16, 50))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", nargs="+", choices=[*PARTS, "sampling"],
-                        default=[*PARTS, "sampling"],
+    parser.add_argument("--only", nargs="+", choices=[*PARTS, "sampling", "adding"],
+                        default=[*PARTS, "sampling", "adding"],
                         dest="parts", help="parts to run (default: all, one after another)")
     parser.add_argument("--budget", type=float, default=1.0, metavar="MIN",
                         help="training minutes per run (default: 1; attention: 3x this)")
@@ -128,7 +132,11 @@ def run_rows(out: Path) -> list[dict]:
         gradients = root / "logs" / "gradients.csv"
         if gradients.exists():
             with gradients.open(encoding="utf-8") as f:
-                row["global_norm"] = [float(r["global_norm"]) for r in csv.DictReader(f)]
+                steps = list(csv.DictReader(f))
+            row["global_norm"] = [common._rounded(float(r["global_norm"])) for r in steps]
+            row["gradient_log"] = {"steps": len(steps),
+                                   "clipped_steps": sum(r["clipped"] == "1" for r in steps),
+                                   "max_global_norm": max(row["global_norm"], default=None)}
         rows.append(row)
     return rows
 
@@ -217,6 +225,28 @@ def sampling_part(args, work: Path) -> dict:
             "decoders": rows}
 
 
+def adding_part(args, work: Path) -> dict:
+    """The adding problem through ``seqtasks diagnose --task adding``: its results.csv rows,
+    and its figure copied as concept-adding.png."""
+    import shutil
+
+    out = work / "adding"
+    argv = ["diagnose", "--task", "adding", "--cells", "rnn,lstm,peephole_lstm,gru",
+            "--length", ADDING_LENGTHS, "--minutes", f"{args.budget / 2:g}", "-o", str(out), "-q"]
+    log(f"adding: seqtasks {shlex.join(argv)}")
+    done = seqtasks(argv)
+    if done.returncode:
+        sys.exit(f"adding: {done.stderr.strip()[-2000:]}")
+    with (out / "results.csv").open(encoding="utf-8") as f:
+        rows = [{k: common._rounded(float(v)) if k in ("accuracy", "mse", "train_seconds")
+                 else v for k, v in row.items()} for row in csv.DictReader(f)]
+    figure = Path(args.results) / "concept-adding.png"
+    shutil.copyfile(out / "adding.png", figure)
+    return {"part": "adding",
+            "diagnose_command": "seqtasks " + shlex.join([*argv[:-3], "-o", "adding/"]),
+            "minutes_per_run": args.budget / 2, "figure": common.relative(figure), "runs": rows}
+
+
 def run_part(name: str, args, work: Path) -> dict:
     import yaml
 
@@ -270,7 +300,8 @@ def main(argv=None) -> int:
     work = common.work_dir(args, "concepts")
     for name in args.parts:
         start = common.started()
-        result = sampling_part(args, work) if name == "sampling" else run_part(name, args, work)
+        result = (sampling_part(args, work) if name == "sampling" else
+                  adding_part(args, work) if name == "adding" else run_part(name, args, work))
         common.write_result(f"concept-{name}", result, args.results, start)
     return 0
 
