@@ -9,31 +9,38 @@ import json
 
 def add_command(commands, subcommand) -> None:
     """The ``data`` subcommand's grammar; ``subcommand`` makes a parser in the CLI's style."""
+    from pipelines.datasets import DATASETS
+
     data = subcommand(
         commands, "data", help="prepare a public dataset from its official release",
         description="seqtasks data prepare NAME --source PATH -o DIR: read the official release "
                     "of NAME that you downloaded and unpacked at PATH (nothing is downloaded) and "
-                    "write the files the recipes read into DIR, atomically, with each file's "
-                    "sha256 beside the reference copy's. seqtasks data list: the datasets, where "
-                    "each is published and its terms.")
-    data.add_argument("what", choices=["prepare", "list"], help="what to do")
-    from pipelines.datasets import DATASETS
-
-    data.add_argument("name", nargs="?", choices=list(DATASETS), metavar="NAME",
-                      help=f"prepare: the dataset ({', '.join(DATASETS)})")
-    data.add_argument("--source", metavar="PATH",
-                      help="prepare: the unpacked release (a folder, or its one file)")
-    data.add_argument("-o", "--output", "--out", metavar="DIR", dest="output",
-                      help="prepare: folder to write into, e.g. data/NAME (created if missing)")
-    data.add_argument("--verify", action="store_true",
-                      help="prepare: fail, writing nothing, when a file's sha256 is not the "
-                           "reference copy's")
-    data.add_argument("--json", action="store_true", help="one JSON object a line")
+                    "write the files the recipes read into DIR. seqtasks data list: the datasets, "
+                    "where each is published and its terms.")
+    actions = data.add_subparsers(dest="what", required=True, metavar="ACTION")
+    prepare = subcommand(
+        actions, "prepare", help="turn an official release into the files the recipes read",
+        description="Read the release of NAME unpacked at PATH and write the files the recipes "
+                    "read into DIR, each atomically, printing each file's lines, bytes and sha256 "
+                    "beside the reference copy's (the one the documented results were measured "
+                    "on). Malformed input stops it with FILE:LINE.")
+    prepare.add_argument("name", choices=list(DATASETS), metavar="NAME",
+                         help=f"the dataset: {', '.join(DATASETS)}")
+    prepare.add_argument("--source", required=True, metavar="PATH",
+                         help="the unpacked release (its folder, or its one file)")
+    prepare.add_argument("-o", "--output", "--out", required=True, metavar="DIR", dest="output",
+                         help="folder to write into, e.g. data/NAME (created if missing)")
+    prepare.add_argument("--verify", action="store_true",
+                         help="fail, writing nothing, when a file's sha256 is not the reference "
+                              "copy's")
+    prepare.add_argument("--json", action="store_true", help="one JSON object a file")
+    listing = subcommand(actions, "list", help="the datasets, their sources and terms",
+                         description="Every dataset 'data prepare' takes: name, terms, source.")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
 
 
 def run(args: argparse.Namespace) -> None:
     from pipelines import datasets
-    from seqtasks.errors import ConfigError
 
     if args.what == "list":
         for name in datasets.DATASETS:
@@ -42,11 +49,6 @@ def run(args: argparse.Namespace) -> None:
             print(json.dumps(row) if args.json
                   else f"{name:<16}{module.TERMS}\n{'':<16}{module.SOURCE}")
         return
-    missing = [flag for flag, value in (("NAME", args.name), ("--source", args.source),
-                                        ("-o DIR", args.output)) if value is None]
-    if missing:
-        raise ConfigError(f"data prepare needs {', '.join(missing)}: seqtasks data prepare NAME "
-                          "--source PATH -o DIR (see docs/data.md)")
     for written in datasets.prepare(args.name, args.source, args.output, args.verify):
         if args.json:
             print(json.dumps({"file": str(written.path), "lines": written.lines,

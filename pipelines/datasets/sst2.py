@@ -42,8 +42,11 @@ def _rows(path: Path, text: str) -> list[str]:
         sentence, tab, label = line.rpartition("\t")
         sentence, label = sentence.strip(), label.strip()
         if not tab or label not in LABELS or not sentence or "\t" in sentence:
+            hint = f"this reads the SST2 files of {SOURCE}"
+            if number == 1 and line == "label\ttext":
+                hint = "already in the prepared format: use it as it is"
             raise DataError(path, f"expected 'TEXT<TAB>1' or 'TEXT<TAB>0', got {line[:60]!r}",
-                            line=number, hint=f"this reads the SST2 files of {SOURCE}")
+                            line=number, hint=hint)
         rows.append(f"{LABELS[label]}\t{sentence}")
     if not rows:
         raise DataError(path, "no rows", hint="is this the official release's file?")

@@ -33,10 +33,14 @@ def test_malformed_input_is_one_line_with_file_and_line(tmp_path):
         "'rejects VBZ' (one token a line, 4 columns separated by single spaces)"]
 
 
-def test_missing_arguments_say_the_command_line(tmp_path):
+def test_options_before_the_name_and_missing_ones(tmp_path):
+    (tmp_path / "input.txt").write_text("Speak, speak. All: we know not what we do.\n")
+    result = run_cli("data", "prepare", "--source", tmp_path / "input.txt", "-o", tmp_path / "ts",
+                     "tinyshakespeare")
+    assert "valid.txt: 1 lines" in result.stdout and (tmp_path / "ts" / "train.txt").is_file()
     result = run_cli("data", "prepare", "ptb", check=False)
-    assert result.returncode == 2 and "needs --source, -o DIR" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2 and "the following arguments are required: --source, -o" \
+        in result.stderr and "Traceback" not in result.stderr
 
 
 def test_list_names_every_dataset_with_its_terms():
