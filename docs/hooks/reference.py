@@ -216,6 +216,19 @@ def config_markdown() -> str:
 
 # --- Export format -----------------------------------------------------------------------------
 
+def _layout_table(rows: list[tuple[str, str]]) -> list[str]:
+    """Path and meaning in two aligned columns; a path too long for its column gets a line
+    of its own."""
+    width = 32
+    lines = []
+    for path, meaning in rows:
+        if len(path) >= width:
+            lines += [path, " " * width + meaning]
+        else:
+            lines.append(f"{path:<{width}}{meaning}")
+    return lines
+
+
 def _layout_lines() -> list[str]:
     from seqtasks.export.layout import METADATA_FILE, SAVED_MODEL_FILES
     from seqtasks.export.model_card import MODEL_CARD_FILE
@@ -226,17 +239,17 @@ def _layout_lines() -> list[str]:
         "Generated from the exporter's constants and the pipelines' serving functions when the "
         "site is built. An export is TensorFlow Serving's layout: a base path holding numbered "
         "version folders, each a standard SavedModel plus files that describe it.", "",
-        "```text",
-        "DIR/                              base path (the -o of seqtasks train)",
-        "DIR/<version>/                    1, 2, ...: each training run adds the next number",
-        f"DIR/<version>/{SAVED_MODEL_FILES[0]:<19}the graph: tokenizer -> ids -> model -> outputs",
-        "DIR/<version>/variables/          the weights",
-        "DIR/<version>/assets/             vocabularies and labels, one entry a line",
-        f"DIR/<version>/{str(WARMUP_FILE):<19}",
-        "                                  warmup requests servers replay on load",
-        f"DIR/<version>/{METADATA_FILE:<19}what the export is (below); written last",
-        f"DIR/<version>/{MODEL_CARD_FILE:<19}the same facts for people",
-        "DIR/<version>/*.png               figures: learning curves, the task's evaluation plot",
+        "```text", *_layout_table([
+            ("DIR/", "base path (the -o of seqtasks train)"),
+            ("DIR/<version>/", "1, 2, ...: each training run adds the next number"),
+            (f"DIR/<version>/{SAVED_MODEL_FILES[0]}",
+             "the graph: tokenizer -> ids -> model -> outputs"),
+            ("DIR/<version>/variables/", "the weights"),
+            ("DIR/<version>/assets/", "vocabularies and labels, one entry a line"),
+            (f"DIR/<version>/{WARMUP_FILE}", "warmup requests servers replay on load"),
+            (f"DIR/<version>/{METADATA_FILE}", "what the export is (below); written last"),
+            (f"DIR/<version>/{MODEL_CARD_FILE}", "the same facts for people"),
+            ("DIR/<version>/*.png", "figures: learning curves, the task's evaluation plot")]),
         "```", "",
         "- A version folder's name is ASCII digits (`00000123` is version 123, as in TensorFlow "
         "Serving); other entries are skipped. `evaluate`, `predict`, `serve` and `info` take "
