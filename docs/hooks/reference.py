@@ -106,6 +106,20 @@ def _arguments_table(parser: argparse.ArgumentParser) -> list[str]:
     return rows if len(rows) > 2 else []
 
 
+def _usage(parser: argparse.ArgumentParser) -> str:
+    """The usage line as ``--help`` prints it, wrapped to the code block's width (argparse reads
+    $COLUMNS; the caller's value is put back)."""
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = USAGE_COLUMNS
+    try:
+        return parser.format_usage().strip()
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+
+
 def _command_section(parser: argparse.ArgumentParser, summary: str) -> list[str]:
     lines = [f"## {parser.prog}", ""]
     # `seqtasks vectors list`, `seqtasks pretrain vectors`: a one-choice positional word is
@@ -119,8 +133,7 @@ def _command_section(parser: argparse.ArgumentParser, summary: str) -> list[str]
         lines += [prose(summary[0].upper() + summary[1:]) + ".", ""]
     if parser.description and parser.description != summary:
         lines += [prose(parser.description), ""]
-    os.environ["COLUMNS"] = USAGE_COLUMNS
-    lines += ["```text", parser.format_usage().strip(), "```", ""]
+    lines += ["```text", _usage(parser), "```", ""]
     table = _arguments_table(parser)
     lines += table + ([""] if table else [])
     if parser.epilog:
