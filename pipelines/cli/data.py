@@ -17,7 +17,8 @@ def add_command(commands, subcommand) -> None:
                     "of NAME that you downloaded and unpacked at PATH (nothing is downloaded) and "
                     "write the files the recipes read into DIR. seqtasks data list: the datasets, "
                     "where each is published and its terms.")
-    actions = data.add_subparsers(dest="what", required=True, metavar="ACTION")
+    actions = data.add_subparsers(dest="what", required=True, metavar="ACTION",
+                                  help="prepare a dataset, or list them")
     prepare = subcommand(
         actions, "prepare", help="turn an official release into the files the recipes read",
         description="Read the release of NAME unpacked at PATH and write the files the recipes "
