@@ -23,6 +23,7 @@ from pathlib import Path
 
 from seqtasks.errors import ModelError
 from seqtasks.export.layout import list_versions, version_number
+from seqtasks.serving import heap
 from seqtasks.serving.loaded import LoadedVersion, SessionThreads
 from seqtasks.serving.retry import LoadRetry, folder_fingerprint
 from seqtasks.serving.served import DiskReport, ServedModel, VersionPolicy, parse_model_argument
@@ -90,6 +91,7 @@ class ModelManager:
         self.on_change = None  # called with (model name, loaded versions, unloaded versions)
         self._retry = retry or LoadRetry()
         self._logged: dict[str, set[str]] = {}  # per model: disk problems logged already
+        self._heap_changes = {"loaded": False, "closed": False}  # since the last heap.settle
 
     @classmethod
     def of(cls, models: dict[str, ServedModel]) -> "ModelManager":
@@ -114,6 +116,7 @@ class ModelManager:
         """One scan of every base path; a model's trouble never stops the others' scans."""
         with self._sync_lock:
             self._sync_all()
+            self._settle_heap()
 
     def apply_specs(self, specs: list[ModelSpec]) -> None:
         """A new model config, applied live: added models are loaded before they are listed,
@@ -137,6 +140,14 @@ class ModelManager:
                 log.info("model '%s': removed by the model config", model.name)
                 self._retire(model, list(model.loaded.values()))
             self._sync_all()
+            self._settle_heap()
+
+    def _settle_heap(self) -> None:
+        """Freeze what the loads left (and let closed versions' cycles go): full garbage
+        collections then skip TensorFlow's millions of objects (see serving/heap.py)."""
+        if self._heap_changes["loaded"] or self._heap_changes["closed"]:
+            heap.settle(released=self._heap_changes["closed"])
+            self._heap_changes = {"loaded": False, "closed": False}
 
     def _retire(self, model: ServedModel, versions: list[LoadedVersion]) -> None:
         for loaded in versions:
@@ -215,6 +226,7 @@ class ModelManager:
                 continue
             self._retry.forget((model.name, version))
             served[version] = fresh[version] = loaded
+            self._heap_changes["loaded"] = True
             log.info("model '%s': loaded version %d from %s", model.name, version, path)
         return served, fresh, failed
 
@@ -253,6 +265,8 @@ class ModelManager:
             self.retired = [loaded for loaded in self.retired if not loaded.idle]
         for loaded in idle:
             loaded.close()
+        if idle:
+            self._heap_changes["closed"] = True
 
     def start_polling(self) -> None:
         if self.poll_seconds <= 0 or self._thread is not None:
