@@ -192,9 +192,11 @@ TASK_ALIASES = {"translate": "translation", "lm": "language-model"}
 
 
 def _bounds(field: dataclasses.Field) -> str:
+    bounds = dict(field.metadata.get("bounds", {}))
+    if "minimum" in bounds and "maximum" in bounds:
+        return f"{bounds['minimum']} to {bounds['maximum']}"
     signs = {"minimum": ">=", "maximum": "<=", "below": "<", "above": ">"}
-    return ", ".join(f"{signs[name]} {value}"
-                     for name, value in field.metadata.get("bounds", {}).items())
+    return ", ".join(f"{signs[name]} {value}" for name, value in bounds.items())
 
 
 def config_markdown() -> str:
@@ -220,7 +222,9 @@ def config_markdown() -> str:
             for field in fields:
                 choices = field.metadata.get("choices")
                 allowed = ", ".join(code(c) for c in choices) if choices else _bounds(field)
-                lines.append(f"| `{field.name}` | {cell(field.type)} | "
+                # An anchor per key: links like config.md#ner-output land on its row.
+                lines.append(f'| <a id="{task}-{field.name}"></a>`{field.name}` | '
+                             f"{cell(field.type)} | "
                              f"{cell(code(yaml_scalar(field.default)))} | {cell(allowed)} | "
                              f"{cell(prose(field.metadata.get('help', '')))} |")
             lines.append("")

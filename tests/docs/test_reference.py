@@ -90,7 +90,8 @@ def test_every_config_key_of_every_task_is_in_the_config_reference():
     assert set(sections) == set(CONFIGS)
     for task, config_class in CONFIGS.items():
         rows = {m.group(1): m.group(0) for m in
-                re.finditer(r"^\| `(\w+)` \|.*$", sections[task], flags=re.M)}
+                re.finditer(r'^\| <a id="[\w-]+"></a>`(\w+)` \|.*$', sections[task],
+                            flags=re.M)}
         fields = dataclasses.fields(config_class)
         assert set(rows) == {field.name for field in fields}, task
         for field in fields:
@@ -104,8 +105,11 @@ def test_every_config_key_of_every_task_is_in_the_config_reference():
 def test_config_bounds_are_shown():
     sections = _sections(hook.config_markdown())
     dropout = next(line for line in sections["sentiment"].splitlines()
-                   if line.startswith("| `dropout` |"))
-    assert ">= 0" in dropout and "< 1" in dropout
+                   if "`dropout` |" in line)
+    assert ">= 0.0, < 1.0" in dropout
+    assert '<a id="sentiment-dropout"></a>' in dropout
+    units = next(line for line in sections["ner"].splitlines() if "`units` |" in line)
+    assert "| 1 to 10000000 |" in units
 
 
 def test_export_format_lists_every_task_and_its_signatures():
