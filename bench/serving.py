@@ -6,6 +6,7 @@ the batch run, which takes minutes for 1M rows):
     python bench/serving.py                          # default-config sentiment model, 1M rows
     python bench/serving.py --task ner --skip-batch  # NER (translate: translation) load test
     python bench/serving.py --model saved_models/sst2 --rows 200000 --duration 10
+    python bench/serving.py --compare sentiment --client native  # wrk / h2load at max rate
 
 No recipe: the model is ``--model`` (an export root of ``--task``), or, without it, a model of the
 task with its default config trained for two epochs on the bundled sample in data/ (accuracy is
@@ -19,7 +20,8 @@ holds an export) or a new temporary folder; never under bench/results.
    each with 8 and 64 concurrent clients for ``--duration`` seconds: p50/p99/max latency,
    throughput, errors. The client (asyncio, keep-alive connections) runs in this process and
    shares the CPUs with the server; the server's log line "N requests in M batches" is added as
-   ``batching``.
+   ``batching``. In ``--compare``, ``--client native`` drives the max-rate levels with wrk
+   (REST) and h2load (gRPC) instead (bench/native_load.py), so the client costs less CPU.
 2. Batch prediction: ``seqtasks predict`` on a generated TSV of ``--rows`` rows (id, text), in
    OUT/batch (removed afterwards): rows/s end to end, rows/s after start-up (a 1,000-row run
    gives the start-up time), and the peak RSS of the process for a small and the large file
@@ -48,6 +50,7 @@ import urllib.request
 from pathlib import Path
 
 import common
+import native_load
 
 REPO = common.REPO
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
@@ -303,7 +306,12 @@ def compare(args, work: Path) -> dict:
             for rate, clients in LEVELS:
                 for protocol in ("rest", "grpc"):
                     cpu_before = cpu_seconds(server.pid)
-                    if protocol == "rest":
+                    if rate is None and args.client == "native":
+                        result = (native_load.wrk_rest(port, task, texts, clients, args.duration)
+                                  if protocol == "rest" else
+                                  native_load.h2load_grpc(grpc_port, port, task, texts[0],
+                                                          clients, args.duration))
+                    elif protocol == "rest":
                         result = asyncio.run(load(rest, rate, clients, args.duration,
                                                   args.max_requests))
                     else:
@@ -361,6 +369,16 @@ def batch_test(model: Path, task: str, rows: int, work: Path) -> dict:
             "peak_rss_mib": round(rss, 1), "peak_rss_mib_1000_rows": round(small_rss, 1)}
 
 
+PYTHON_CLIENT = ("this process (asyncio; REST: keep-alive HTTP/1.1, httptools; gRPC: "
+                 "tensorflow_serving.apis stubs on grpc.aio, 4 channels), on the same CPUs as "
+                 "the server")
+CLIENTS = {"python": PYTHON_CLIENT,
+           "native": "fixed rates: " + PYTHON_CLIENT + "; max rate: wrk (REST, 1 thread, a Lua "
+                     "script cycling the sentences) and h2load (gRPC, 1 thread, one stream per "
+                     "connection, one sentence), unpinned on the same 2 CPUs as the server; "
+                     "each max-rate level records client_cpu_seconds"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -387,8 +405,16 @@ def main() -> None:
                              "Serving's)")
     parser.add_argument("--landings", type=int, default=3,
                         help="new versions landed one after another in --compare")
+    parser.add_argument("--client", choices=("python", "native"), default="python",
+                        help="in --compare, the max-rate levels' client: this process (asyncio, "
+                             "default) or native load generators on one thread each (wrk for "
+                             "REST, h2load for gRPC: Debian's wrk and nghttp2-client), which "
+                             "leave the server more of the CPUs")
     common.add_arguments(parser, config=False)
     args = parser.parse_args()
+    if args.client == "native" and not all(native_load.tools().values()):
+        parser.error(f"--client native needs wrk and h2load on PATH (found {native_load.tools()}"
+                     "); apt-get install wrk nghttp2-client")
     if args.compare:
         work = common.work_dir(args, "serving")
         result = {"tasks": compare(args, work),
@@ -397,9 +423,7 @@ def main() -> None:
                   "server": {"max_batch_size": args.max_batch_size,
                              "batch_timeout_ms": args.batch_timeout_ms,
                              "poll_seconds": args.poll_seconds},
-                  "clients": "this process (asyncio; REST: keep-alive HTTP/1.1, httptools; "
-                             "gRPC: tensorflow_serving.apis stubs on grpc.aio, 4 channels), on "
-                             "the same CPUs as the server",
+                  "clients": CLIENTS[args.client],
                   "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other "
                              "jobs (see environment.load_average)",
                   "work_dir": str(work)}
