@@ -47,6 +47,7 @@ def prepare(source: Path) -> dict[str, str]:
 def _as_iob2(path: Path, text: str) -> str:
     lines = text.split("\n")  # not split_lines: a missing final line break stays missing
     previous = [None] * len(TAG_COLUMNS)  # the last tag of each column in this sentence
+    tokens = 0
     for number, line in enumerate(lines, start=1):
         columns = line.rstrip("\r").split(" ")
         if line.strip() == "" or columns[0] == "-DOCSTART-":
@@ -59,7 +60,10 @@ def _as_iob2(path: Path, text: str) -> str:
         for slot, column in enumerate(TAG_COLUMNS):
             columns[column] = _iob2_tag(columns[column], previous[slot])
             previous[slot] = columns[column]
+        tokens += 1
         lines[number - 1] = " ".join(columns) + ("\r" if line.endswith("\r") else "")
+    if not tokens:
+        raise DataError(path, "no token lines", hint="is this the official release's file?")
     return "\n".join(lines)
 
 

@@ -61,6 +61,8 @@ def _find(source: Path, name: str, required: bool) -> Path | None:
 
 def _count_lines(path: Path, text: str) -> int:
     lines = release.split_lines(text)
+    if not lines:
+        raise DataError(path, "no lines", hint="is this the official release's file?")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             raise DataError(path, "an empty line", line=number,

@@ -15,7 +15,7 @@ from seqtasks.errors import DataError
 
 SOURCE = "https://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
 TERMS = "LDC Penn Treebank (LDC99T42), research use; cite Mikolov et al. (2010)"
-FOLDERS = ("data", "simple-examples/data")
+FOLDERS = ("data", "simple-examples/data", "ptb")
 FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
 OPTIONAL = {"ptb.test.txt"}
 MAX_BYTES = 32 << 20  # train is 5.1 MB
@@ -37,6 +37,8 @@ def prepare(source: Path) -> dict[str, str]:
 
 def _checked(path: Path, text: str) -> str:
     types = set()
+    if not text.strip():
+        raise DataError(path, "no lines", hint="is this Mikolov's ptb file?")
     for number, line in enumerate(release.split_lines(text), start=1):
         if "\t" in line or not line.strip():
             raise DataError(path, "an empty line" if not line.strip() else "a tab in a line",

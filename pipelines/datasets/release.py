@@ -62,9 +62,10 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
 
 
 def decode(path: Path, data: bytes, encoding: str = "utf-8") -> str:
-    """``data`` as text; bytes that are not ``encoding`` are a DataError naming their line."""
+    """``data`` as text without a UTF-8 byte-order mark; bytes that are not ``encoding`` are a
+    DataError naming their line."""
     try:
-        return data.decode(encoding)
+        return data.decode(encoding).removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         raise DataError(path, f"bytes are not valid {encoding} ({e.reason})", line=line,
@@ -110,7 +111,7 @@ class Written:
 
 
 def write_files(out: Path, files: dict[str, str], reference: dict[str, str]) -> list[Written]:
-    """Each text as UTF-8 with ``\\n`` line ends under ``out``, atomically, one file at a time."""
+    """Each text as UTF-8 under ``out``, atomically, one file at a time."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in files.items():

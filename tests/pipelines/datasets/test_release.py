@@ -56,3 +56,26 @@ def test_verify_refuses_a_copy_that_is_not_the_reference(tmp_path):
 def test_an_unknown_dataset_lists_the_known_ones(tmp_path):
     with pytest.raises(ConfigError, match="Unknown dataset 'sst'. Expected one of: sst2, mr"):
         prepare("sst", tmp_path, tmp_path / "out")
+
+
+def test_a_byte_order_mark_is_not_taken_for_text(tmp_path):
+    (tmp_path / "train.tsv").write_bytes(b"\xef\xbb\xbfgood film\t1\r\nbad film\t0\r\n")
+    (tmp_path / "dev.tsv").write_text("fine\t1\n")
+    prepare("sst2", tmp_path, tmp_path / "out")
+    assert (tmp_path / "out" / "train.tsv").read_bytes() == \
+        b"label\ttext\npos\tgood film\nneg\tbad film\n"
+
+
+@pytest.mark.parametrize("name, files", [
+    ("conll2003", {"train.txt": "\n\n", "valid.txt": "A DT B-NP O\n"}),
+    ("ptb", {"ptb.train.txt": "", "ptb.valid.txt": " a \n"}),
+    ("multi30k", {"train.de": "", "train.en": "", "val.de": "Ja\n", "val.en": "Yes\n"}),
+    ("tinyshakespeare", {"input.txt": ""}),
+    ("sst2", {"train.tsv": "", "dev.tsv": "fine\t1\n"}),
+])
+def test_an_empty_release_file_is_refused(tmp_path, name, files):
+    for file, text in files.items():
+        (tmp_path / file).write_text(text)
+    with pytest.raises(DataError, match=r"(no token lines|no lines|no rows|only 0 characters)"):
+        prepare(name, tmp_path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
