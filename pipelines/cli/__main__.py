@@ -1,5 +1,3 @@
-import sys
+from pipelines.cli.main import run
 
-from pipelines.cli.main import main
-
-sys.exit(main())
+run()

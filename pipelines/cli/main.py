@@ -7,6 +7,7 @@ TensorFlow is imported only after argument parsing, so ``--help`` answers instan
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from pipelines.cli.args import build_parser
@@ -292,6 +293,9 @@ def _check_predict_paths(args) -> None:
                         hint="create it first")
 
 
+INTERRUPTED = "interrupted: rerun the same command to resume"
+
+
 # Argument checks that need no TensorFlow: a mistake is reported at once.
 PRECHECKS = {"predict": _check_predict_paths}
 
@@ -301,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(positionals_first(parser, sys.argv[1:] if argv is None else argv))
     from seqtasks.errors import SeqtasksError
 
+    from seqtasks.training import interrupt
+
+    interrupt.install_for_process(on_repeat=INTERRUPTED)
     try:
         if args.command in PRECHECKS:
             PRECHECKS[args.command](args)
@@ -317,10 +324,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: rerun the same command to resume", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     return 0
 
 
+def run() -> None:
+    """The console script: ``main``'s exit status. After a Ctrl-C the process ends without the
+    interpreter's teardown, which can crash on TensorFlow threads an interrupted fit leaves
+    running; everything a resume reads is already on disk (written atomically)."""
+    status = main()
+    if status == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

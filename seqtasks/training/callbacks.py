@@ -1,5 +1,6 @@
 """The Keras callbacks the lifecycle adds to every fit: throughput, the time budget, the NaN
-guard, a per-epoch score for early stopping and the pretrained variables' freeze."""
+guard, a per-epoch score for early stopping, the pretrained variables' freeze and the stop after
+a Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Callable
 import keras
 
 from seqtasks.errors import TrainingError
+from seqtasks.training import interrupt
 
 
 class FreezePretrained(keras.callbacks.Callback):
@@ -93,3 +95,14 @@ class NanGuard(keras.callbacks.Callback):
             raise TrainingError(
                 f"loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}: "
                 "lower learning_rate or set clipnorm (e.g. --set clipnorm=1.0)")
+
+
+class StopWhenInterrupted(keras.callbacks.Callback):
+    """Raises ``KeyboardInterrupt`` at the first batch or epoch end after a Ctrl-C inside
+    ``interrupt.graceful()``: the unfinished epoch is dropped, the last finished one resumes."""
+
+    def _stop_if_requested(self, *args, **kwargs):
+        if interrupt.requested():
+            raise KeyboardInterrupt
+
+    on_train_batch_end = on_test_batch_end = on_epoch_end = _stop_if_requested

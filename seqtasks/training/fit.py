@@ -13,9 +13,9 @@ import keras
 from seqtasks.config import TrainConfig
 from seqtasks.diagnostics.gradient_log import GradientLog
 from seqtasks.errors import ConfigError
-from seqtasks.training import distributed
+from seqtasks.training import distributed, interrupt
 from seqtasks.training.backup import AtomicBackupAndRestore, has_backup
-from seqtasks.training.callbacks import NanGuard, TimeBudget
+from seqtasks.training.callbacks import NanGuard, StopWhenInterrupted, TimeBudget
 from seqtasks.training.epoch_log import progress
 
 
@@ -63,8 +63,10 @@ def fit(
         all_callbacks.append(budget)
     verbose, loggers = progress(verbose, config.epochs)
     all_callbacks += loggers  # last: every score of the epoch is in the logs by then
+    # After the backup: an epoch that finished before a Ctrl-C is kept for the resume.
+    all_callbacks.append(StopWhenInterrupted())
     start = time.monotonic()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), interrupt.graceful():
         # Our datasets are shuffled by tf.data and of unknown length on the first epoch; Keras
         # warns about both on every run, which users can do nothing about.
         warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
