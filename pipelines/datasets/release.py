@@ -16,6 +16,8 @@ from pathlib import Path
 from seqtasks.errors import DataError
 from seqtasks.io import atomic_path
 
+ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2")
+
 
 def find(source: Path, name: str, folders: tuple[str, ...], required: bool = True
          ) -> Path | None:
@@ -35,6 +37,9 @@ def _missing(source: Path, name: str, folders: tuple[str, ...], required: bool) 
         return None
     if not source.exists():
         raise DataError(source, "not found", hint="pass the folder you unpacked the release into")
+    if source.is_file() and source.name.endswith(ARCHIVES):
+        raise DataError(source, f"an archive; {name} is inside it",
+                        hint="unpack it first (tar xzf FILE, or unzip FILE) and pass the folder")
     places = ", ".join(f"{folder}/{name}" for folder in folders)
     raise DataError(source, f"no {name} here" + (f" (nor {places})" if places else ""),
                     hint="pass the folder that holds the release's files")

@@ -79,3 +79,10 @@ def test_an_empty_release_file_is_refused(tmp_path, name, files):
     with pytest.raises(DataError, match=r"(no token lines|no lines|no rows|only 0 characters)"):
         prepare(name, tmp_path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_archive_passed_as_source_says_to_unpack_it(tmp_path):
+    (tmp_path / "simple-examples.tgz").write_bytes(gzip.compress(b"not unpacked"))
+    with pytest.raises(DataError, match=r"simple-examples\.tgz: an archive; ptb\.train\.txt is "
+                                        r"inside it \(unpack it first"):
+        prepare("ptb", tmp_path / "simple-examples.tgz", tmp_path / "out")
