@@ -24,6 +24,7 @@ LINE_BREAK = re.compile(r"<br\s*/?>")
 VALID_REVIEWS = 1000
 MAX_REVIEWS = 100_000  # the release has 50,000
 MAX_REVIEW_BYTES = 1 << 20  # the longest review is about 14 kB
+MAX_TOTAL_BYTES = 512 << 20  # the 50,000 reviews hold about 67 MB
 REFERENCE_SHA256 = {
     "imdb_unsup.txt": "18941ff8f4d99992a741239bb3a803e13a67b0a0ca692cfee7d8497171685001",
 }
@@ -50,15 +51,19 @@ def _unsup_folder(source: Path) -> Path:
 
 def _review_files(folder: Path) -> list[Path]:
     """The review files, by id; anything else in the folder is a mistake worth naming."""
-    numbered = []
+    numbered, total_bytes = [], 0
     for count, path in enumerate(folder.iterdir(), start=1):
         if count > MAX_REVIEWS:
             raise DataError(folder, f"more than {MAX_REVIEWS:,} files",
                             hint="pass the aclImdb folder of the release")
         match = REVIEW_NAME.fullmatch(path.name)
-        if match is None:
+        if match is None or not path.is_file():
             raise DataError(path, "not a review file (<id>_<rating>.txt)",
                             hint="the folder should hold only the release's reviews")
+        total_bytes += path.stat().st_size
+        if total_bytes > MAX_TOTAL_BYTES:
+            raise DataError(folder, f"more than {MAX_TOTAL_BYTES:,} bytes of reviews",
+                            hint="pass the aclImdb folder of the release")
         numbered.append((int(match[1]), path))
     return [path for _, path in sorted(numbered)]
 

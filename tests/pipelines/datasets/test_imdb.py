@@ -35,3 +35,10 @@ def test_a_stray_file_is_named(tmp_path):
 def test_too_few_reviews_for_the_split(tmp_path):
     with pytest.raises(DataError, match="5 reviews; the split holds out the last 1,000"):
         prepare("imdb", write_release(tmp_path / "release", count=5), tmp_path / "out")
+
+
+def test_more_text_than_the_release_is_refused_before_reading(tmp_path, monkeypatch):
+    release = write_release(tmp_path / "release", count=4)
+    monkeypatch.setattr(imdb, "MAX_TOTAL_BYTES", 100)  # each review file is 37 bytes
+    with pytest.raises(DataError, match="more than 100 bytes of reviews"):
+        prepare("imdb", release, tmp_path / "out")
