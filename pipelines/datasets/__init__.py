@@ -15,7 +15,8 @@ from seqtasks.errors import ConfigError, DataError
 DATASETS = {"sst2": "pipelines.datasets.sst2", "mr": "pipelines.datasets.mr",
             "conll2003": "pipelines.datasets.conll2003", "ptb": "pipelines.datasets.ptb",
             "tinyshakespeare": "pipelines.datasets.tinyshakespeare",
-            "multi30k": "pipelines.datasets.multi30k", "imdb": "pipelines.datasets.imdb"}
+            "multi30k": "pipelines.datasets.multi30k", "imdb": "pipelines.datasets.imdb",
+            "wikipedia": "pipelines.datasets.wikipedia"}
 
 
 def dataset(name: str):

@@ -46,5 +46,5 @@ def test_options_before_the_name_and_missing_ones(tmp_path):
 def test_list_names_every_dataset_with_its_terms():
     rows = [json.loads(line) for line in run_cli("data", "list", "--json").stdout.splitlines()]
     assert [row["name"] for row in rows] == ["sst2", "mr", "conll2003", "ptb", "tinyshakespeare",
-                                             "multi30k", "imdb"]
+                                             "multi30k", "imdb", "wikipedia"]
     assert all(row["source"].startswith("https://") and row["terms"] for row in rows)

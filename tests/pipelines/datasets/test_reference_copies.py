@@ -78,3 +78,29 @@ def test_imdb_from_one_file_a_review(tmp_path):
             (unsup / f"{number}_0.txt").write_text(review.rstrip("\n"), encoding="utf-8")
     assert_reference("imdb", tmp_path, tmp_path / "out")
     shutil.rmtree(unsup)
+
+
+@pytest.mark.slow
+def test_wikipedia_from_articles_in_wikiextractor_files(tmp_path):
+    """Each article of the sample (its lines up to a blank line) becomes a <doc> with a title,
+    about 1 MB of them a file, as WikiExtractor writes them."""
+    part, size, article, files = [], 0, [], 0
+
+    def write_part():
+        folder = tmp_path / ("A" + "ABCDEFGHIJ"[files // 100])  # AA, AB, ... 100 files each
+        folder.mkdir(exist_ok=True)
+        (folder / f"wiki_{files % 100:02d}").write_text("".join(part), encoding="utf-8")
+
+    with (SHARED / "unlabelled" / "enwiki_2015_sample.txt").open(encoding="utf-8",
+                                                                  newline="\n") as sample:
+        for line in sample:
+            if line != "\n":
+                article.append(line)
+                continue
+            part.append(f'<doc id="{len(part)}" url="" title="T">\nT\n\n{"".join(article)}</doc>\n')
+            size, article = size + len(part[-1]), []
+            if size > 1 << 19:
+                write_part()
+                part, size, files = [], 0, files + 1
+    write_part()
+    assert_reference("wikipedia", tmp_path, tmp_path / "out")
