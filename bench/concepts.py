@@ -55,7 +55,7 @@ PARTS = {
                   "runs": [{"name": "no attention", "attention": "none"},
                            {"name": "bahdanau", "attention": "bahdanau"},
                            {"name": "bahdanau + scheduled sampling", "attention": "bahdanau",
-                            "sampling_schedule": "inverse_sigmoid", "sampling_k": 300}],
+                            "sampling_schedule": "inverse_sigmoid", "sampling_k": 50}],
                   "set": ["beam_size=1"]},
 }
 # Decoders compared by the sampling part: (name, generate() keyword arguments).
@@ -74,7 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=[*PARTS, "sampling", "adding"],
                         dest="parts", help="parts to run (default: all, one after another)")
     parser.add_argument("--budget", type=float, default=1.0, metavar="MIN",
-                        help="training minutes per run (default: 1; attention: 3x this)")
+                        help="training minutes per run (default: 1; attention: 4x this)")
     parser.add_argument("--data-root", type=Path, default=DATA, help="folder of the data sets")
     common.add_arguments(parser, config=False)
     args = parser.parse_args(argv)
@@ -251,7 +251,7 @@ def run_part(name: str, args, work: Path) -> dict:
     import yaml
 
     part = PARTS[name]
-    budget = args.budget * (3 if name == "attention" else 1)
+    budget = args.budget * (4 if name == "attention" else 1)
     part_work = work / name
     part_work.mkdir(parents=True, exist_ok=True)
     train, valid, shown = data_paths(part["data"], args.data_root, part_work)
