@@ -31,14 +31,22 @@ def prepare(source: Path) -> dict[str, str]:
     rows = []
     for label, official in POLARITIES.items():
         path = release.find(source, official, FOLDERS)
-        # The raw files are not UTF-8: latin-1 reads every byte, as the reference split did.
-        text = release.read_text(path, MAX_BYTES, encoding="latin-1")
+        text = _decoded(release.read_bytes(path, MAX_BYTES))
         rows += [f"{label}\t{snippet}" for snippet in _snippets(path, text)]
     random.Random(SEED).shuffle(rows)
     train_end, valid_end = int(TRAIN_SHARE * len(rows)), int(VALID_END * len(rows))
     parts = {"train.tsv": rows[:train_end], "valid.tsv": rows[train_end:valid_end],
              "test.tsv": rows[valid_end:]}
     return {name: release.joined(["label\ttext", *part]) for name, part in parts.items()}
+
+
+def _decoded(data: bytes) -> str:
+    """The official files are latin-1 (and not valid UTF-8), as the reference split read them; a
+    copy re-encoded as UTF-8 gives the same text read as UTF-8 (latin-1 would garble it)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _snippets(path: Path, text: str) -> list[str]:

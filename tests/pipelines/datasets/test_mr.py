@@ -53,3 +53,18 @@ def test_a_missing_file_says_what_to_pass(tmp_path):
     (release / "rt-polaritydata" / "rt-polarity.neg").unlink()
     with pytest.raises(DataError, match="no rt-polarity.neg here .*rt-polaritydata/"):
         prepare("mr", release, tmp_path / "out")
+
+
+def test_a_copy_reencoded_as_utf8_gives_the_same_files(tmp_path):
+    pos, neg = [f"une caf\xe9 {i} , na\xefve" for i in range(10)], [f"dull {i}" for i in range(10)]
+    latin = write_release(tmp_path / "latin", pos, neg)
+    utf8 = tmp_path / "utf8"
+    (utf8 / "rt-polaritydata").mkdir(parents=True)
+    for name in ("rt-polarity.pos", "rt-polarity.neg"):
+        raw = (latin / "rt-polaritydata" / name).read_bytes()
+        (utf8 / "rt-polaritydata" / name).write_bytes(raw.decode("latin-1").encode("utf-8"))
+    assert (latin / "rt-polaritydata" / "rt-polarity.pos").read_bytes() != \
+        (utf8 / "rt-polaritydata" / "rt-polarity.pos").read_bytes()
+    first = [w.sha256 for w in prepare("mr", latin, tmp_path / "a")]
+    assert [w.sha256 for w in prepare("mr", utf8, tmp_path / "b")] == first
+    assert "caf\xe9" in (tmp_path / "b" / "train.tsv").read_text(encoding="utf-8")
