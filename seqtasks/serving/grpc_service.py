@@ -19,6 +19,7 @@ from seqtasks.serving.core import ServingCore
 from seqtasks.serving.errors import RequestError, ServingError
 from seqtasks.serving.examples import run_examples
 from seqtasks.serving.limits import RequestLimits, check_sizes, check_strings, check_tensor_proto
+from seqtasks.serving.tensor_proto import fill, to_array
 
 log = logging.getLogger("seqtasks.serving")
 MAX_MESSAGE_BYTES = 64 * 2**20
@@ -55,7 +56,7 @@ def _to_array(name: str, proto, spec, limits: RequestLimits) -> np.ndarray:
     check_tensor_proto(proto, where, limits)
     check_shape([dim.size for dim in proto.tensor_shape.dim], spec, where)
     try:
-        array = tf.make_ndarray(proto)
+        array = to_array(proto)
     except (TypeError, ValueError) as error:
         raise RequestError(f"{where}: malformed TensorProto ({error})") from None
     check_shape(array.shape, spec, where)
@@ -132,12 +133,10 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer,
 
     @staticmethod
     def _predict_response(name, version, signature_name, outputs):
-        import tensorflow as tf
-
         response = predict_pb2.PredictResponse()
         _answer_spec(response.model_spec, name, version, signature_name)
         for key, array in outputs.items():
-            response.outputs[key].CopyFrom(tf.make_tensor_proto(array))
+            fill(response.outputs[key], array)
         return response
 
     async def _examples_call(self, request, context, api: str):
