@@ -69,6 +69,11 @@ class MicroBatcher:
                       ) -> dict[str, np.ndarray]:
         """The signature's outputs for this request's examples, computed before ``deadline``
         (``time.monotonic()`` seconds) or not at all."""
+        return await self.submit(inputs, deadline)
+
+    def submit(self, inputs: DecodedInputs, deadline: float | None = None) -> asyncio.Future:
+        """Queue the request; its future gets the outputs. A future that is done (cancelled,
+        or failed by the caller at its deadline) before its batch runs is left out of it."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._serve_batches())
         if self.max_queued_rows and self._queued_rows + inputs.rows > self.max_queued_rows:
@@ -78,7 +83,7 @@ class MicroBatcher:
         future = asyncio.get_running_loop().create_future()
         self._queued_rows += inputs.rows
         self.queue.put_nowait(_Pending(inputs, future, deadline))
-        return await future
+        return future
 
     async def close(self) -> None:
         """Stop after the requests already queued have been answered."""
