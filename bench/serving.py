@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -94,7 +95,8 @@ def start_server(model: Path, port: int, args, task: str | None = None,
     server = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "serve", f"{task}={model}", "--port", str(port),
          "--max-batch-size", str(args.max_batch_size), "--batch-timeout-ms",
-         str(args.batch_timeout_ms), *extra], env=ENV, stdout=subprocess.DEVNULL,
+         str(args.batch_timeout_ms), *extra, *args.serve_flag], env=ENV,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and server.poll() is None:
@@ -303,6 +305,10 @@ def compare(args, work: Path) -> dict:
         try:
             asyncio.run(load(rest, 20, 4, 2, 40))  # warm-up (batchers, first calls)
             asyncio.run(over_grpc(20, 4, 2, 40))
+            # this process imported TensorFlow for the gRPC protos: a full garbage collection
+            # would stall the client for most of a second, counted as the server's latency
+            gc.collect()
+            gc.freeze()
             for rate, clients in LEVELS:
                 for protocol in ("rest", "grpc"):
                     cpu_before = cpu_seconds(server.pid)
@@ -410,6 +416,9 @@ def main() -> None:
                              "default) or native load generators on one thread each (wrk for "
                              "REST, h2load for gRPC: Debian's wrk and nghttp2-client), which "
                              "leave the server more of the CPUs")
+    parser.add_argument("--serve-flag", action="append", default=[], metavar="FLAG",
+                        help="a flag passed on to seqtasks serve, e.g. "
+                             "--serve-flag=--tensorflow-intra-op-parallelism=1 (repeatable)")
     common.add_arguments(parser, config=False)
     args = parser.parse_args()
     if args.client == "native" and not all(native_load.tools().values()):
@@ -422,7 +431,7 @@ def main() -> None:
                              for rate, clients in LEVELS],
                   "server": {"max_batch_size": args.max_batch_size,
                              "batch_timeout_ms": args.batch_timeout_ms,
-                             "poll_seconds": args.poll_seconds},
+                             "poll_seconds": args.poll_seconds, "flags": args.serve_flag},
                   "clients": CLIENTS[args.client],
                   "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other "
                              "jobs (see environment.load_average)",
