@@ -79,6 +79,11 @@ def sentences(task: str) -> list[str]:
     return lines
 
 
+def median_length(texts: list[str]) -> str:
+    """The sentence of median length: h2load posts one body, so one typical sentence."""
+    return sorted(texts, key=len)[len(texts) // 2]
+
+
 def default_model(task: str, work: Path) -> Path:
     root = work / task
     if not (root / "1").exists():
@@ -315,8 +320,9 @@ def compare(args, work: Path) -> dict:
                     if rate is None and args.client == "native":
                         result = (native_load.wrk_rest(port, task, texts, clients, args.duration)
                                   if protocol == "rest" else
-                                  native_load.h2load_grpc(grpc_port, port, task, texts[0],
-                                                          clients, args.duration))
+                                  native_load.h2load_grpc(grpc_port, port, task,
+                                                          median_length(texts), clients,
+                                                          args.duration))
                     elif protocol == "rest":
                         result = asyncio.run(load(rest, rate, clients, args.duration,
                                                   args.max_requests))
@@ -381,8 +387,8 @@ PYTHON_CLIENT = ("this process (asyncio; REST: keep-alive HTTP/1.1, httptools; g
 CLIENTS = {"python": PYTHON_CLIENT,
            "native": "fixed rates: " + PYTHON_CLIENT + "; max rate: wrk (REST, 1 thread, a Lua "
                      "script cycling the sentences) and h2load (gRPC, 1 thread, one stream per "
-                     "connection, one sentence), unpinned on the same 2 CPUs as the server; "
-                     "each max-rate level records client_cpu_seconds"}
+                     "connection, the sentence of median length), unpinned on the same 2 "
+                     "CPUs as the server; each max-rate level records client_cpu_seconds"}
 
 
 def main() -> None:
