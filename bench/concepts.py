@@ -218,8 +218,8 @@ def sampling_part(args, work: Path) -> dict:
     flags = {"temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p"}
     return {"part": "sampling", **SAMPLING, "model": "the tbptt part's k2=100 run",
             "generate_commands": [
-                f"seqtasks generate reports/tbptt/runs/k2=100 --prompt 'ROMEO:' "
-                f"--num-samples 8 --max-length 200 --seed 1 "
+                "seqtasks generate reports/tbptt/runs/k2=100 --prompt 'ROMEO:' "
+                "--num-samples 8 --max-length 200 --seed 1 "
                 + " ".join(f"{flags[k]} {v}" for k, v in options.items())
                 for _, options in DECODERS],
             "decoders": rows}

@@ -149,7 +149,7 @@ def page_problems(page: Path) -> tuple[int, list[str]]:
 def test_page_tables_quote_committed_result_files(page):
     checked, problems = page_problems(page)
     assert problems == []
-    if page in (README, DOCS / "benchmarks.md"):  # the pages made of such tables
+    if page == DOCS / "benchmarks.md":  # the page made of such tables: a parser slip reads none
         assert checked > 0
 
 
