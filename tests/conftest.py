@@ -1,4 +1,6 @@
-"""Shared fixtures. One tiny sentiment model is trained per test session and reused."""
+"""Shared fixtures. One tiny sentiment model and one tiny NER model are trained per test session
+and reused (training is the costly part of a default run: each file training its own copy of the
+same model cost a minute or more)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest  # noqa: E402
 
-from helpers import DATA, tiny_sentiment_config  # noqa: E402
+from helpers import DATA, tiny_ner_config, tiny_sentiment_config  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +24,14 @@ def sentiment_export(tmp_path_factory):
     export_dir = sentiment.train(config, DATA / "sentiment" / "train.tsv",
                                  DATA / "sentiment" / "valid.tsv", out, verbose=0)
     return export_dir, config
+
+
+@pytest.fixture(scope="session")
+def ner_export(tmp_path_factory):
+    """Export version dir of a tiny NER model trained on the bundled sample (``tiny_ner_config``:
+    enough epochs for tests/pipelines/test_ner.py to check what it learned). Tests only read it."""
+    from pipelines import ner
+
+    out = tmp_path_factory.mktemp("ner") / "model"
+    return ner.train(tiny_ner_config(), DATA / "ner" / "train.txt", DATA / "ner" / "valid.txt",
+                     out, verbose=0)

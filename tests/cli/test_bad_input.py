@@ -93,41 +93,36 @@ def pairs_case(tmp_path, name):
 
 
 @pytest.fixture(scope="module")
-def ner_and_translation_exports(tmp_path_factory):
-    root = tmp_path_factory.mktemp("exports")
-    ner, translate = root / "ner", root / "translate"
-    tiny = ["embedding_dim=8", "units=8", "epochs=1"]
-    assert main(["train", "ner", "--train", str(DATA / "ner" / "train.txt"), "--valid",
-                 str(DATA / "ner" / "valid.txt"), "--out", str(ner), "--quiet", "--set", *tiny,
-                 "char_units=4", "char_embedding_dim=4"]) == 0
+def translation_export(tmp_path_factory):
+    """A tiny translation model trained through ``main`` (NER's is the session's ``ner_export``)."""
+    translate = tmp_path_factory.mktemp("exports") / "translate"
     assert main(["train", "translate", "--train", str(DATA / "translation" / "train.tsv"),
                  "--valid", str(DATA / "translation" / "valid.tsv"), "--out", str(translate),
-                 "--quiet", "--set", *tiny, "max_vocab_size=200", "attention_units=4"]) == 0
-    return {"ner": ner, "translate": translate}
+                 "--quiet", "--set", "embedding_dim=8", "units=8", "epochs=1",
+                 "max_vocab_size=200", "attention_units=4"]) == 0
+    return translate
 
 
 @pytest.mark.parametrize("name", ["missing tag", "extra column", "bad bytes"])
-def test_ner_train_and_evaluate_refuse_a_corrupted_conll_file(ner_and_translation_exports,
-                                                              tmp_path, capsys, name):
+def test_ner_train_and_evaluate_refuse_a_corrupted_conll_file(ner_export, tmp_path, capsys, name):
     path, line = ner_case(tmp_path, name)
     out = tmp_path / "model"
     assert main(["train", "ner", "--train", str(path), "--valid", str(DATA / "ner" / "valid.txt"),
                  "--out", str(out), "--quiet"]) == 2
     assert_one_line_error(capsys, path, line)
     assert not out.exists()
-    assert main(["evaluate", str(ner_and_translation_exports["ner"]), "--data", str(path)]) == 2
+    assert main(["evaluate", str(ner_export), "--data", str(path)]) == 2
     assert_one_line_error(capsys, path, line)
 
 
 @pytest.mark.parametrize("name", ["missing tab", "one side empty", "bad bytes"])
 def test_translate_train_and_evaluate_refuse_a_corrupted_parallel_file(
-        ner_and_translation_exports, tmp_path, capsys, name):
+        translation_export, tmp_path, capsys, name):
     path, line = pairs_case(tmp_path, name)
     out = tmp_path / "model"
     assert main(["train", "translate", "--train", str(path), "--valid",
                  str(DATA / "translation" / "valid.tsv"), "--out", str(out), "--quiet"]) == 2
     assert_one_line_error(capsys, path, line)
     assert not out.exists()
-    assert main(["evaluate", str(ner_and_translation_exports["translate"]), "--data",
-                 str(path)]) == 2
+    assert main(["evaluate", str(translation_export), "--data", str(path)]) == 2
     assert_one_line_error(capsys, path, line)

@@ -16,12 +16,7 @@ TEXTS = ["U.N. official Ekeus heads for Baghdad .", "Marie Curie was born in War
          "", "  Toyota  builds cars in Japan,\tsaid Ada Lovelace…"]
 
 
-@pytest.fixture(scope="module")
-def ner_export(tmp_path_factory):
-    from pipelines import ner
-
-    out = tmp_path_factory.mktemp("ner") / "model"
-    return ner.train(tiny_ner_config(), TRAIN, VALID, out, verbose=0)
+# ``ner_export`` (tests/conftest.py): the session's tiny NER model, trained once for every file.
 
 
 def test_export_is_self_describing(ner_export):

@@ -11,20 +11,10 @@ import pandas as pd
 import pytest
 
 import seqtasks
-from helpers import DATA, tiny_ner_config
 from seqtasks.inference.load import predict as predict_path
 from seqtasks.serving.app import ServerConfig, create_app
 
 TEXTS = ["a gorgeous , witty film", "", "dull and lifeless", "Marie Curie was born in Warsaw ."]
-
-
-@pytest.fixture(scope="module")
-def ner_export(tmp_path_factory):
-    from pipelines import ner
-
-    out = tmp_path_factory.mktemp("ner") / "model"
-    return ner.train(tiny_ner_config(epochs=1), DATA / "ner" / "train.txt",
-                     DATA / "ner" / "valid.txt", out, verbose=0)
 
 
 @pytest.fixture(scope="module")
