@@ -137,6 +137,7 @@ def test_count_rows(tmp_path):
         assert count_rows(write_table(frame, tmp_path / f"x{suffix}")) == len(frame)
 
 
+@pytest.mark.slow  # a 7,200-row CLI run killed midway; the default run resumes in process above
 def test_killed_cli_run_resumes_without_losing_or_duplicating_rows(sentiment_export, tmp_path,
                                                                    predictor):
     big = pd.concat([source_frame()] * 60, ignore_index=True)  # 7,200 rows

@@ -207,6 +207,7 @@ def test_generated_text_echoes_the_prompt_as_typed(level):
         assert text == prompt + space + continuation
 
 
+@pytest.mark.slow  # a training run of its own, for one warning
 def test_a_one_character_corpus_is_warned_about_not_flattered(tmp_path, capsys):
     corpus = tmp_path / "a.txt"
     corpus.write_text("aaaa aaaa\n" * 40, encoding="utf-8")

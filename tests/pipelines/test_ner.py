@@ -122,12 +122,15 @@ def test_batch_prediction_nests_entities_in_jsonl_and_encodes_them_in_csv(ner_ex
     assert [json.loads(cell) for cell in frame["entities"]] == expected
 
 
+# The first (CRF, character LSTM) by default; the other combinations in the slow run.
 @pytest.mark.parametrize("overrides", [
     dict(output="crf", char_features="lstm", cell="lstm", scheme="iobes"),
-    dict(output="softmax", char_features="cnn", cell="gru", num_layers=2),
-    dict(output="crf", char_features="none", cell="peephole_lstm", casing_dim=0, scheme="iob2"),
-    dict(output="softmax", char_features="none", cell="rnn", bidirectional=False,
-         word_dropout=0.0),
+    pytest.param(dict(output="softmax", char_features="cnn", cell="gru", num_layers=2),
+                 marks=pytest.mark.slow),
+    pytest.param(dict(output="crf", char_features="none", cell="peephole_lstm", casing_dim=0,
+                      scheme="iob2"), marks=pytest.mark.slow),
+    pytest.param(dict(output="softmax", char_features="none", cell="rnn", bidirectional=False,
+                      word_dropout=0.0), marks=pytest.mark.slow),
 ])
 def test_a_training_step_with_every_option(overrides, tmp_path):
     import keras

@@ -163,6 +163,15 @@ def test_training_with_a_bad_vectors_file_fails_before_writing(tmp_path):
                      "--out", tmp_path / "model", "--set", f"embeddings={bad}", check=False)
     assert result.returncode != 0 and f"{bad}:2: 1 numbers where the first row" in result.stderr
     assert not (tmp_path / "model").exists() or not any((tmp_path / "model").iterdir())
+
+
+@pytest.mark.slow  # a whole CLI training run; the default run trains with vectors in process
+def test_training_reruns_after_the_bad_vectors_file_is_fixed(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("the 0.1 0.2\nfilm 0.3\n", encoding="utf-8")
+    result = run_cli("train", "sentiment", "--train", SENTIMENT[0], "--valid", SENTIMENT[1],
+                     "--out", tmp_path / "model", "--set", f"embeddings={bad}", check=False)
+    assert result.returncode != 0
     bad.write_text("the 0.1 0.2\nfilm 0.3 0.4\n", encoding="utf-8")  # fixed: the rerun trains
     run_cli("train", "sentiment", "--train", SENTIMENT[0], "--valid", SENTIMENT[1], "--out",
             tmp_path / "model", "--set", f"embeddings={bad}", "epochs=1", "--quiet")

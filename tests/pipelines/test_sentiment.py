@@ -26,7 +26,10 @@ TEXTS = ["a gorgeous , witty film", "", "dull and lifeless", "it 's a BAD, bad m
          "unseen words zzxq qqzx"]
 
 
-@pytest.mark.parametrize("pooling", sentiment.POOLINGS)
+# Max pooling by default; each other pooling (its own serving graph) in the slow run.
+@pytest.mark.parametrize("pooling", [
+    pytest.param(pooling, marks=() if pooling == "max" else pytest.mark.slow)
+    for pooling in sentiment.POOLINGS])
 def test_export_reloaded_in_a_fresh_process_predicts_as_in_memory(tmp_path, pooling):
     config = tiny_sentiment_config(pooling=pooling, cell="peephole_lstm" if pooling == "last"
                                    else "lstm")
