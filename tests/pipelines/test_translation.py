@@ -127,6 +127,7 @@ def reversal_tsv(path, n: int, rng: random.Random):
     return path
 
 
+@pytest.mark.slow  # training to a quality bar (the default run trains translation through the CLI)
 @pytest.mark.filterwarnings("ignore:.*(shuffle=True|ran out of data).*:UserWarning")
 def test_a_tiny_seeded_run_learns_to_reverse(tmp_path):
     """The whole pipeline (reading, vocabularies, tf.data, teacher forcing, export, in-graph
