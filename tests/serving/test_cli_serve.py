@@ -16,6 +16,18 @@ import seqtasks
 from helpers import ROOT, run_cli, wait_until_answering
 
 
+def serve_in_process(capsys, *args) -> tuple[int, str]:
+    """``seqtasks serve ARGS`` through the CLI's ``main`` in this process (a refused command never
+    starts serving): its exit status and stderr. One test below runs the real process."""
+    from pipelines.cli.main import main
+
+    try:
+        status = main(["serve", *map(str, args)])
+    except SystemExit as exit_:  # argparse's refusals
+        status = exit_.code
+    return status, capsys.readouterr().err
+
+
 def test_serve_defaults_to_localhost():
     from pipelines.cli.args import build_parser
 
@@ -41,9 +53,9 @@ def test_serve_takes_tf_servings_thread_flags_to_every_session(half_plus_two):
     version.close()
 
 
-def test_serve_rejects_negative_thread_counts(tmp_path):
-    result = run_cli("serve", tmp_path, "--tensorflow_intra_op_parallelism", "-1", check=False)
-    assert result.returncode == 2 and "--tensorflow_*_parallelism" in result.stderr
+def test_serve_rejects_negative_thread_counts(tmp_path, capsys):
+    status, err = serve_in_process(capsys, tmp_path, "--tensorflow_intra_op_parallelism", "-1")
+    assert status == 2 and "--tensorflow_*_parallelism" in err
 
 
 def test_serve_rejects_a_directory_that_is_not_an_export(tmp_path):
@@ -54,13 +66,12 @@ def test_serve_rejects_a_directory_that_is_not_an_export(tmp_path):
         "saved_model.pb, e.g. the --out directory of 'seqtasks train')"]
 
 
-def test_serve_rejects_a_bad_model_config_file(tmp_path):
+def test_serve_rejects_a_bad_model_config_file(tmp_path, capsys):
     config = tmp_path / "models.config"
     config.write_text('model_config_list {\n  config { name: "a" base_pth: "/" }\n}\n')
-    result = run_cli("serve", "--model-config-file", config, "--port", "1", check=False)
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"error: {config}:2: column 22: ") and "base_pth" in \
-        result.stderr
+    status, err = serve_in_process(capsys, "--model-config-file", config, "--port", "1")
+    assert status == 2
+    assert err.startswith(f"error: {config}:2: column 22: ") and "base_pth" in err
 
 
 @pytest.mark.slow
@@ -132,6 +143,6 @@ def test_serve_takes_the_request_limit_and_deadline_flags():
         (30000, 64, 10.0)
 
 
-def test_serve_rejects_a_limit_below_one(tmp_path):
-    result = run_cli("serve", tmp_path, "--max-num-samples", "0", check=False)
-    assert result.returncode == 2 and "--max-num-samples must be >= 1" in result.stderr
+def test_serve_rejects_a_limit_below_one(tmp_path, capsys):
+    status, err = serve_in_process(capsys, tmp_path, "--max-num-samples", "0")
+    assert status == 2 and "--max-num-samples must be >= 1" in err
