@@ -56,28 +56,27 @@ CONFIGS = [
      "tie_embeddings": False, "num_layers": 2}]
 
 
-def test_exports_reloaded_in_a_fresh_process_sample_and_score_as_in_memory(tmp_path):
-    calls, expected = [], []
-    for i, overrides in enumerate(CONFIGS):
-        config = tiny_config(**overrides)
-        model, encoder = untrained(config)
-        functions = lm.serving_functions(model, encoder, config)
-        generated = functions["generate"](**{k: tf.constant(v, getattr(tf, t))
-                                             for k, (v, t) in GENERATE.items()})
-        expected.append((generated, functions["score"](tf.constant(TEXTS))))
-        trainer = TruncatedBPTT(model, config.batch_size, config.bptt_steps, config.stride)
-        export_dir = lifecycle.export(lm.TASK, config, trainer, lm.LanguageModelData(
-            encoder, None, None, None), tmp_path / f"m{i}", {}, {}, tmp_path)
-        calls += [(export_dir, "generate", GENERATE), (export_dir, "serving_default", GENERATE),
-                  (export_dir, "score", {"text": (TEXTS, "string")})]
-    served = run_signatures_in_fresh_process(calls)
-    for i, (generated, scores) in enumerate(expected):
-        by_generate, by_default, by_score = served[3 * i: 3 * i + 3]
-        assert by_generate["text"].tolist() == [t.decode() for t in generated["text"].numpy()]
-        assert by_generate["length"].tolist() == generated["length"].numpy().tolist()
-        assert by_default["text"].tolist() == by_generate["text"].tolist()
-        np.testing.assert_allclose(by_score["log_prob"], scores["log_prob"], rtol=1e-5)
-        assert by_score["n_tokens"].tolist() == scores["n_tokens"].numpy().tolist()
+# Characters by default; the word-level, two-layer GRU export in the slow run.
+@pytest.mark.parametrize("overrides", [
+    CONFIGS[0], pytest.param(CONFIGS[1], marks=pytest.mark.slow)], ids=["char", "word"])
+def test_exports_reloaded_in_a_fresh_process_sample_and_score_as_in_memory(tmp_path, overrides):
+    config = tiny_config(**overrides)
+    model, encoder = untrained(config)
+    functions = lm.serving_functions(model, encoder, config)
+    generated = functions["generate"](**{k: tf.constant(v, getattr(tf, t))
+                                         for k, (v, t) in GENERATE.items()})
+    scores = functions["score"](tf.constant(TEXTS))
+    trainer = TruncatedBPTT(model, config.batch_size, config.bptt_steps, config.stride)
+    export_dir = lifecycle.export(lm.TASK, config, trainer, lm.LanguageModelData(
+        encoder, None, None, None), tmp_path / "m", {}, {}, tmp_path)
+    by_generate, by_default, by_score = run_signatures_in_fresh_process([
+        (export_dir, "generate", GENERATE), (export_dir, "serving_default", GENERATE),
+        (export_dir, "score", {"text": (TEXTS, "string")})])
+    assert by_generate["text"].tolist() == [t.decode() for t in generated["text"].numpy()]
+    assert by_generate["length"].tolist() == generated["length"].numpy().tolist()
+    assert by_default["text"].tolist() == by_generate["text"].tolist()
+    np.testing.assert_allclose(by_score["log_prob"], scores["log_prob"], rtol=1e-5)
+    assert by_score["n_tokens"].tolist() == scores["n_tokens"].numpy().tolist()
 
 
 @pytest.mark.parametrize("overrides", [{}, {"eos_at_line_end": False, "cell": "gru"}])
