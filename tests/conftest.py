@@ -35,3 +35,20 @@ def ner_export(tmp_path_factory):
     out = tmp_path_factory.mktemp("ner") / "model"
     return ner.train(tiny_ner_config(), DATA / "ner" / "train.txt", DATA / "ner" / "valid.txt",
                      out, verbose=0)
+
+
+@pytest.fixture(autouse=True)
+def _process_sigint_as_before():
+    """Tests that run the CLI's ``main`` in this process install its process-wide Ctrl-C handling
+    (a second Ctrl-C ends the process); put back what was there, so a later test's Ctrl-C is its
+    own (tests/training/test_interrupt.py) and not the end of the test session."""
+    import signal
+    import sys
+
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    if signal.getsignal(signal.SIGINT) is not before:
+        signal.signal(signal.SIGINT, before)
+    interrupt = sys.modules.get("seqtasks.training.interrupt")
+    if interrupt is not None:
+        interrupt._state["on_repeat"] = None
