@@ -38,17 +38,14 @@ def ner_export(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _process_sigint_as_before():
-    """Tests that run the CLI's ``main`` in this process install its process-wide Ctrl-C handling
-    (a second Ctrl-C ends the process); put back what was there, so a later test's Ctrl-C is its
-    own (tests/training/test_interrupt.py) and not the end of the test session."""
+def _sigint_handling_left_as_found():
+    """Library code and the CLI's ``main`` called in-process leave the process's SIGINT handler
+    as they found it (only the console script installs its own): a test that changes it fails,
+    instead of turning a later test's Ctrl-C into the end of the test session."""
     import signal
-    import sys
 
     before = signal.getsignal(signal.SIGINT)
     yield
-    if signal.getsignal(signal.SIGINT) is not before:
-        signal.signal(signal.SIGINT, before)
-    interrupt = sys.modules.get("seqtasks.training.interrupt")
-    if interrupt is not None:
-        interrupt._state["on_repeat"] = None
+    after = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, before)
+    assert after is before, f"the SIGINT handler was left changed: {after!r}"

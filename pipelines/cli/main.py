@@ -305,9 +305,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(positionals_first(parser, sys.argv[1:] if argv is None else argv))
     from seqtasks.errors import SeqtasksError
 
-    from seqtasks.training import interrupt
-
-    interrupt.install_for_process(on_repeat=INTERRUPTED)
     try:
         if args.command in PRECHECKS:
             PRECHECKS[args.command](args)
@@ -333,6 +330,11 @@ def run() -> None:
     """The console script: ``main``'s exit status. After a Ctrl-C the process ends without the
     interpreter's teardown, which can crash on TensorFlow threads an interrupted fit leaves
     running; everything a resume reads is already on disk (written atomically)."""
+    from seqtasks.training import interrupt
+
+    # The whole process is the command's: a second Ctrl-C ends it at once. (``main`` called from
+    # other Python code leaves that process's SIGINT handling as it found it.)
+    interrupt.install_for_process(on_repeat=INTERRUPTED)
     status = main()
     if status == 130:
         sys.stdout.flush()
