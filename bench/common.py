@@ -8,8 +8,9 @@ without an editable install.
 What it gives them:
 
 - the places: ``REPO``, ``RESULTS`` (bench/results, whose JSON / Markdown / PNG files are
-  committed and quoted by the README), ``DATA`` (../shared/data, the research data sets, never
-  copied into the repository) and ``RECIPES`` (recipes/*.yaml, the configurations measured);
+  committed and quoted by the README and docs/benchmarks.md), ``DATA`` (the prepared public data
+  sets: ``$SEQTASKS_BENCH_DATA``, by default ../shared/data beside the clone; docs/data.md says
+  how to prepare them with ``seqtasks data prepare``; never copied into the repository) and ``RECIPES`` (recipes/*.yaml, the configurations measured);
 - ``add_arguments``: the options every script shares: ``--results DIR`` (where the result file
   goes; smoke runs use a scratch folder such as /tmp/benchsmoke), ``--out DIR`` (work folder for
   exports and generated data; default a new temporary folder, never under bench/results) and,
@@ -39,7 +40,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
-DATA = REPO.parent / "shared" / "data"
+# The prepared public data sets: SEQTASKS_BENCH_DATA, or ../shared/data beside the clone.
+DATA = Path(os.environ.get("SEQTASKS_BENCH_DATA", REPO.parent / "shared" / "data"))
 RECIPES = REPO / "recipes"
 
 if str(REPO) not in sys.path:

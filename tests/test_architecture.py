@@ -1,4 +1,4 @@
-"""The layering the README's Architecture section draws: ``seqtasks/`` never imports
+"""The layering docs/internals.md draws: ``seqtasks/`` never imports
 ``pipelines/`` (tasks, CLI), the library's folders import each other one way only, and no two
 modules import each other, directly or round a circle (imports inside functions count too)."""
 
