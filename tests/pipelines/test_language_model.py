@@ -161,16 +161,23 @@ def test_api_scores_texts_and_frames(char_export):
         lm.evaluate(char_export, DATA / "lm" / "missing.txt")
 
 
-def test_cli_evaluate_json_and_generate(char_export):
-    result = run_cli("evaluate", char_export.parent, "--data", VALID, "--json")
-    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+def test_cli_evaluate_json_and_generate(char_export, capsys):
+    # Through the CLI's main in process (a real process costs a TensorFlow import; sentiment's
+    # test keeps the real-process `evaluate`).
+    from pipelines.cli.main import main
+
+    capsys.readouterr()
+    assert main(["evaluate", str(char_export.parent), "--data", str(VALID), "--json"]) == 0
+    printed = capsys.readouterr()
+    metrics = json.loads(printed.out.strip().splitlines()[-1])
     assert list(metrics) == ["perplexity", "nats_per_token", "bits_per_char", "n_tokens"]
     meta = json.loads((char_export / "seqtasks.json").read_text())
     assert metrics["perplexity"] == pytest.approx(meta["metrics"]["perplexity"])
-    assert result.stderr.strip() == ""
+    assert printed.err.strip() == ""
     assert "bits/char" in lm.TASK.format_metrics(metrics)
-    generated = run_cli("generate", char_export.parent, "--prompt", "ROMEO:", "--max-length", "20",
-                        "--top-p", "0.9", "--num-samples", "2", "--seed", "7").stdout
+    assert main(["generate", str(char_export.parent), "--prompt", "ROMEO:", "--max-length", "20",
+                 "--top-p", "0.9", "--num-samples", "2", "--seed", "7"]) == 0
+    generated = capsys.readouterr().out
     expected = seqtasks.load(char_export).generate(["ROMEO:"], max_length=20, top_p=0.9,
                                                    num_samples=2, seed=7)[0]
     assert generated == "\n\n".join(expected) + "\n"

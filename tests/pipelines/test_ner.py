@@ -92,7 +92,7 @@ def test_fresh_process_reload_gives_the_in_memory_scores_and_the_same_tags(ner_e
             e["start"] for e in row["entities"]]
 
 
-def test_evaluate_in_python_and_from_the_cli(ner_export, tmp_path):
+def test_evaluate_in_python_and_from_the_cli(ner_export, tmp_path, capsys):
     from pipelines import ner
 
     metrics = ner.evaluate(ner_export, VALID, plot=tmp_path / "types.png")
@@ -100,8 +100,13 @@ def test_evaluate_in_python_and_from_the_cli(ner_export, tmp_path):
     assert set(metrics["per_type"]) == {"PER", "ORG", "LOC", "MISC"}
     assert (tmp_path / "types.png").stat().st_size > 0
     assert "entity F1" in ner.TASK.format_metrics(metrics)
-    result = run_cli("evaluate", ner_export.parent, "--data", VALID, "--json")
-    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    # Through the CLI's main in process (a real process costs a TensorFlow import; sentiment's
+    # test keeps the real-process `evaluate`).
+    from pipelines.cli.main import main
+
+    capsys.readouterr()
+    assert main(["evaluate", str(ner_export.parent), "--data", str(VALID), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"f1", "precision", "recall", "per_type", "n_sentences"} <= set(printed)
     assert printed["f1"] == pytest.approx(metrics["f1"])
 
@@ -163,13 +168,14 @@ def test_data_errors_name_file_and_line(tmp_path):
         task_data(ner.TASK, tiny_ner_config(level="char"), TRAIN, VALID, tmp_path)
 
 
-def test_cli_reports_a_bad_file_with_its_line(tmp_path):
+def test_cli_reports_a_bad_file_with_its_line(tmp_path, capsys):
+    from pipelines.cli.main import main  # in process: a real process costs a TensorFlow import
+
     bad = tmp_path / "bad.txt"
     bad.write_text("EU NNP B-ORG\nrejects VBZ O\nGerman B-MISC\n", encoding="utf-8")
-    result = run_cli("train", "ner", "--train", bad, "--valid", VALID, "--out", tmp_path / "m",
-                     check=False)
-    assert result.returncode == 2
-    assert f"error: {bad}:3: 2 columns, expected 3 as on line 1" in result.stderr
+    assert main(["train", "ner", "--train", str(bad), "--valid", str(VALID), "--out",
+                 str(tmp_path / "m")]) == 2
+    assert f"error: {bad}:3: 2 columns, expected 3 as on line 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow
