@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import run_fresh_python, serve_in_fresh_process, tiny_sentiment_config
+from helpers import run_fresh_python, tiny_sentiment_config
 from pipelines import sentiment
 from seqtasks.export.savedmodel import export_savedmodel, op_types
 from seqtasks.layers import fused_rnn as fused_module
@@ -57,50 +57,57 @@ PATTERNS = {"empty": [0], "one_token": [1], "max_length": [MAX_LENGTH],
             "longer_than_max_length": [MAX_LENGTH + 5], "mixed": [0, 1, 2, 5, MAX_LENGTH, 20]}
 
 
-def test_the_export_serves_todays_outputs_on_every_length_pattern(exported, monkeypatch):
-    model, encoder, export = exported
-    assert "BlockLSTM" in op_types(export)
+def length_pattern_batches():
     rng = np.random.default_rng(1)
     batches = [random_sentences(rng, 7, lengths) for lengths in PATTERNS.values()]
     batches.append(random_sentences(rng, 1, [4]))  # a batch of one
     batches.append([""] * 3)  # nothing to read at all
     batches.append(random_sentences(rng, 40, PATTERNS["mixed"]))  # past BlockLSTM's batch limit
-    texts = [text for batch in batches for text in batch]
-    # One fresh process serves every batch as its own request.
-    served = run_fresh_python(f"""
-        import json
-        import tensorflow as tf
-        import tensorflow_text  # registers the tokenizer ops
-        classify = tf.saved_model.load({str(export)!r}).signatures["serving_default"]
-        print(json.dumps([classify(text=tf.constant(batch))["probabilities"].numpy().tolist()
-                          for batch in {batches!r}]))
-    """)
-    served = json.loads(served.strip().splitlines()[-1])
-    for batch, probabilities in zip(batches, served):
-        expected = todays_probabilities(model, encoder, batch, monkeypatch)
-        np.testing.assert_allclose(np.array(probabilities), expected, atol=1e-5, rtol=0)
-    # The cases above are not all alike: the check could fail.
-    assert len({round(p[0], 4) for batch in served for p in batch}) > 10
-    assert serve_in_fresh_process(export, texts[:2])["probabilities"].shape == (2, 2)
+    return batches
 
 
-def test_the_export_holds_only_stock_tensorflow_and_tensorflow_text_ops(exported):
+@pytest.fixture(scope="module")
+def served(exported):
+    """One fresh process (each costs a TensorFlow import) that first looks up the export's op
+    types with TensorFlow alone, then imports tensorflow_text, loads the export and serves every
+    length-pattern batch as its own request."""
     _, _, export = exported
     types = sorted(op_types(export))
-    assert "BlockLSTM" in types and not [t for t in types if t.startswith("Cudnn")]
-    # In a process with TensorFlow alone, every op is registered but tensorflow-text's; those
-    # are registered by importing tensorflow_text (what TF Serving's stock binary links).
     out = run_fresh_python(f"""
         import json
         import tensorflow as tf
         from tensorflow.python.framework import op_def_registry
         types = {types!r}
         missing = [t for t in types if op_def_registry.get(t) is None]
-        import tensorflow_text
+        import tensorflow_text  # registers the tokenizer ops
         unknown = [t for t in missing if op_def_registry.get(t) is None]
-        print(json.dumps({{"missing": missing, "unknown": unknown}}))
+        classify = tf.saved_model.load({str(export)!r}).signatures["serving_default"]
+        print(json.dumps({{"missing": missing, "unknown": unknown, "probabilities": [
+            classify(text=tf.constant(batch))["probabilities"].numpy().tolist()
+            for batch in {length_pattern_batches()!r}]}}))
     """)
-    found = json.loads(out.strip().splitlines()[-1])
+    return types, json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_export_serves_todays_outputs_on_every_length_pattern(exported, served, monkeypatch):
+    model, encoder, export = exported
+    assert "BlockLSTM" in op_types(export)
+    batches = length_pattern_batches()
+    probabilities_served = served[1]["probabilities"]
+    assert len(probabilities_served) == len(batches)
+    for batch, probabilities in zip(batches, probabilities_served):
+        assert np.array(probabilities).shape == (len(batch), 2)
+        expected = todays_probabilities(model, encoder, batch, monkeypatch)
+        np.testing.assert_allclose(np.array(probabilities), expected, atol=1e-5, rtol=0)
+    # The cases above are not all alike: the check could fail.
+    assert len({round(p[0], 4) for batch in probabilities_served for p in batch}) > 10
+
+
+def test_the_export_holds_only_stock_tensorflow_and_tensorflow_text_ops(served):
+    types, found = served
+    assert "BlockLSTM" in types and not [t for t in types if t.startswith("Cudnn")]
+    # In a process with TensorFlow alone, every op is registered but tensorflow-text's; those
+    # are registered by importing tensorflow_text (what TF Serving's stock binary links).
     assert found["unknown"] == []
     # Only tokenizer ops come from tensorflow-text (the scan sees them: the check can fail).
     assert found["missing"] and all(t.startswith(("RegexSplit", "CaseFold", "Normalize"))
