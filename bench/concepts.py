@@ -4,17 +4,20 @@
     python bench/concepts.py --only tbptt         # char LM: k2 = 10 / 100, k1 = 50 of 100
     python bench/concepts.py --only depth         # SST-2: num_layers 1 / 2 / 3
     python bench/concepts.py --only attention     # Multi30k: none / bahdanau / + scheduled sampling
+    python bench/concepts.py --only attention-copy  # Multi30k English copied: none / bahdanau
     python bench/concepts.py --only sampling      # the tbptt part's k2 = 100 LM, six decoders
     python bench/concepts.py --only adding        # the adding problem, every cell, T = 50 / 100
 
 Each part runs the ``seqtasks compare`` command it records (``compare_command``: what a user
 types to reproduce it, with the data paths of docs/data.md) on tiny-shakespeare (first 90 % /
-rest, as bench/language_model.py cuts it), SST-2 or Multi30k from ../shared/data, with a budget
-of ``--budget`` minutes a run: these are deliberately small runs, minutes on 2 CPU cores, not
+rest, as bench/language_model.py cuts it), SST-2 or Multi30k from ../shared/data (attention-copy:
+its English side as both source and target), with a budget of ``--budget`` minutes a run (times
+a part's ``budget_factor``): these are deliberately small runs, minutes on 2 CPU cores, not
 recipes. It writes ``bench/results/concept-<part>.json`` (every run's score, training summary
 and per-epoch curves) and the comparison's report and figures as ``concept-<part>*.md/png``;
 clipping adds each run's gradient-norm log as a figure, tbptt the gradient flow through time of
-the k2 = 100 model (``seqtasks diagnose``), attention the BLEU of each run by source length;
+the k2 = 100 model (``seqtasks diagnose``), attention and attention-copy the BLEU of each run
+by source length;
 sampling generates from the tbptt part's k2 = 100 model (trained first if missing) with greedy,
 temperature, top-k and top-p decoding and scores the samples with the same model; adding runs
 ``seqtasks diagnose --task adding`` (synthetic data, the one part that needs none) at the
@@ -56,7 +59,16 @@ PARTS = {
                            {"name": "bahdanau", "attention": "bahdanau"},
                            {"name": "bahdanau + scheduled sampling", "attention": "bahdanau",
                             "sampling_schedule": "inverse_sigmoid", "sampling_k": 50}],
-                  "set": ["beam_size=1"]},
+                  "set": ["beam_size=1"], "budget_factor": 4, "bleu_by_length": True},
+    # Copying English sentences: the task where everything must pass the bottleneck, word by word.
+    # A small unidirectional GRU, so the final state is one 128-wide vector.
+    "attention-copy": {"task": "translate", "data": "multi30k-copy",
+                       "runs": [{"name": "no attention", "attention": "none"},
+                                {"name": "bahdanau", "attention": "bahdanau"}],
+                       "set": ["level=wordpiece", "max_vocab_size=3000", "embedding_dim=64",
+                               "units=128", "bidirectional=false", "dropout=0",
+                               "max_length=64", "beam_size=1", "epochs=50"],
+                       "budget_factor": 4, "bleu_by_length": True},
 }
 # Decoders compared by the sampling part: (name, generate() keyword arguments).
 DECODERS = (("greedy", {"temperature": 0.0}), ("temperature 0.5", {"temperature": 0.5}),
@@ -74,7 +86,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=[*PARTS, "sampling", "adding"],
                         dest="parts", help="parts to run (default: all, one after another)")
     parser.add_argument("--budget", type=float, default=1.0, metavar="MIN",
-                        help="training minutes per run (default: 1; attention: 4x this)")
+                        help="training minutes per run (default: 1; attention, attention-copy: 4x this)")
     parser.add_argument("--data-root", type=Path, default=DATA, help="folder of the data sets")
     common.add_arguments(parser, config=False)
     args = parser.parse_args(argv)
@@ -95,6 +107,10 @@ def data_paths(name: str, root: Path, work: Path) -> tuple[list[str], list[str],
     if name == "sst2":
         return ([str(root / "sst2" / "train.tsv")], [str(root / "sst2" / "valid.tsv")],
                 ["data/sst2/train.tsv", "data/sst2/valid.tsv"])
+    if name == "multi30k-copy":  # the English side is both source and target
+        return ([str(root / "multi30k" / "train.en")] * 2, [str(root / "multi30k" / "val.en")] * 2,
+                ["data/multi30k/train.en data/multi30k/train.en",
+                 "data/multi30k/val.en data/multi30k/val.en"])
     return ([str(root / "multi30k" / f) for f in ("train.de", "train.en")],
             [str(root / "multi30k" / f) for f in ("val.de", "val.en")],
             ["data/multi30k/train.de data/multi30k/train.en",
@@ -225,6 +241,19 @@ def sampling_part(args, work: Path) -> dict:
             "decoders": rows}
 
 
+def csv_value(text: str):
+    """A results.csv cell as JSON keeps it: integers and (rounded) floats as numbers, the
+    ``None`` that the CSV writer writes for "no clipping" as null, anything else as text."""
+    if text in ("", "None"):
+        return None
+    for kind in (int, float):
+        try:
+            return common._rounded(kind(text))
+        except ValueError:
+            continue
+    return text
+
+
 def adding_part(args, work: Path) -> dict:
     """The adding problem through ``seqtasks diagnose --task adding``: its results.csv rows,
     and its figure copied as concept-adding.png."""
@@ -238,8 +267,7 @@ def adding_part(args, work: Path) -> dict:
     if done.returncode:
         sys.exit(f"adding: {done.stderr.strip()[-2000:]}")
     with (out / "results.csv").open(encoding="utf-8") as f:
-        rows = [{k: common._rounded(float(v)) if k in ("accuracy", "mse", "train_seconds")
-                 else v for k, v in row.items()} for row in csv.DictReader(f)]
+        rows = [{k: csv_value(v) for k, v in row.items()} for row in csv.DictReader(f)]
     figure = Path(args.results) / "concept-adding.png"
     shutil.copyfile(out / "adding.png", figure)
     return {"part": "adding",
@@ -251,7 +279,7 @@ def run_part(name: str, args, work: Path) -> dict:
     import yaml
 
     part = PARTS[name]
-    budget = args.budget * (4 if name == "attention" else 1)
+    budget = args.budget * part.get("budget_factor", 1)
     part_work = work / name
     part_work.mkdir(parents=True, exist_ok=True)
     train, valid, shown = data_paths(part["data"], args.data_root, part_work)
@@ -286,7 +314,7 @@ def run_part(name: str, args, work: Path) -> dict:
                                      f"--data {shown[1]}",
                           "png": common.relative(flow) if not done.returncode else None,
                           "error": done.stderr.strip()[-500:] if done.returncode else None}
-    if name == "attention":
+    if part.get("bleu_by_length"):
         result["bleu_by_source_length"] = bleu_by_length(rows, valid)
     for row in rows:  # the figure has them; the file keeps the score and curves
         row.pop("export", None)
