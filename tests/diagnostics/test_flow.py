@@ -55,8 +55,9 @@ def test_no_recurrent_layer_is_an_error():
 
 def test_export_diagnosis_restores_the_trained_model(sentiment_export, tmp_path):
     import seqtasks
-    from helpers import DATA, run_cli
+    from helpers import DATA
     from pipelines import sentiment
+    from pipelines.cli.main import main
     from seqtasks.data.labelled import read_labelled
     from seqtasks.diagnostics.flow import flow_before_and_after, restore_weights
 
@@ -73,8 +74,8 @@ def test_export_diagnosis_restores_the_trained_model(sentiment_export, tmp_path)
     assert curves["trained"].shape == curves["initialisation"].shape == (probe.inputs.shape[1],)
     assert not np.allclose(curves["trained"], curves["initialisation"])
 
-    png = tmp_path / "flow.png"
-    run_cli("diagnose", export_dir.parent, "--out", png, "--batch-size", "4")
+    png = tmp_path / "flow.png"  # through the CLI's main in process (a process: a TF import)
+    assert main(["diagnose", str(export_dir.parent), "--out", str(png), "--batch-size", "4"]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 

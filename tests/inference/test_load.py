@@ -98,16 +98,16 @@ def test_a_trained_export_records_its_kind_and_main_score(sentiment_export):
     assert metadata["main_score"]["name"] in metadata["metrics"]
 
 
-def test_generate_and_init_from_go_by_the_kind_not_the_task_name(classifier_graph, tmp_path):
+def test_generate_and_init_from_go_by_the_kind_not_the_task_name(classifier_graph, tmp_path,
+                                                                 capsys):
     """A classifier whose task happens to be called "lm" is no language model to either."""
-    from helpers import run_cli
+    from pipelines.cli.main import main  # in process: a real process costs a TensorFlow import
     from seqtasks.errors import ConfigError
     from seqtasks.transfer.warm_start import read_language_model
 
     version = export(classifier_graph, tmp_path / "m", task="lm", kind="classifier")
     with pytest.raises(ConfigError, match="init_from takes language-model exports"):
         read_language_model(version)
-    result = run_cli("generate", version, check=False)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
+    assert main(["generate", str(version)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
         f"error: {version} is a classifier model; generate needs a language model (seqtasks train lm)"]
