@@ -91,8 +91,11 @@ def build(cell: str, units: int, length: int, learning_rate: float, clipnorm: fl
                                 dropout=0.0)
     x = recurrent_stack(inputs, recurrent, return_sequences=False)
     model = keras.Model(inputs, keras.layers.Dense(1, name="sum")(x), name=f"adding_{cell}")
+    # jit_compile=False as the lifecycle's fit does: under "auto" Keras may hand a cell without
+    # a fused kernel (peephole_lstm) to XLA, whose first step then took 20-110 s (the whole
+    # time budget) in a long diagnose run.
     model.compile(make_optimizer("adam", learning_rate, clipnorm), "mse",
-                  metrics=[within_tolerance])
+                  metrics=[within_tolerance], jit_compile=False)
     return model
 
 

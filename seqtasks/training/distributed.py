@@ -128,7 +128,8 @@ def _distributed_copy(strategy, model: keras.Model) -> keras.Model:
             raise TrainingError(f"multi-worker training needs Keras' TensorFlow optimizer "
                                 f"(keras {keras.__version__} has no _all_reduce_sum_gradients)")
         optimizer._all_reduce_sum_gradients = list
-        copy.compile(optimizer=optimizer, loss=_rebind_loss(model.loss, model, copy))
+        copy.compile(optimizer=optimizer, loss=_rebind_loss(model.loss, model, copy),
+                     jit_compile=False)  # as fit_task: XLA is slower for recurrent loops on CPU
         copy.set_weights(model.get_weights())
         copy.optimizer.build(copy.trainable_variables)
     return copy

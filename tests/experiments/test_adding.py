@@ -43,3 +43,10 @@ def test_bad_cells_and_lengths(tmp_path):
         adding.main(adding.AddingConfig(cells=("lsmt",)), tmp_path)
     with pytest.raises(ConfigError, match="lengths >= 2"):
         adding.main(adding.AddingConfig(lengths=(1,)), tmp_path)
+
+
+def test_models_stay_off_xla():
+    """Every cell compiles without XLA, as the lifecycle's fit does: under jit_compile="auto" a
+    peephole LSTM's first step took the whole time budget of a long diagnose run."""
+    for cell in ("rnn", "lstm", "peephole_lstm", "gru"):
+        assert adding.build(cell, 4, 5, 1e-3, 1.0).jit_compile is False, cell
