@@ -39,6 +39,9 @@ class SentimentConfig(TrainConfig, RecurrentConfig, TextConfig, PretrainedConfig
                           "sentence vector: final state, max or attention pooling")
     text_column: str = option("text", "column holding the sentence")
     label_column: str = option("label", "column holding the label")
+    ensemble: int = size(1, "models trained side by side (each its own initial weights) and "
+                            "exported as one, answering the average of their probabilities; "
+                            "training and serving time grow with it", maximum=16)
 
 
 # --- Named-entity recognition --------------------------------------------------------------------

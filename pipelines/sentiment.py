@@ -27,11 +27,12 @@ from seqtasks.export import kinds
 from seqtasks.data import in_memory
 from seqtasks.data.labelled import LabelledText, check_known_labels, read_labelled
 from seqtasks.data.batching import sequence_dataset
-from seqtasks.errors import DataError
+from seqtasks.errors import ConfigError, DataError
 from seqtasks.evaluation.metrics import classification_metrics
 from seqtasks.evaluation.plots import confusion_matrix_png
 from seqtasks.layers.pooling import AttentionPooling, MaskedMaxPooling
 from seqtasks.layers.recurrent import recurrent_stack
+from seqtasks.models import ensemble
 from seqtasks.task import Built, ExportAssets, Prepared, Splits, Task
 from seqtasks.text import Vocabulary, pretrained
 from seqtasks.text.encoder import TextEncoder
@@ -78,19 +79,38 @@ def make_vocabulary(config: SentimentConfig, texts: list[str], run
 # --- Build -------------------------------------------------------------------------------------
 
 def build(config: SentimentConfig, vocab_size: int, n_labels: int) -> keras.Model:
-    """Token ids [batch, time] -> label probabilities [batch, n_labels]."""
+    """Token ids [batch, time] -> label probabilities [batch, n_labels]; with ``ensemble`` > 1
+    the members' probabilities stacked, [batch, ensemble, n_labels] (``ensemble.average``
+    gives the answer)."""
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True,
-                               name="embedding")(token_ids)
-    x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
-    x = recurrent_stack(x, config, return_sequences=config.pooling != "last")
-    if config.pooling == "max":
-        x = MaskedMaxPooling(name="max_pooling")(x)
-    elif config.pooling == "attention":
-        x = AttentionPooling(config.units, name="attention_pooling")(x)
-    x = keras.layers.Dropout(config.dropout, name="output_dropout")(x)
-    probabilities = keras.layers.Dense(n_labels, activation="softmax", name="classifier")(x)
+
+    def classifier(prefix: str = ""):
+        x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True,
+                                   name=f"{prefix}embedding")(token_ids)
+        x = keras.layers.Dropout(config.dropout, name=f"{prefix}embedding_dropout")(x)
+        x = recurrent_stack(x, config, return_sequences=config.pooling != "last",
+                            name=f"{prefix}encoder")
+        if config.pooling == "max":
+            x = MaskedMaxPooling(name=f"{prefix}max_pooling")(x)
+        elif config.pooling == "attention":
+            x = AttentionPooling(config.units, name=f"{prefix}attention_pooling")(x)
+        x = keras.layers.Dropout(config.dropout, name=f"{prefix}output_dropout")(x)
+        return keras.layers.Dense(n_labels, activation="softmax", name=f"{prefix}classifier")(x)
+
+    probabilities = classifier() if config.ensemble == 1 \
+        else ensemble.stacked_members(classifier, config.ensemble)
     return keras.Model(token_ids, probabilities, name="sentiment_classifier")
+
+
+def embedding_layers(config: SentimentConfig) -> list[str]:
+    """The names of the model's embedding layers (one per ensemble member)."""
+    return ["embedding"] if config.ensemble == 1 \
+        else [f"member{i}_embedding" for i in range(config.ensemble)]
+
+
+def loss(config: SentimentConfig):
+    return "sparse_categorical_crossentropy" if config.ensemble == 1 \
+        else ensemble.MemberCrossentropy()
 
 
 # --- Export ------------------------------------------------------------------------------------
@@ -101,7 +121,7 @@ def serving_functions(model: keras.Model, encoder: TextEncoder, labels: list[str
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def classify(text):
-        probabilities = model(encoder.dense(text), training=False)
+        probabilities = ensemble.average(model(encoder.dense(text), training=False))
         label = tf.gather(label_names, tf.argmax(probabilities, axis=-1))
         return {"label": label, "probabilities": probabilities}
 
@@ -169,13 +189,21 @@ class Sentiment(transfer.TransferTask, Task[SentimentConfig, SentimentData]):
     def validation_unknown_share(self, config, data) -> float:
         return unknown_share(data.encoder(tf.constant(data.valid.texts)))
 
+    def check(self, config) -> None:
+        if config.ensemble > 1 and config.init_from:
+            raise ConfigError("init_from starts one model from language models; it cannot "
+                              "start an ensemble: set ensemble=1, or drop init_from")
+
     def build(self, config, data) -> Built:
         model = build(config, len(data.encoder.vocabulary), len(data.labels))
-        return Built(model, data.transfer.apply(model, config, "embedding",
-                                                trainable=config.embeddings_trainable))
+        pretrained = tuple(path for layer in embedding_layers(config)
+                           for path in data.transfer.apply(
+                               model, config, layer, trainable=config.embeddings_trainable))
+        return Built(model, pretrained)
 
     def compile_options(self, config, model) -> dict:
-        return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+        return {"loss": loss(config), "metrics": [
+            "accuracy" if config.ensemble == 1 else ensemble.accuracy_metric()]}
 
     def signatures(self, config, model, data) -> dict:
         return serving_functions(model, data.encoder, data.labels)
@@ -239,10 +267,10 @@ class Sentiment(transfer.TransferTask, Task[SentimentConfig, SentimentData]):
         ids = encoder.dense(tf.constant(data.texts[:batch_size]))
         index = {label: i for i, label in enumerate(metadata["labels"])}
         targets = np.array([index[label] for label in data.labels[:batch_size]], dtype=np.int32)
-        loss = keras.losses.SparseCategoricalCrossentropy()
+        loss_function = keras.losses.get(loss(config))
         return GradientProbe(
             lambda: build(config, metadata["vocab_size"], len(metadata["labels"])), ids,
-            lambda probabilities: loss(targets, probabilities))
+            lambda probabilities: keras.ops.mean(loss_function(targets, probabilities)))
 
 
 TASK = Sentiment()

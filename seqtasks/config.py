@@ -273,7 +273,10 @@ def training_bytes(config) -> tuple[int, dict[str, Any]]:
     length = keys.get("bptt_steps", keys.get("max_length", 1))
     activations = keys.get("batch_size", 1) * length * (
         emb + keys.get("num_layers", 1) * directions * gates * units)
-    return (parameters * TRAINING_COPIES + activations) * FLOAT_BYTES, keys
+    members = getattr(config, "ensemble", 1)  # a sentiment ensemble: that many models
+    if members > 1:
+        keys["ensemble"] = members
+    return members * (parameters * TRAINING_COPIES + activations) * FLOAT_BYTES, keys
 
 
 def memory_limit() -> int | None:
