@@ -205,6 +205,7 @@ print(json.dumps(serve(token_ids=ids)["probabilities"].numpy().tolist()))
 """
 
 
+@pytest.mark.slow  # 11 s; tests/export/test_serving_graph.py checks the ops of an export in the default run
 def test_export_serves_the_same_numbers_in_a_fresh_process_without_cudnn_ops(tmp_path):
     keras.utils.set_random_seed(0)
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import DATA, serve_in_fresh_process, task_data, tiny_sentiment_config
+from helpers import DATA, task_data, tiny_sentiment_config
 from pipelines import sentiment
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError
@@ -36,7 +36,9 @@ def test_member_loss_is_the_mean_of_each_members_loss():
     assert ensemble.average(probabilities[:, 0]).shape == (5, 3)  # one model: unchanged
 
 
-def test_export_answers_the_mean_of_its_members_in_a_fresh_process(tmp_path):
+def test_export_answers_the_mean_of_its_members(tmp_path):
+    """Loaded in this process (tests/pipelines/test_sentiment.py reloads the same serving code
+    in a fresh one)."""
     config = tiny_sentiment_config(ensemble=3)
     vocabulary = Vocabulary.build([t.split() for t in TEXTS])
     encoder = TextEncoder(vocabulary, config.level, config.lowercase, config.max_length)
@@ -48,7 +50,8 @@ def test_export_answers_the_mean_of_its_members_in_a_fresh_process(tmp_path):
     data = sentiment.SentimentData(None, None, ["neg", "pos"], encoder)
     export_dir = lifecycle.export(sentiment.TASK, config, model, data, tmp_path / "m", {}, {},
                                   tmp_path)
-    served = serve_in_fresh_process(export_dir, TEXTS)
+    served = tf.saved_model.load(str(export_dir)).signatures["serving_default"](
+        text=tf.constant(TEXTS))
     np.testing.assert_allclose(served["probabilities"], np.mean(members, axis=0), atol=1e-6)
 
 
@@ -68,6 +71,7 @@ def test_every_member_starts_from_the_vectors(tmp_path):
                                                            "member1_embedding"}
 
 
+@pytest.mark.slow  # a training run, 14 s
 def test_trained_ensemble_reports_the_accuracy_it_serves(tmp_path):
     config = tiny_sentiment_config(ensemble=2, epochs=1)
     export_dir = sentiment.train(config, TRAIN, VALID, tmp_path / "out")

@@ -59,6 +59,7 @@ def test_a_tiny_run_learns_single_digits(trained, digits):
     assert metrics["n"] == 100 and metrics["exact_match"] >= 0.9
 
 
+@pytest.mark.slow  # 16 s; sentiment, NER and the LM reload in a fresh process in the default run
 def test_export_in_a_fresh_process_captions_png_and_jpeg_bytes_as_in_memory(digits, tmp_path):
     """An untrained model's in-memory functions against its export reloaded with plain
     TensorFlow: same captions, tokens and attention maps, from PNG and JPEG bytes."""

@@ -77,6 +77,7 @@ def test_frozen_vectors_stay_as_they_are_after_a_step(vectors, tmp_path, trainab
     assert np.array_equal(before, after) != trainable
 
 
+@pytest.mark.slow  # 15 s; tests/models/test_ensemble.py builds from vectors in process
 def test_export_with_vectors_reloads_in_a_fresh_process(vectors, tmp_path):
     from pipelines import sentiment
 

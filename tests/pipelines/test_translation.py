@@ -45,6 +45,7 @@ def exported(tmp_path_factory):
     return export_untrained(config, work_dir / "model", work_dir)
 
 
+@pytest.mark.slow  # 25 s; the API tests below load the same export in process
 def test_export_reloaded_in_a_fresh_process_translates_as_in_memory(exported):
     export_dir, functions = exported
     assert_signatures_match_fresh_process(functions, export_dir, CALLS)
@@ -98,6 +99,7 @@ def test_evaluate_scores_bleu_and_chrf_and_plots_attention(exported, tmp_path):
     assert "BLEU" in translation.TASK.format_metrics(metrics)
 
 
+@pytest.mark.slow  # a second export, 10 s
 def test_a_model_without_attention_says_so(tmp_path):
     export_dir, _ = export_untrained(tiny_translation_config(attention="none"), tmp_path / "m",
                                      tmp_path)

@@ -171,7 +171,7 @@ def test_pretrained_variables_learn_at_their_scale_and_can_wait():
     assert float(model.optimizer.pretrained_rate.numpy()) == 0.25
 
 
-@pytest.mark.parametrize("freeze_epochs", [1, 0])
+@pytest.mark.parametrize("freeze_epochs", [1, pytest.param(0, marks=pytest.mark.slow)])
 def test_freeze_epochs_keeps_the_lm_weights_for_the_first_epoch(language_models, tmp_path,
                                                                 freeze_epochs):
     from pipelines import sentiment
