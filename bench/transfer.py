@@ -13,7 +13,11 @@ Every row is one ``seqtasks train`` command (the CLI, in a fresh process), run e
 README quotes it: the part's recipe, and for the ``vectors`` row ``--set embeddings=V`` and
 nothing else. The ``glove`` row trains the part's ``recipes/<part>-glove.yaml`` (GloVe 6B 50d by name, the
 ``glove`` extra), and ``glove+vectors`` the same recipe with the pretrained vectors stacked
-beside GloVe (``--set embeddings=glove-6b-50d,V``). ``vectors`` runs ``seqtasks pretrain vectors --corpus
+beside GloVe (``--set embeddings=glove-6b-50d,V``). ``+ensembleN`` after any of them trains
+that row as an ensemble of N in one export (``--set ensemble=N``, sentiment); when a sentiment
+part trains several rows, each export's serving speed is then timed here on the validation
+sentences (``serving_sentences_per_second``), so the accuracy an ensemble gains stands beside
+the serving time it costs. ``vectors`` runs ``seqtasks pretrain vectors --corpus
 ../shared/data/unlabelled/imdb_unsup.txt ../shared/data/unlabelled/enwiki_2015_sample.txt --out
 V`` with its defaults and records its cost (minutes, corpus words). ``lm`` trains a forward and
 a backward word LM (recipes/imdb-lm.yaml, side by side) on the IMDB reviews but their last
@@ -147,24 +151,37 @@ def measure(args, part: str, vectors: Path) -> None:
     data = common.DATA / folder
     rows = []
     work = common.work_dir(args, "transfer")
+    exports = {}
     for init in args.inits:
-        if init == "lm" and task != "sentiment":
+        base, members = split_ensemble(init)
+        if base == "lm" and task != "sentiment":
             continue  # the LMs are shaped as the sentiment recipe's encoder
+        if members > 1 and task != "sentiment":
+            sys.exit(f"bench: {init}: only the sentiment parts train ensembles")
         out = work / f"{part}-{init}"
-        row_recipe = GLOVE_RECIPES[part] if init.startswith("glove") else recipe
+        row_recipe = GLOVE_RECIPES[part] if base.startswith("glove") else recipe
         command = ["train", task, "--config", row_recipe, "--train", str(data / train),
                    "--valid", str(data / valid), "--out", str(out), "--quiet"]
-        if init == "vectors":
-            command += ["--set", f"embeddings={vectors}"]
-        if init == "glove+vectors":
-            command += ["--set", f"embeddings=glove-6b-50d,{vectors}"]
-        if init == "lm":
-            command += ["--set", f"init_from={work / 'lm-forward'},{work / 'lm-backward'}",
-                        *LM_INIT]
+        overrides = [f"ensemble={members}"] if members > 1 else []
+        if base == "vectors":
+            overrides.append(f"embeddings={vectors}")
+        if base == "glove+vectors":
+            overrides.append(f"embeddings=glove-6b-50d,{vectors}")
+        if base == "lm":
+            overrides += [f"init_from={work / 'lm-forward'},{work / 'lm-backward'}", *LM_INIT]
+        if overrides:
+            command += ["--set", *overrides]
         wall = run(command)
         rows.append(export_row(init, row_recipe, metric, key, out, wall,
                                "seqtasks " + " ".join(command)))
+        exports[init] = latest_export(out)
         log(f"{part} {init}: {metric} {rows[-1]['value']:.4f}")
+    if task == "sentiment" and len(exports) > 1:
+        texts = [line.split("\t", 1)[1] for line in
+                 (data / valid).read_text(encoding="utf-8").splitlines()[1:]]
+        for row in rows:
+            row["serving_sentences_per_second"] = serving_speed(exports[row["init"]], texts)
+            log(f"{part} {row['init']}: serves {row['serving_sentences_per_second']} sentences/s")
     for init, out in args.record:
         rows.append({**export_row(init, GLOVE_RECIPES[part] if init.startswith("glove")
                                   else recipe, metric, key, Path(out), None,
@@ -185,6 +202,37 @@ def measure(args, part: str, vectors: Path) -> None:
                                              "rows": merged_rows(args, part, rows),
                                              "pretraining": pretraining},
                         args.results, start)
+
+
+def split_ensemble(init: str) -> tuple[str, int]:
+    """``glove+ensemble5`` -> ("glove", 5): a row's vectors, and how many members it trains
+    (``ensemble=N``, the sentiment parts); ``glove`` -> ("glove", 1)."""
+    parts = init.split("+")
+    members = [p for p in parts if p.startswith("ensemble")]
+    count = int(members[0][len("ensemble"):]) if members else 1
+    return "+".join(p for p in parts if not p.startswith("ensemble")), count
+
+
+def serving_speed(export_dir: Path, texts: list[str], batch: int = 256, repeats: int = 5
+                  ) -> float:
+    """Sentences per second of the export's serving signature on ``texts``, raw strings in
+    batches of ``batch``: the median of ``repeats`` passes after one warm-up pass. Every row of
+    a part is timed here, one after another in this process, on the same texts."""
+    import statistics
+
+    import tensorflow as tf
+
+    classify = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+    batches = [tf.constant(texts[i:i + batch]) for i in range(0, len(texts), batch)]
+
+    def one_pass() -> float:
+        begin = time.perf_counter()
+        for b in batches:
+            classify(text=b)
+        return time.perf_counter() - begin
+
+    one_pass()  # warm-up: traced functions, caches
+    return round(len(texts) / statistics.median(one_pass() for _ in range(repeats)), 1)
 
 
 def export_row(init: str, recipe: str, metric: str, key: str, out: Path, wall, command: str
