@@ -221,6 +221,7 @@ def serving_speed(export_dir: Path, texts: list[str], batch: int = 256, repeats:
     import statistics
 
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (registers the tokenizer ops the export runs)
 
     classify = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
     batches = [tf.constant(texts[i:i + batch]) for i in range(0, len(texts), batch)]
