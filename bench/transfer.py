@@ -177,8 +177,9 @@ def measure(args, part: str, vectors: Path) -> None:
         exports[init] = latest_export(out)
         log(f"{part} {init}: {metric} {rows[-1]['value']:.4f}")
     if task == "sentiment" and len(exports) > 1:
-        texts = [line.split("\t", 1)[1] for line in
-                 (data / valid).read_text(encoding="utf-8").splitlines()[1:]]
+        from seqtasks.data.labelled import read_labelled
+
+        texts = read_labelled(data / valid, "text", "label").texts  # as training read them
         for row in rows:
             row["serving_sentences_per_second"] = serving_speed(exports[row["init"]], texts)
             log(f"{part} {row['init']}: serves {row['serving_sentences_per_second']} sentences/s")
