@@ -96,9 +96,9 @@ def pairs_case(tmp_path, name):
 def translation_export(tmp_path_factory):
     """A tiny untrained translation export (NER's is the session's ``ner_export``): `evaluate`
     must load a model before it reads the data, not a trained one. Training through the
-    encoder-decoder runs in the default run in tests/pipelines/test_autoencoder.py (the same
-    model, training and export) and through `seqtasks train translate` under -m slow
-    (tests/cli/test_translation_cli.py)."""
+    encoder-decoder runs in the default run in tests/pipelines/test_caption.py (the same
+    decoder, training and export) and, under -m slow, in tests/pipelines/test_autoencoder.py
+    and through `seqtasks train translate` (tests/cli/test_translation_cli.py)."""
     from pipelines import translation
     from seqtasks.training import lifecycle
 

@@ -12,6 +12,10 @@ from pipelines import autoencoder
 from seqtasks.data.parallel import read_parallel
 from seqtasks.errors import ConfigError
 
+# A 35 s training run: in the slow run. The encoder-decoder trains in the default run through
+# tests/pipelines/test_caption.py (the same decoder and lifecycle).
+pytestmark = pytest.mark.slow
+
 SENTENCES = ["The man reads a book.", "", "Where is the station?"]
 
 

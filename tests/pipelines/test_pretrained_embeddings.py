@@ -58,7 +58,7 @@ def test_sentiment_vocabulary_and_matrix_come_from_the_vectors(vectors, tmp_path
     assert 0.5 < report["train_token_coverage"] <= 1 and report["dim"] == 16
 
 
-@pytest.mark.parametrize("trainable", [False, True])
+@pytest.mark.parametrize("trainable", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_frozen_vectors_stay_as_they_are_after_a_step(vectors, tmp_path, trainable):
     from pipelines import sentiment
     from seqtasks.text.pretrained import with_vectors_dimension

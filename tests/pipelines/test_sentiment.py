@@ -112,6 +112,7 @@ def test_inputs_longer_than_max_length_are_truncated(sentiment_export):
     assert a["probabilities"] == pytest.approx(b["probabilities"], abs=1e-6)
 
 
+@pytest.mark.slow  # 6 s: a saved_model_cli process
 def test_saved_model_cli_runs_the_export(sentiment_export):
     result = run_cli("saved-model-cli", "run", "--dir", sentiment_export[0], "--tag_set", "serve",
                      "--signature_def", "serving_default", "--input_exprs",

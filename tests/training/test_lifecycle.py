@@ -129,6 +129,7 @@ def test_batches_per_epoch_counts_when_tf_data_cannot_tell():
     assert batches_per_epoch(known) == 4 and batches_per_epoch(unknown) == 3
 
 
+@pytest.mark.slow  # a 7 s training run for one warning line
 def test_a_validation_set_the_vocabulary_does_not_cover_is_warned_about(tmp_path, capsys):
     unseen = write(tmp_path / "valid.tsv", "label\ttext\npos\tzqx vlorp\nneg\tgrumf blatch\n")
     export_dir = sentiment.train(tiny_sentiment_config(epochs=1), TRAIN, unseen, tmp_path / "m",
