@@ -54,7 +54,9 @@ def _blank_share(png) -> tuple[float, int]:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
                                              "install chromium); the screenshots need it")
-@pytest.mark.parametrize("name", PAGES)
+# The home page by default; the tutorial (6 s more) in the slow run.
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name != "home"
+                                  else name for name in PAGES])
 def test_page_renders_in_headless_chromium(site, name, tmp_path):
     _, folder = site
     page = folder / PAGES[name]

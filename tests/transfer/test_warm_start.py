@@ -106,6 +106,7 @@ def test_ner_copies_the_word_rows_of_its_first_kernel(language_models, tmp_path)
     np.testing.assert_array_equal(kernel[:16], lm_kernel)
 
 
+@pytest.mark.slow  # 5 s; the sentiment encoder takes the same LMs in the default run
 def test_the_translation_encoder_takes_the_lms(language_models, tmp_path):
     from pipelines import translation
 
