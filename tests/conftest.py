@@ -11,7 +11,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest  # noqa: E402
 
-from helpers import DATA, tiny_ner_config, tiny_sentiment_config  # noqa: E402
+from helpers import (DATA, export_untrained_translation, tiny_ner_config,  # noqa: E402
+                     tiny_sentiment_config, tiny_translation_config)
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +36,18 @@ def ner_export(tmp_path_factory):
     out = tmp_path_factory.mktemp("ner") / "model"
     return ner.train(tiny_ner_config(), DATA / "ner" / "train.txt", DATA / "ner" / "valid.txt",
                      out, verbose=0)
+
+
+@pytest.fixture(scope="session")
+def translation_export(tmp_path_factory):
+    """(export version dir, in-memory serving functions) of an untrained translation model with
+    Luong attention and beam search: the translation API tests and the CLI's refusals read it
+    (training through the encoder-decoder: tests/pipelines/test_caption.py, and under -m slow
+    the autoencoder and `seqtasks train translate`)."""
+    config = tiny_translation_config(attention="luong_general", cell="lstm", beam_size=2,
+                                     max_output_offset=3)
+    work_dir = tmp_path_factory.mktemp("translation")
+    return export_untrained_translation(config, work_dir / "model", work_dir)
 
 
 @pytest.fixture(autouse=True)

@@ -191,3 +191,19 @@ def wait_until_answering(process: subprocess.Popen, url: str, seconds: float = 1
                 return
         except httpx.TransportError:
             time.sleep(0.2)
+
+
+def export_untrained_translation(config, out_dir, work_dir, train=None, valid=None):
+    """An export of a freshly initialised translation model (trained on nothing: the bundled
+    sample only sets its vocabularies), and its in-memory serving functions."""
+    from pipelines import translation
+    from seqtasks.training import lifecycle
+
+    train = train or DATA / "translation" / "train.tsv"
+    valid = valid or DATA / "translation" / "valid.tsv"
+    data = task_data(translation.TASK, config, train, valid, work_dir)
+    model = translation.TASK.build(config, data).model
+    functions = translation.serving_functions(model, data, config)
+    export_dir = lifecycle.export(translation.TASK, config, model, data, out_dir, {}, {},
+                                  work_dir, functions)
+    return export_dir, functions

@@ -5,7 +5,7 @@ tables for sentiment (train, evaluate, predict), CoNLL for NER and parallel text
 
 import pytest
 
-from helpers import DATA, task_data, tiny_translation_config, write_lines
+from helpers import DATA, write_lines
 from pipelines.cli.main import main
 
 VALID = DATA / "sentiment" / "valid.tsv"
@@ -92,26 +92,6 @@ def pairs_case(tmp_path, name):
     return path, index + 1
 
 
-@pytest.fixture(scope="module")
-def translation_export(tmp_path_factory):
-    """A tiny untrained translation export (NER's is the session's ``ner_export``): `evaluate`
-    must load a model before it reads the data, not a trained one. Training through the
-    encoder-decoder runs in the default run in tests/pipelines/test_caption.py (the same
-    decoder, training and export) and, under -m slow, in tests/pipelines/test_autoencoder.py
-    and through `seqtasks train translate` (tests/cli/test_translation_cli.py)."""
-    from pipelines import translation
-    from seqtasks.training import lifecycle
-
-    config = tiny_translation_config(embedding_dim=8, units=8, attention_units=4,
-                                     max_vocab_size=200)
-    work_dir = tmp_path_factory.mktemp("translate")
-    data = task_data(translation.TASK, config, DATA / "translation" / "train.tsv",
-                     DATA / "translation" / "valid.tsv", work_dir)
-    model = translation.TASK.build(config, data).model
-    return lifecycle.export(translation.TASK, config, model, data, work_dir / "model", {}, {},
-                            work_dir)
-
-
 @pytest.mark.parametrize("name", ["missing tag", "extra column", "bad bytes"])
 def test_ner_train_and_evaluate_refuse_a_corrupted_conll_file(ner_export, tmp_path, capsys, name):
     path, line = ner_case(tmp_path, name)
@@ -133,5 +113,5 @@ def test_translate_train_and_evaluate_refuse_a_corrupted_parallel_file(
                  str(DATA / "translation" / "valid.tsv"), "--out", str(out), "--quiet"]) == 2
     assert_one_line_error(capsys, path, line)
     assert not out.exists()
-    assert main(["evaluate", str(translation_export), "--data", str(path)]) == 2
+    assert main(["evaluate", str(translation_export[0]), "--data", str(path)]) == 2
     assert_one_line_error(capsys, path, line)

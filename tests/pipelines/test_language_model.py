@@ -56,9 +56,10 @@ CONFIGS = [
      "tie_embeddings": False, "num_layers": 2}]
 
 
-# Characters by default; the word-level, two-layer GRU export in the slow run.
-@pytest.mark.parametrize("overrides", [
-    CONFIGS[0], pytest.param(CONFIGS[1], marks=pytest.mark.slow)], ids=["char", "word"])
+# Both in the slow run (17 s each): the default run's LM tests load the exports in process,
+# and sentiment and NER reload in a fresh process there.
+@pytest.mark.slow
+@pytest.mark.parametrize("overrides", CONFIGS, ids=["char", "word"])
 def test_exports_reloaded_in_a_fresh_process_sample_and_score_as_in_memory(tmp_path, overrides):
     config = tiny_config(**overrides)
     model, encoder = untrained(config)

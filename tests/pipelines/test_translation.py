@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 import seqtasks
-from helpers import DATA, assert_signatures_match_fresh_process, task_data, tiny_translation_config
+from helpers import (DATA, assert_signatures_match_fresh_process,
+                     export_untrained_translation, tiny_translation_config)
 from pipelines import translation
 from seqtasks.errors import ConfigError, DataError, ModelError
 from seqtasks.evaluation.metrics import translation_metrics
-from seqtasks.training import lifecycle
 
 TRAIN, VALID = DATA / "translation" / "train.tsv", DATA / "translation" / "valid.tsv"
 TEXTS = ["Der Mann liest ein Buch.", "", "Wie geht es dir?", "Unbekannte Wörter: Ωμέγα ☃!",
@@ -26,23 +26,14 @@ CALLS = [("serving_default", {"text": (TEXTS, "string")}),
 
 
 def export_untrained(config, out_dir, work_dir, train=TRAIN, valid=VALID):
-    """An export of a freshly initialised model, and its in-memory serving functions."""
-    data = task_data(translation.TASK, config, train, valid, work_dir)
-    model = translation.TASK.build(config, data).model
-    functions = translation.serving_functions(model, data, config)
-    export_dir = lifecycle.export(translation.TASK, config, model, data, out_dir, {}, {},
-                                  work_dir, functions)
-    return export_dir, functions
+    return export_untrained_translation(config, out_dir, work_dir, train, valid)
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """(export dir, in-memory serving functions) of an untrained model; training is covered by
-    the reversal test below, tests/pipelines/test_autoencoder.py and tests/cli/."""
-    config = tiny_translation_config(attention="luong_general", cell="lstm", beam_size=2,
-                                     max_output_offset=3)
-    work_dir = tmp_path_factory.mktemp("translation")
-    return export_untrained(config, work_dir / "model", work_dir)
+@pytest.fixture
+def exported(translation_export):
+    """The session's untrained translation export (tests/conftest.py); training is covered by
+    the reversal test below, tests/pipelines/test_caption.py and tests/cli/."""
+    return translation_export
 
 
 @pytest.mark.slow  # 25 s; the API tests below load the same export in process
