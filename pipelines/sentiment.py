@@ -102,12 +102,6 @@ def build(config: SentimentConfig, vocab_size: int, n_labels: int) -> keras.Mode
     return keras.Model(token_ids, probabilities, name="sentiment_classifier")
 
 
-def embedding_layers(config: SentimentConfig) -> list[str]:
-    """The names of the model's embedding layers (one per ensemble member)."""
-    return ["embedding"] if config.ensemble == 1 \
-        else [f"member{i}_embedding" for i in range(config.ensemble)]
-
-
 def loss(config: SentimentConfig):
     return "sparse_categorical_crossentropy" if config.ensemble == 1 \
         else ensemble.MemberCrossentropy()
@@ -196,9 +190,10 @@ class Sentiment(transfer.TransferTask, Task[SentimentConfig, SentimentData]):
 
     def build(self, config, data) -> Built:
         model = build(config, len(data.encoder.vocabulary), len(data.labels))
-        pretrained = tuple(path for layer in embedding_layers(config)
-                           for path in data.transfer.apply(
-                               model, config, layer, trainable=config.embeddings_trainable))
+        embeddings = [layer.name for layer in model.layers
+                      if isinstance(layer, keras.layers.Embedding)]  # one per ensemble member
+        pretrained = tuple(path for layer in embeddings for path in data.transfer.apply(
+            model, config, layer, trainable=config.embeddings_trainable))
         return Built(model, pretrained)
 
     def compile_options(self, config, model) -> dict:

@@ -15,9 +15,6 @@ from typing import Callable
 import keras
 from keras import ops
 
-MAX_MEMBERS = 16
-
-
 def stacked_members(build_member: Callable[[str], keras.KerasTensor], members: int
                     ) -> keras.KerasTensor:
     """[batch, members, classes] from ``members`` calls of ``build_member(prefix)``, each
