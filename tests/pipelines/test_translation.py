@@ -25,10 +25,6 @@ CALLS = [("serving_default", {"text": (TEXTS, "string")}),
                    "length_penalty": (0.6, "float32")}) for k in (1, 3)]
 
 
-def export_untrained(config, out_dir, work_dir, train=TRAIN, valid=VALID):
-    return export_untrained_translation(config, out_dir, work_dir, train, valid)
-
-
 @pytest.fixture
 def exported(translation_export):
     """The session's untrained translation export (tests/conftest.py); training is covered by
@@ -92,8 +88,8 @@ def test_evaluate_scores_bleu_and_chrf_and_plots_attention(exported, tmp_path):
 
 @pytest.mark.slow  # a second export, 10 s
 def test_a_model_without_attention_says_so(tmp_path):
-    export_dir, _ = export_untrained(tiny_translation_config(attention="none"), tmp_path / "m",
-                                     tmp_path)
+    export_dir, _ = export_untrained_translation(tiny_translation_config(attention="none"),
+                                                 tmp_path / "m", tmp_path)
     predictor = seqtasks.load(export_dir)
     assert len(predictor.translate(["Hallo"])) == 1
     with pytest.raises(ModelError, match="trained with attention=none"):
@@ -132,7 +128,8 @@ def test_a_tiny_seeded_run_learns_to_reverse(tmp_path):
     config = tiny_translation_config(level="word", embedding_dim=16, units=32, dropout=0.0,
                                      label_smoothing=0.0, learning_rate=0.01, epochs=5,
                                      early_stopping_patience=5, attention="bahdanau", seed=0)
-    untrained, _ = export_untrained(config, tmp_path / "untrained", tmp_path, train, valid)
+    untrained, _ = export_untrained_translation(config, tmp_path / "untrained", tmp_path, train,
+                                                valid)
     assert translation.evaluate(untrained, valid, beam_size=1)["exact_match"] == 0.0
     export_dir = translation.train(config, train, valid, tmp_path / "model", verbose=0)
     for beam_size in (1, 3):
