@@ -179,6 +179,10 @@ class Ner(transfer.TransferTask, Task[NerConfig, NerData]):
     def read(self, config, train_path, valid_path) -> Splits:
         return Splits(read(config, train_path), read(config, valid_path))
 
+    def merged_splits(self, splits) -> Splits:
+        """``refit=true``: train + valid to train on, valid as it is."""
+        return Splits(splits.train.joined(splits.valid), splits.valid)
+
     def write_examples(self, config, examples, directory, split):
         """``(tokens, tags)`` sentences, tags in the config's ``file_scheme``."""
         return in_memory.tagged_sentences(examples, directory, split, config.token_column,

@@ -145,6 +145,10 @@ class Sentiment(transfer.TransferTask, Task[SentimentConfig, SentimentData]):
     def read(self, config, train_path, valid_path) -> Splits:
         return Splits(read(config, train_path), read(config, valid_path))
 
+    def merged_splits(self, splits) -> Splits:
+        """``refit=true``: train + valid to train on, valid as it is."""
+        return Splits(splits.train.joined(splits.valid), splits.valid)
+
     def write_examples(self, config, examples, directory, split):
         """``(text, label)`` pairs or a DataFrame with the config's text and label columns."""
         return in_memory.labelled_table(examples, directory, split, config.text_column,

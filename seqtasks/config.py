@@ -147,6 +147,9 @@ class TrainConfig:
     seed: int = option(42, "seed for initialisation, shuffling and dropout", minimum=0,
                        maximum=MAX_SEED)
     bucket_by_length: bool = option(True, "batch sequences of similar length together")
+    refit: bool = option(False, "after early stopping on the validation data, train a fresh "
+                         "model on train + valid for the best epoch's count and export that "
+                         "one (the validation scores reported are the first model's)")
     grad_diagnostics: bool = option(False, "log per-step gradient norms (global before clipping, "
                                     "per layer, clipped or not) to logs/gradients.csv and "
                                     "TensorBoard; stop at the first NaN/Inf gradient")

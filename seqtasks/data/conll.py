@@ -44,6 +44,19 @@ class TaggedSentences:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    def joined(self, other: "TaggedSentences") -> "TaggedSentences":
+        """This file's sentences, then ``other``'s (a refit's train + valid); ``other``'s
+        documents are numbered after this one's. Both must be in the same scheme."""
+        if other.scheme != self.scheme:
+            raise ValueError(f"cannot join {self.scheme} sentences with {other.scheme} ones")
+        offset = max(self.documents, default=-1) + 1
+        return dataclasses.replace(
+            self, tokens=self.tokens + other.tokens, tags=self.tags + other.tags,
+            lines=self.lines + other.lines,
+            documents=self.documents + [offset + d for d in other.documents],
+            path=f"{self.path} + {other.path}", repaired=self.repaired + other.repaired,
+            repairs=self.repairs + other.repairs)
+
 
 def read_conll(path: str | Path, token_column: int = 0, tag_column: int = -1,
                file_scheme: str = "auto", scheme: str | None = None,

@@ -19,6 +19,11 @@ class LabelledText:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def joined(self, other: "LabelledText") -> "LabelledText":
+        """This file's rows, then ``other``'s (a refit's train + valid)."""
+        return LabelledText(self.texts + other.texts, self.labels + other.labels,
+                            f"{self.path} + {other.path}", self.lines + other.lines)
+
 
 def read_labelled(path: str | Path, text_column: str = "text", label_column: str = "label"
                   ) -> LabelledText:

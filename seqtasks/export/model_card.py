@@ -135,7 +135,13 @@ def _metrics(metadata: dict) -> str:
         return ""
     main = (metadata.get("main_score") or {}).get("name")
     lines = ["## Validation metrics", ""]
-    if metrics.get("data"):
+    refit = (metadata.get("training") or {}).get("refit")
+    if metrics.get("data") and refit:
+        lines += [f"On `{metrics['data']}` (the validation split), by the first pass, before "
+                  f"this model was refit on train + valid for {refit.get('epochs')} epochs: "
+                  "scores of the exported model on the validation split would say nothing, "
+                  "as it has learned it.", ""]
+    elif metrics.get("data"):
         lines += [f"On `{metrics['data']}` (the validation split, through the exported "
                   "signatures):", ""]
     lines += ["| metric | value |", "| --- | --- |"]
@@ -155,6 +161,11 @@ def _training(metadata: dict) -> str:
     lines += [f"- {key}: {_value(training[key])}" for key in keys if key in training]
     lines += [f"- {key}: {_value(value)}" for key, value in training.items()
               if key.endswith("_per_second")]
+    refit = training.get("refit") or {}
+    if refit:
+        lines.append(f"- refit: trained again from scratch on train + valid "
+                     f"({_value(refit.get('examples'))} examples) for {refit.get('epochs')} "
+                     f"epochs, the first pass's best, in {_value(refit.get('train_seconds'))} s")
     hardware = training.get("hardware") or {}
     if hardware:
         lines.append("- hardware: " + "; ".join(f"{key} {_value(value)}"

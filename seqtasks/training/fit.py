@@ -26,7 +26,7 @@ def fit(
     config: TrainConfig,
     resume_dir: str | Path,
     log_dir: str | Path,
-    monitor: str = "val_loss",
+    monitor: str | None = "val_loss",
     mode: str = "min",
     callbacks: list[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
@@ -38,13 +38,15 @@ def fit(
     from there. ``log_dir`` receives TensorBoard event files. ``callbacks`` run before early
     stopping, so a score they add to the logs (``EpochScore``) can be the ``monitor``. With a
     multi-worker ``TF_CONFIG``, training runs on every worker (``seqtasks.training.distributed``).
+    ``monitor=None`` trains every one of ``config.epochs`` and keeps the last weights (a refit:
+    ``valid_data`` may then be None).
     """
     backup_dir = Path(resume_dir) / "backup"
     resumed = has_backup(backup_dir)
     budget = TimeBudget(config.time_budget) if config.time_budget else None
     early_stopping = keras.callbacks.EarlyStopping(
         monitor=monitor, mode=mode, patience=config.early_stopping_patience,
-        restore_best_weights=True, verbose=0)
+        restore_best_weights=True, verbose=0) if monitor else None
     diagnostics = []
     if config.grad_diagnostics:
         if distributed.is_multi_worker():
@@ -56,7 +58,7 @@ def fit(
         NanGuard(),
         AtomicBackupAndRestore(str(backup_dir)),
         *callbacks,  # before early stopping and TensorBoard, which read the scores they log
-        early_stopping,
+        *([early_stopping] if early_stopping else []),
         keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False),
     ]
     if budget:
@@ -82,9 +84,10 @@ def fit(
     summary = {
         "train_seconds": round(seconds, 2),
         "epochs_run": len(next(iter(curves.values()), [])),
-        "best_epoch": (early_stopping.best_epoch + 1) if early_stopping.best_weights else None,
+        "best_epoch": (early_stopping.best_epoch + 1)
+        if early_stopping and early_stopping.best_weights else None,
         "stopped_by": "time_budget" if budget and budget.exhausted
-        else "early_stopping" if early_stopping.stopped_epoch else "epochs",
+        else "early_stopping" if early_stopping and early_stopping.stopped_epoch else "epochs",
         "resumed": resumed,
         "parameters": int(sum(math.prod(v.shape) for v in model.trainable_variables)),
         "history": curves,

@@ -12,7 +12,7 @@ import keras
 
 from seqtasks.config import TransferConfig
 from seqtasks.training import malloc
-from seqtasks.training.callbacks import FreezePretrained, Throughput
+from seqtasks.training.callbacks import EpochScore, FreezePretrained, Throughput
 from seqtasks.training.fit import fit
 from seqtasks.training.optimizers import learning_rate_schedule, make_optimizer
 
@@ -21,11 +21,13 @@ UNKNOWN_WARNING = 0.5  # share of [UNK] validation tokens that earns a warning (
 
 
 
-def fit_model(task, config, data, run, verbose="auto", user_callbacks=()):
+def fit_model(task, config, data, run, verbose="auto", user_callbacks=(), validate=True):
     """Datasets, model, compile and fit (resuming from ``run``) on this process' Keras backend;
     returns ``(model, signatures, summary)``. Signatures (TensorFlow functions) exist on the
     TensorFlow backend only; elsewhere the task's callbacks get None. ``user_callbacks`` run
-    after the task's (its validation scores are in the logs they see)."""
+    after the task's (its validation scores are in the logs they see). ``validate=False`` (a
+    refit, whose training data holds the validation split) trains all ``config.epochs`` with
+    no validation pass and no validation scores: they would measure data the model learns."""
     allocator = malloc.keep_freed_memory()  # before the first step's buffers
     train_ds, valid_ds = task.datasets(config, data)
     steps_per_epoch = batches_per_epoch(train_ds)
@@ -34,11 +36,13 @@ def fit_model(task, config, data, run, verbose="auto", user_callbacks=()):
     signatures = task.signatures(config, model, data) \
         if keras.backend.backend() == "tensorflow" else None
     throughput = Throughput()
-    monitor, mode = task.monitor
-    summary = fit(trainable, train_ds, valid_ds, config, run.resume, run.logs,
-                  monitor=monitor, mode=mode, verbose=verbose, callbacks=[
-                      throughput, *transfer_callbacks(config, pretrained),
-                      *task.callbacks(config, model, data, signatures), *user_callbacks])
+    monitor, mode = task.monitor if validate else (None, "auto")
+    task_callbacks = [callback for callback in task.callbacks(config, model, data, signatures)
+                      if validate or not isinstance(callback, EpochScore)]
+    summary = fit(trainable, train_ds, valid_ds if validate else None, config, run.resume,
+                  run.logs, monitor=monitor, mode=mode, verbose=verbose, callbacks=[
+                      throughput, *transfer_callbacks(config, pretrained), *task_callbacks,
+                      *user_callbacks])
     summary.update(training_summary(task, config, data, throughput, steps_per_epoch),
                    keras_backend=keras.backend.backend(), malloc=allocator)
     return model, signatures, summary

@@ -16,7 +16,7 @@ from seqtasks.evaluation.plots import learning_curves_png
 from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
                                        with_vectors_dimension)
-from seqtasks.training import backends
+from seqtasks.training import backends, refit
 from seqtasks.training.distributed import join_cluster
 from seqtasks.training.fit_task import fit_model
 from seqtasks.training.prepared import prepare_data
@@ -48,6 +48,7 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", callb
     config = with_vectors_dimension(config)  # pretrained vectors set embedding_dim
     task.check(config)
     backends.check(task, config)
+    refit.check(task, config)
     callbacks = checked_callbacks(callbacks, config)
     run = RunDir(out_dir)
     sources = {"train": "file" if task.is_data_path(train_paths) else "in-memory",
@@ -70,7 +71,11 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", callb
     keras.utils.set_random_seed(config.seed)
     try:
         data = prepare_data(task, config, splits, run, resumed)
-        if backends.elsewhere(config):
+        first_pass = refit.load_first_pass(run) if resumed and config.refit else None
+        if first_pass is not None:
+            print(f"{run.root}: the first pass finished before the interruption; resuming the "
+                  "refit on train + valid", file=sys.stderr, flush=True)
+        elif backends.elsewhere(config):
             summary = backends.fit_in_child(task, config, train_paths, valid_paths, run,
                                             verbose, options)
             model = task.build(config, data).model
@@ -78,18 +83,28 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", callb
             signatures = task.signatures(config, model, data)
         else:
             model, signatures, summary = fit_model(task, config, data, run, verbose, callbacks)
+        if config.refit:
+            if first_pass is None:  # scored before the refit learns the validation split
+                first_pass = refit.save_first_pass(
+                    run, summary, task.validation_metrics(config, data, signatures))
+            model, signatures, data, summary = refit.refit(task, config, splits, first_pass,
+                                                           run, verbose, callbacks)
+            scores = first_pass["metrics"]
+        else:
+            scores = task.validation_metrics(config, data, signatures)
     except BaseException:
         if not run.has_finished_epoch():  # nothing to resume: nothing may block a rerun
             run.finish()
         raise
 
     summary["hardware"] = hardware()
-    metrics = {**task.validation_metrics(config, data, signatures),
+    metrics = {**scores,
                "data": describe_paths(valid_paths) if sources["valid"] == "file"
                else f"in-memory validation data ({len(splits.valid)} examples)"
                if hasattr(splits.valid, "__len__") else "in-memory validation data"}
     trained_on = {"train": describe_split(train_paths, splits.train, sources["train"]),
-                  "valid": describe_split(valid_paths, splits.valid, sources["valid"])}
+                  "valid": describe_split(valid_paths, splits.valid, sources["valid"]),
+                  **({"refit": "train + valid"} if config.refit else {})}
     export_dir = export(task, config, model, data, run.root, metrics, summary, run.resume,
                         signatures, trained_on)
     task.figures(config, data, metrics, export_dir)
@@ -161,6 +176,8 @@ def summary_line(task, summary: dict) -> str:
     best = f", best epoch {summary['best_epoch']}" if summary.get("best_epoch") else ""
     vectors = "".join(f"; {coverage_line(summary[name], name)}" for name in EMBEDDING_FIELDS
                       if name in summary)
+    refitted = (f"; refit on train + valid for {summary['refit']['epochs']} epochs in "
+                f"{summary['refit']['train_seconds']:.0f} s") if summary.get("refit") else ""
     return (f"trained {summary['epochs_run']} epochs in {summary['train_seconds']:.0f} s "
             f"(stopped by {summary['stopped_by'].replace('_', ' ')}{best}), "
-            f"{summary[f'train_{unit}_per_second']:,.0f} {unit}/s{vectors}")
+            f"{summary[f'train_{unit}_per_second']:,.0f} {unit}/s{vectors}{refitted}")

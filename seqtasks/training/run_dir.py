@@ -21,6 +21,9 @@ from seqtasks.io import atomic_write_text
 from seqtasks.training.backup import has_backup
 
 
+FIRST_PASS = "first_pass.json"  # a refit's finished first pass (seqtasks.training.refit)
+
+
 class RunDir:
     def __init__(self, out_dir: str | Path):
         self.root = Path(out_dir)
@@ -49,8 +52,9 @@ class RunDir:
         return False
 
     def has_finished_epoch(self) -> bool:
-        """Whether the unfinished run got far enough to resume (a last-epoch backup exists)."""
-        return has_backup(self.resume / "backup")
+        """Whether the unfinished run got far enough to resume (a last-epoch backup exists, or
+        a refit's first pass finished)."""
+        return has_backup(self.resume / "backup") or (self.resume / FIRST_PASS).exists()
 
     def path(self, name: str) -> Path:
         return self.resume / name
