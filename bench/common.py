@@ -51,6 +51,16 @@ if str(REPO) not in sys.path:
 from seqtasks.export.layout import read_metadata, resolve_export  # noqa: E402,F401
 
 
+def file_lines(path, keepends: bool = False) -> list[str]:
+    """A text file's lines, split at "\n" only: ``str.splitlines`` also splits at U+0085,
+    U+2028 and other characters that data files hold inside their texts (MR does)."""
+    text = Path(path).read_text(encoding="utf-8")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line + "\n" for line in lines] if keepends else lines
+
+
 def log(message: str) -> None:
     """Progress, on stderr (stdout ends with the result's JSON line)."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

@@ -185,8 +185,8 @@ def bleu_by_length(rows: list[dict], valid: list[str]) -> dict:
 
     import seqtasks as api
 
-    sources = Path(valid[0]).read_text(encoding="utf-8").splitlines()
-    targets = Path(valid[1]).read_text(encoding="utf-8").splitlines()
+    sources = common.file_lines(valid[0])
+    targets = common.file_lines(valid[1])
     result = {"buckets": [f"{lo}-{hi}" for lo, hi in LENGTH_BUCKETS],
               "sentences": [sum(lo <= len(s.split()) <= hi for s in sources)
                             for lo, hi in LENGTH_BUCKETS], "bleu": {}}

@@ -61,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def hold_out(train: Path, size: int, seed: int, work: Path) -> tuple[Path, Path]:
     """``train``'s rows shuffled with ``seed``: ``size`` of them to a held-out file, the rest to
     a training file, each under the original header."""
-    header, *rows = train.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, *rows = common.file_lines(train, keepends=True)
     random.Random(seed).shuffle(rows)
     rest, held = work / "train-rest.tsv", work / "train-held.tsv"
     rest.write_text(header + "".join(rows[size:]), encoding="utf-8")
@@ -82,7 +82,7 @@ def measure(args, part: str) -> None:
     data = common.DATA / folder
     work = common.work_dir(args, "refit") / part
     work.mkdir(parents=True, exist_ok=True)
-    valid_rows = len(data.joinpath(valid).read_text(encoding="utf-8").splitlines()) - 1
+    valid_rows = len(common.file_lines(data / valid)) - 1
     rest, held = hold_out(data / train, valid_rows, args.split_seed, work)
     recipe = GLOVE_RECIPES[part]
     seeds = []
@@ -108,7 +108,7 @@ def measure(args, part: str) -> None:
         "protocol": f"{train} shuffled (seed {args.split_seed}): {valid_rows} rows held out "
                     "for early stopping, the rest trained on; the refit row then trains on both "
                     f"for the epochs found; both scored on {valid}, which neither saw",
-        "train_rows": len(data.joinpath(train).read_text(encoding="utf-8").splitlines()) - 1
+        "train_rows": len(common.file_lines(data / train)) - 1
         - valid_rows, "held_out_rows": valid_rows,
         "seeds": seeds, "mean": means,
         "mean_difference": round(statistics.mean(r["difference"] for r in seeds), 4)},

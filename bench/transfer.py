@@ -116,7 +116,7 @@ def pretrain_lms(args, work: Path) -> None:
     """Forward and backward IMDB LMs, trained at the same time (each one command)."""
     start = common.started()
     corpus = common.DATA / CORPUS[0]
-    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = common.file_lines(corpus, keepends=True)
     train, valid = work / "imdb_lm_train.txt", work / "imdb_lm_valid.txt"
     train.write_text("".join(lines[:-LM_VALID_LINES]), encoding="utf-8")
     valid.write_text("".join(lines[-LM_VALID_LINES:]), encoding="utf-8")
