@@ -1,7 +1,9 @@
 """Micro-batching: concurrent requests for one signature share one model call.
 
 A batch closes when it holds ``max_batch_size`` examples or ``timeout_s`` after its first request
-arrived, whichever comes first; requests are never split. Only requests whose inputs can be
+arrived, whichever comes first; requests are never split. Up to ``batch_threads`` batches of a
+signature run at once (TF Serving's ``num_batch_threads``); while all of them are busy, the
+queue fills the next batch. Only requests whose inputs can be
 concatenated share a call (same trailing shapes, equal unbatched inputs), and only for signatures
 whose outputs all have the batch dimension. A request is validated before it joins a batch, and
 when a shared call fails, each of its requests is run alone so that only the culprit gets the
@@ -48,7 +50,8 @@ class MicroBatcher:
 
     def __init__(self, signature: Signature, executor: Executor, max_batch_size: int,
                  timeout_s: float, observe_batch=None, session=None,
-                 max_enqueued_batches: int = 0, allowed_batch_sizes: tuple[int, ...] = ()):
+                 max_enqueued_batches: int = 0, allowed_batch_sizes: tuple[int, ...] = (),
+                 batch_threads: int = 1):
         self.signature = signature
         self.call = TimedSignature(signature, session)
         self.observe_batch = observe_batch  # called with the examples of each model call
@@ -57,7 +60,9 @@ class MicroBatcher:
         self.timeout_s = timeout_s
         self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._carried: _Pending | None = None
-        self._busy = False  # a batch is being collected or run
+        self._collecting = False  # a batch is being collected
+        self.batch_threads = max(1, batch_threads)
+        self._running: set[asyncio.Task] = set()  # batches being run
         self._task: asyncio.Task | None = None
         self.max_queued_rows = max_enqueued_batches * max_batch_size  # 0: unbounded
         self.allowed_batch_sizes = allowed_batch_sizes
@@ -91,7 +96,8 @@ class MicroBatcher:
             return
         log.info("signature '%s': %d requests in %d batches", self.signature.name,
                  self.requests, self.batches)
-        while self._busy or self._carried is not None or not self.queue.empty():
+        while self._collecting or self._running or self._carried is not None \
+                or not self.queue.empty():
             await asyncio.sleep(0.001)
         self._task.cancel()
         try:
@@ -101,10 +107,18 @@ class MicroBatcher:
 
     async def _serve_batches(self) -> None:
         loop = asyncio.get_running_loop()
+        free = asyncio.Semaphore(self.batch_threads)
         while True:
-            batch = await self._collect()
-            await self._run_batch(loop, batch)
-            self._busy = False
+            await free.acquire()  # the next batch forms once a batch thread is free
+            try:
+                batch = await self._collect()
+            except BaseException:
+                free.release()
+                raise
+            task = loop.create_task(self._run_batch(loop, batch))
+            self._running.add(task)
+            self._collecting = False
+            task.add_done_callback(lambda done: (self._running.discard(done), free.release()))
 
     async def _run_batch(self, loop, batch: list[_Pending]) -> None:
         self.batches += 1
@@ -133,7 +147,7 @@ class MicroBatcher:
 
     async def _collect(self) -> list[_Pending]:
         first = self._carried or self._taken(await self.queue.get())
-        self._carried, self._busy = None, True
+        self._carried, self._collecting = None, True
         batch, rows = [first], first.inputs.rows
         deadline = time.monotonic() + self.timeout_s
         while rows < self.max_batch_size:

@@ -211,7 +211,8 @@ class ServingCore:
             batcher = MicroBatcher(signature, self.executor, self.config.max_batch_size,
                                    self.config.batch_timeout_ms / 1000.0, histogram.observe,
                                    loaded.session, self.config.max_enqueued_batches,
-                                   self.config.allowed_batch_sizes)
+                                   self.config.allowed_batch_sizes,
+                                   self.config.inference_threads)
             self._batchers[key] = (loaded, batcher)
         started = time.perf_counter()
         future = batcher.submit(inputs, deadline)
