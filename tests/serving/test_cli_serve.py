@@ -41,9 +41,10 @@ def test_serve_takes_tf_servings_thread_flags_to_every_session(half_plus_two):
     from seqtasks.serving.models import SessionThreads
 
     args = build_parser().parse_args(["serve", "some/dir", "--tensorflow_intra_op_parallelism",
-                                      "1", "--tensorflow-inter-op-parallelism", "3"])
-    assert (args.intra_op, args.inter_op) == (1, 3)
-    assert build_parser().parse_args(["serve", "d"]).intra_op == 0  # TF Serving's default
+                                      "0", "--tensorflow-inter-op-parallelism", "3"])
+    assert (args.intra_op, args.inter_op) == (0, 3)
+    # seqtasks serve: one thread per op (batches side by side); 0 (TF Serving's) when asked
+    assert build_parser().parse_args(["serve", "d"]).intra_op == 1
     manager = ModelManager(specs_from_arguments([f"h={half_plus_two}"]),
                            threads=SessionThreads(1, 3))
     manager.load_initial()
