@@ -41,6 +41,8 @@ def train(task, config, train_paths, valid_paths, out_dir, verbose="auto", callb
     (tasks with ``multi_worker``) every worker runs this; the chief exports to ``out_dir``.
     With ``train_backend`` other than tensorflow the fit runs in a child process on that Keras
     backend (``seqtasks.training.backends``), and this one exports the weights it trained.
+    With ``refit=true`` a second model trains on train + valid for the epochs the first found
+    best, and that one is exported (``seqtasks.training.refit``); ``callbacks`` see both fits.
     """
     if task.multi_worker:  # before TensorFlow runs any op
         out_dir = join_cluster(out_dir)
