@@ -279,9 +279,13 @@ def version_landing(base: Path, task: str, port: int, count: int) -> list[float]
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    """User + system CPU time of a process, all its threads, and of its live child processes
+    (``seqtasks serve --workers N``), from Linux /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    return own + sum(cpu_seconds(int(kid)) for kid in kids if Path(f"/proc/{kid}").exists())
 
 
 LEVELS = ((50.0, 8), (None, 64))  # 50 req/s single sentences; the most 64 clients get

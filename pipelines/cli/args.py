@@ -381,6 +381,9 @@ def _serve_command(commands) -> None:
                        help="serve every version (at /versions/N); default: the newest only")
     serve.add_argument("--access-log", action="store_true",
                        help="log every request (off by default)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="server processes sharing the ports, each with its own copy of "
+                            "the models (default 1; 2 on 2 cores served the most requests)")
     # TF Serving's flag names, so its command lines work unchanged.
     serve.add_argument("--tensorflow_intra_op_parallelism", "--tensorflow-intra-op-parallelism",
                        type=int, default=1, metavar="N", dest="intra_op",

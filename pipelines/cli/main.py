@@ -218,6 +218,9 @@ def _info(args) -> None:
         print(json.dumps(report) if args.json else info.format_export(report))
 
 
+MAX_SERVE_WORKERS = 64  # each worker loads every model: a typo must not start thousands
+
+
 def _serve(args) -> None:
     from seqtasks.errors import ConfigError
     from seqtasks.serving.app import ServerConfig
@@ -239,6 +242,9 @@ def _serve(args) -> None:
             raise ConfigError(f"{flag} must be >= 1, got {value}")
     if args.timeout_ms < 0 or args.shutdown_grace_s < 0:
         raise ConfigError("--rest_api_timeout_in_ms and --shutdown-grace-s must be >= 0")
+    if not 1 <= args.workers <= MAX_SERVE_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MAX_SERVE_WORKERS}, got "
+                          f"{args.workers}")
     if not args.model_dirs and not args.model_config_file:
         raise ConfigError("serve: pass NAME=BASE_PATH arguments or --model-config-file")
     limits = RequestLimits(max_tensor_elements=args.max_tensor_elements,
@@ -253,7 +259,7 @@ def _serve(args) -> None:
                           shutdown_grace_s=args.shutdown_grace_s)
     serve(args.model_dirs, args.host, args.port, config, args.all_versions, args.access_log,
           args.grpc_port, args.model_config_file, args.poll_seconds, args.demo,
-          SessionThreads(args.intra_op, args.inter_op))
+          SessionThreads(args.intra_op, args.inter_op), args.workers)
 
 
 def _data(args) -> None:

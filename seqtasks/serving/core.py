@@ -46,6 +46,9 @@ class ServerConfig:
     # (then UNAVAILABLE; 0: unbounded), and a batch is padded up to the next allowed size.
     max_enqueued_batches: int = 0
     allowed_batch_sizes: tuple[int, ...] = ()
+    # Worker processes of one server share its REST and gRPC ports (SO_REUSEPORT: the kernel
+    # spreads connections over them); off, a port another process holds is an error.
+    reuse_port: bool = False
 
 
 class ModelRunError(ServingError):

@@ -205,7 +205,9 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer,
 async def start_grpc(core: ServingCore, host: str, port: int) -> grpc.aio.Server:
     # the REST body limit (--max-body-mb) holds for gRPC messages too
     options = [("grpc.max_receive_message_length", core.config.max_body_bytes),
-               ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+               ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+               # gRPC shares ports by default on Linux: only worker processes may
+               ("grpc.so_reuseport", int(core.config.reuse_port))]
     server = grpc.aio.server(options=options)
     services = _Services(core)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(services, server)
