@@ -117,11 +117,31 @@ def _worker(worker: dict) -> None:
     # A worker stops on SIGTERM from the parent; Ctrl-C in the terminal reaches the whole
     # process group, and the parent passes it on as SIGTERM, so the worker ignores SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _terminate_with_parent()
+    from seqtasks.startup import quiet_tensorflow
+
+    quiet_tensorflow()  # a fresh interpreter: TensorFlow's import chatter, as the CLI hides it
     try:
         serve(**worker)
     except ModelError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
+
+
+def _terminate_with_parent() -> None:
+    """Linux: SIGTERM this process when its parent dies, even by SIGKILL, so that no worker
+    outlives the server and keeps its port (elsewhere: nothing)."""
+    import ctypes
+    import ctypes.util
+    import os
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def shared_socket(host: str, port: int) -> socket.socket:
