@@ -65,8 +65,7 @@ def refit(task, config, splits, first: dict, run: RunDir, verbose="auto", callba
     """Train a fresh model on ``task.merged_splits(splits)`` for the first pass's best epoch
     count, with the same config and seed; returns ``(model, signatures, data, summary)``:
     the first pass's summary with a ``refit`` entry (epochs, seconds, examples, its loss)."""
-    stage = RunDir(run.root)
-    stage.resume, stage.logs = run.path(STAGE), run.logs / STAGE
+    stage = run.stage(STAGE)
     stage.resume.mkdir(parents=True, exist_ok=True)
     epochs = epochs_found(first["summary"])
     refit_config = dataclasses.replace(config, epochs=epochs)

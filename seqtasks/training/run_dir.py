@@ -59,5 +59,12 @@ class RunDir:
     def path(self, name: str) -> Path:
         return self.resume / name
 
+    def stage(self, name: str) -> "RunDir":
+        """A run inside this one, with its own resume state and logs (``.resume/NAME``,
+        ``logs/NAME``): a refit's second fit."""
+        stage = RunDir(self.root)
+        stage.resume, stage.logs = self.resume / name, self.logs / name
+        return stage
+
     def finish(self) -> None:
         shutil.rmtree(self.resume, ignore_errors=True)
