@@ -19,8 +19,9 @@ the sample each, seeded):
   padding as served; PyTorch the same module as above on an id tensor.
 
 Contenders: ``seqtasks`` (the export as it is built now), ``seqtasks_before`` (the same export
-traced with the LSTM inference loop that served before the BlockLSTM path: ``fused_rnn`` replaced
-by its masked loop while exporting), ``pytorch``. Threads: ``tf.config`` intra-op = inter-op =
+traced with the serving graph of before: the LSTM inference loop that served before the BlockLSTM
+path, ``fused_rnn`` replaced by its masked loop while exporting, and the tokenizer's general path
+for every batch, without the ASCII fast path), ``pytorch``. Threads: ``tf.config`` intra-op = inter-op =
 N for TensorFlow, ``torch.set_num_threads(N)``; and ``seqtasks+intra_op_1`` at N=2 (intra-op 1,
 inter-op 2: TF Serving's ``--tensorflow_intra_op_parallelism=1``, the two directions side by
 side on a thread each).
@@ -59,8 +60,10 @@ BATCHES = (1, 32, 256)
 THREADS = (1, 2)
 LEVELS = ("strings", "ids")
 CALLS = {1: 200, 32: 40, 256: 8}  # calls per timed run, about the same time each
-# Today's trace with the loop that served before: fused_rnn replaced by its masked loop.
+# Today's trace with the serving graph of before: fused_rnn replaced by its masked loop, and
+# every batch tokenized the general way (no ASCII fast path).
 BEFORE = ("import seqtasks.layers.fused_rnn as f; f.fused_rnn = f._masked_loop; "
+          "from seqtasks.text.tokenizers import WordTokenizer as W; W.__call__ = W._unicode_tokens; "
           "import sys; from pipelines.cli.main import main; sys.exit(main(sys.argv[1:]))")
 
 
@@ -311,8 +314,9 @@ def main() -> None:
                               "in the graph for ours, in Python for PyTorch)",
                    "ids": "token ids [batch, 30] in, probabilities out (the model's layers)"},
         "contenders": {"seqtasks": "the export as built now (BlockLSTM inference path)",
-                       "seqtasks_before": "the same export traced with the masked-loop "
-                                          "inference that served before",
+                       "seqtasks_before": "the same export traced with the serving graph "
+                                          "of before: the masked-loop inference, and the "
+                                          "general tokenizer path for every batch",
                        "seqtasks+intra_op_1": "seqtasks with intra-op 1, inter-op 2",
                        "pytorch": "nn.Embedding -> nn.LSTM(bidirectional) -> masked max -> "
                                   "nn.Linear -> softmax, eager, no_grad; Python tokenization "
