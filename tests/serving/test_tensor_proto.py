@@ -17,6 +17,11 @@ ARRAYS = [
     np.array(3.0, dtype=np.float32),  # rank 0: float_val, as one element is
     np.array([0.5], dtype=np.float32),
     np.zeros((0, 4), dtype=np.float32),  # no rows
+    np.array([12], dtype=np.int32),  # one row of lengths: int_val
+    np.array([[-1]], dtype=np.int64),
+    np.array(2.5, dtype=np.float64),
+    np.zeros((1, 0), dtype=np.int32),  # no entities
+    np.array([np.nan], dtype=np.float32),
     np.array([b"pos", b"neg"], dtype=object),
     np.array([[b"a", b""], [b"\xff\x00", b"b c"]], dtype=object),
     np.array([True, False]),  # bool_val: TensorFlow's converter
@@ -38,7 +43,10 @@ def test_to_array_reads_what_make_ndarray_reads(array):
     proto = tf.make_tensor_proto(array)
     got, expected = to_array(proto), tf.make_ndarray(proto)
     assert got.dtype == expected.dtype and got.shape == expected.shape
-    assert got.tolist() == expected.tolist()
+    if got.dtype == object:
+        assert got.tolist() == expected.tolist()
+    else:
+        np.testing.assert_array_equal(got, expected)  # NaN equal to NaN
     if got.size and got.dtype != object:
         got.flat[0] = got.flat[0]  # writable, as make_ndarray's copy is
 
