@@ -21,10 +21,10 @@ the sample each, seeded):
 Contenders: ``seqtasks`` (the export as it is built now), ``seqtasks_before`` (the same export
 traced with the serving graph of before: the LSTM inference loop that served before the BlockLSTM
 path, ``fused_rnn`` replaced by its masked loop while exporting, and the tokenizer's general path
-for every batch, without the ASCII fast path), ``pytorch``. Threads: ``tf.config`` intra-op = inter-op =
-N for TensorFlow, ``torch.set_num_threads(N)``; and ``seqtasks+intra_op_1`` at N=2 (intra-op 1,
-inter-op 2: TF Serving's ``--tensorflow_intra_op_parallelism=1``, the two directions side by
-side on a thread each).
+for every batch, without the ASCII fast path), ``pytorch``. Threads: ``tf.config`` intra-op =
+inter-op = N for TensorFlow, ``torch.set_num_threads(N)``; and ``seqtasks+intra_op_1`` at N=2
+(intra-op 1, inter-op 2: TF Serving's ``--tensorflow_intra_op_parallelism=1``, the two
+directions side by side on a thread each).
 
 Every contender runs in a fresh process that measures all three batch sizes: per batch size,
 ``--warmup`` untimed calls, then ``--runs`` runs of a fixed number of calls (``CALLS``) timed with
@@ -63,7 +63,8 @@ CALLS = {1: 200, 32: 40, 256: 8}  # calls per timed run, about the same time eac
 # Today's trace with the serving graph of before: fused_rnn replaced by its masked loop, and
 # every batch tokenized the general way (no ASCII fast path).
 BEFORE = ("import seqtasks.layers.fused_rnn as f; f.fused_rnn = f._masked_loop; "
-          "from seqtasks.text.tokenizers import WordTokenizer as W; W.__call__ = W._unicode_tokens; "
+          "from seqtasks.text.tokenizers import WordTokenizer as W; "
+          "W.__call__ = W._unicode_tokens; "
           "import sys; from pipelines.cli.main import main; sys.exit(main(sys.argv[1:]))")
 
 

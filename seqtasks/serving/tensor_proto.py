@@ -5,8 +5,8 @@ were 60 % of a one-sentence Predict call's Python time (cProfile of the server u
 common cases are converted here directly, to the very bytes TensorFlow's functions give: numbers
 in ``tensor_content`` (two elements or more), float32 / float64 / int32 / int64 arrays of fewer
 than two elements in their ``*_val`` field, strings with one ``string_val`` per element. Every
-other case (other ``*_val`` fields, a value broadcast over the shape, bool, complex, half, str objects)
-goes to TensorFlow's.
+other case (other ``*_val`` fields, a value broadcast over the shape, bool, complex, half, str
+objects) goes to TensorFlow's.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def to_array(proto) -> np.ndarray:
         return np.frombuffer(proto.tensor_content, dtype=dtype).copy().reshape(shape)
     if proto.dtype == types_pb2.DT_STRING and len(proto.string_val) == math.prod(shape):
         return np.array(list(proto.string_val), dtype=object).reshape(shape)
-    if proto.dtype in _FIELD_OF and not proto.tensor_content:
+    if proto.dtype in _FIELD_OF:  # (with tensor_content it was read above)
         dtype, field = _FIELD_OF[proto.dtype]
         values = getattr(proto, field)
         if len(values) == math.prod(shape):

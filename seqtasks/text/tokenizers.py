@@ -71,10 +71,12 @@ class WordTokenizer:
         )
 
     def __call__(self, text: tf.Tensor) -> tf.RaggedTensor:
-        # A batch of ASCII text (most served batches) takes a path 3-4x faster that gives the
-        # same tokens: ASCII is valid UTF-8 without NFKC changes, and its case folding is
-        # lowercasing, so one regex rewrite spaces the kept delimiters out and a plain
-        # whitespace split (no offsets, no per-token normalisation) does the rest.
+        # A batch of ASCII text (most served batches) takes a cheaper path that gives the same
+        # tokens (the graph's part before the model took about a third of the time at batch
+        # 256: bench/results/serving-vs-pytorch.json): ASCII is valid UTF-8 without NFKC
+        # changes, and its case folding is lowercasing, so one regex rewrite spaces the kept
+        # delimiters out and a plain whitespace split (no offsets, no per-token
+        # normalisation) does the rest.
         return tf.cond(is_ascii(text), lambda: self._ascii_tokens(text),
                        lambda: self._unicode_tokens(text))
 
