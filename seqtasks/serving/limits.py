@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from seqtasks.serving.errors import RequestError
+from seqtasks.serving.tensor_proto import VALUE_FIELDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,14 +45,6 @@ SIZE_INPUTS = {
     "max_length": ("max_decode_length", "--max-decode-length"),
     "beam_size": ("max_beam_size", "--max-beam-size"),
 }
-
-# TensorProto dtype enum -> the repeated field holding its values (when not in tensor_content)
-_VALUE_FIELDS = {
-    1: "float_val", 2: "double_val", 3: "int_val", 4: "int_val", 5: "int_val", 6: "int_val",
-    7: "string_val", 8: "scomplex_val", 9: "int64_val", 10: "bool_val", 17: "int_val",
-    18: "dcomplex_val", 19: "half_val", 14: "half_val", 22: "uint32_val", 23: "uint64_val",
-}
-
 
 def check_elements(shape, where: str, limits: RequestLimits) -> None:
     """A (declared) shape holds at most ``max_tensor_elements`` elements."""
@@ -84,7 +77,7 @@ def check_tensor_proto(proto, where: str, limits: RequestLimits) -> None:
             raise RequestError(f"{where}: tensor_content holds {len(proto.tensor_content)} "
                                f"bytes, but shape {shape} needs {elements * itemsize}")
         return
-    field = _VALUE_FIELDS.get(proto.dtype)
+    field = VALUE_FIELDS.get(proto.dtype)
     if field is None:
         return  # a dtype the signature check refuses; nothing is allocated for it here
     values = len(getattr(proto, field))

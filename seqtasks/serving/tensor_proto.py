@@ -26,13 +26,17 @@ _CONTENT_DTYPES = {
     np.dtype(np.uint32): types_pb2.DT_UINT32, np.dtype(np.uint64): types_pb2.DT_UINT64,
 }
 _NUMPY_OF = {enum: dtype for dtype, enum in _CONTENT_DTYPES.items()}
+# TensorProto dtype enum -> the repeated field holding its values (when not in tensor_content)
+VALUE_FIELDS = {
+    1: "float_val", 2: "double_val", 3: "int_val", 4: "int_val", 5: "int_val", 6: "int_val",
+    7: "string_val", 8: "scomplex_val", 9: "int64_val", 10: "bool_val", 17: "int_val",
+    18: "dcomplex_val", 19: "half_val", 14: "half_val", 22: "uint32_val", 23: "uint64_val",
+}
 # Where TensorFlow writes an array of fewer than two elements (scalars, one-row outputs such as a
 # tagger's lengths, empty outputs): the typed value field, one Python number per element.
-_VALUE_FIELDS = {
-    np.dtype(np.float32): "float_val", np.dtype(np.float64): "double_val",
-    np.dtype(np.int32): "int_val", np.dtype(np.int64): "int64_val",
-}
-_FIELD_OF = {_CONTENT_DTYPES[dtype]: (dtype, field) for dtype, field in _VALUE_FIELDS.items()}
+_SMALL_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
+_SMALL_FIELDS = {dtype: VALUE_FIELDS[_CONTENT_DTYPES[dtype]] for dtype in _SMALL_DTYPES}
+_FIELD_OF = {_CONTENT_DTYPES[dtype]: (dtype, field) for dtype, field in _SMALL_FIELDS.items()}
 
 
 def to_array(proto) -> np.ndarray:
@@ -64,10 +68,10 @@ def fill(proto, array: np.ndarray) -> None:
         _set_shape(proto, array.shape)
         proto.tensor_content = np.ascontiguousarray(array).tobytes()
         return
-    if array.dtype in _VALUE_FIELDS and array.size < 2:
+    if array.dtype in _SMALL_FIELDS and array.size < 2:
         proto.dtype = _CONTENT_DTYPES[array.dtype]
         _set_shape(proto, array.shape)
-        getattr(proto, _VALUE_FIELDS[array.dtype]).extend(array.ravel().tolist())
+        getattr(proto, _SMALL_FIELDS[array.dtype]).extend(array.ravel().tolist())
         return
     if array.dtype == object and all(isinstance(value, bytes) for value in array.flat):
         proto.dtype = types_pb2.DT_STRING
