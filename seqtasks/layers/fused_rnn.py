@@ -76,12 +76,18 @@ def _lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias, steps, keep_gates):
     over i, f, o). The first ``steps`` steps are computed; h and cs are zero after them. Returns
     ``(h, cs)`` [time, batch, units], and with ``keep_gates`` the sigmoid gates [time, batch,
     3 units] (i, f, o) and candidates [time, batch, units] the backward pass needs.
+
+    ``kernel`` None: ``x`` [time, batch, 4 units] already is ``x @ kernel + bias`` in the loop's
+    gate order (i, f, o, c), as an input table gives it (``_masked_loop``).
     """
     time, batch, features = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     units = tf.shape(h0)[-1]
     recurrent = _regroup_gates(recurrent_kernel, "ifoc")
-    projected = tf.matmul(tf.reshape(x, [-1, features]), _regroup_gates(kernel, "ifoc"))
-    projected = tf.reshape(projected + _regroup_gates(bias, "ifoc"), [time, batch, -1])
+    if kernel is None:
+        projected = x
+    else:
+        projected = tf.matmul(tf.reshape(x, [-1, features]), _regroup_gates(kernel, "ifoc"))
+        projected = tf.reshape(projected + _regroup_gates(bias, "ifoc"), [time, batch, -1])
 
     # The loop indexes its input (a slice per step): TensorArray.unstack would copy every step
     # into a list first, which cost a fifth of the training time (TF profiler).
@@ -292,7 +298,8 @@ def fused_rnn(cell, sequences, initial_state, mask, go_backwards=False,
 
 
 def _masked_loop(cell, sequences, initial_state, mask, go_backwards=False,
-                 zero_output_for_mask=False, return_sequences=True, training=True):
+                 zero_output_for_mask=False, return_sequences=True, training=True,
+                 input_table=None):
     """Keras' ``backend.rnn`` contract for ``cell`` (an ``LSTMCell`` or a ``reset_after``
     ``GRUCell``, tanh / sigmoid) on the loops above.
 
@@ -302,8 +309,15 @@ def _masked_loop(cell, sequences, initial_state, mask, go_backwards=False,
     units] without ``return_sequences``. ``training`` picks the loop that keeps the gates for
     the backward pass; inference runs the same loop without keeping them (TensorFlow can still
     differentiate it).
+
+    ``input_table`` [vocabulary, 4 units] (an LSTM's inference only): ``sequences`` are token
+    ids [batch, time] and a step's input product (bias included, gates in the loop's order i,
+    f, o, c) is the table's row for its id (``seqtasks.layers.input_table``). The ids are what
+    the mask reorders, so the steps are moved as ids, before the rows are gathered.
     """
-    dtype = sequences.dtype
+    if input_table is not None and (training or not isinstance(cell, keras.layers.LSTMCell)):
+        raise ValueError("an input table feeds an LSTM's inference only")
+    dtype = sequences.dtype if input_table is None else input_table.dtype
     if go_backwards:
         sequences = tf.reverse(sequences, axis=[1])
         mask = None if mask is None else tf.reverse(mask, axis=[1])
@@ -314,7 +328,7 @@ def _masked_loop(cell, sequences, initial_state, mask, go_backwards=False,
     one_step = tf.stack([tf.shape(sequences)[0], 1])
     known = sequences.shape[:1] + [None] + sequences.shape[2:]  # static shapes survive the cond
     sequences = tf.ensure_shape(tf.cond(has_steps, lambda: sequences, lambda: tf.zeros(
-        tf.concat([one_step, tf.shape(sequences)[2:]], axis=0), dtype)), known)
+        tf.concat([one_step, tf.shape(sequences)[2:]], axis=0), sequences.dtype)), known)
     time_steps = tf.shape(sequences)[1]
     if mask is not None:
         mask = tf.ensure_shape(tf.cond(has_steps, lambda: tf.cast(mask, tf.bool),
@@ -328,8 +342,11 @@ def _masked_loop(cell, sequences, initial_state, mask, go_backwards=False,
         steps_needed = tf.minimum(tf.reduce_max(tf.concat([counts, [1]], axis=0)), time_steps)
     else:
         steps_needed = time_steps
-    x = tf.transpose(sequences, [1, 0, 2])
-    kernel = tf.cast(cell.kernel, dtype)
+    if input_table is None:
+        x = tf.transpose(sequences, [1, 0, 2])
+        kernel = tf.cast(cell.kernel, dtype)
+    else:  # the rows gathered straight into the loop's time-major layout
+        x, kernel = tf.gather(input_table, tf.transpose(sequences)), None
     recurrent_kernel = tf.cast(cell.recurrent_kernel, dtype)
     if isinstance(cell, keras.layers.LSTMCell):
         forward, with_gradient, bias_shape = _lstm_forward, _lstm_with_fused_gradient, \

@@ -13,6 +13,7 @@ import keras
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError
 from seqtasks.evaluation.plots import learning_curves_png
+from seqtasks.export.input_tables import fold_input_tables
 from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
                                        with_vectors_dimension)
@@ -132,9 +133,16 @@ def export(task, config, model, data, out_dir, metrics: dict, summary: dict, wor
     metadata = {"task": task.name, **described, "config": config_lib.to_dict(config),
                 **assets.metadata, **({"data": described_data} if described_data else {}),
                 "metrics": metrics, "training": summary}
+    # The graph served: each embedding that feeds an LSTM becomes a table of its input products
+    # (seqtasks.export.input_tables), where the task exports the model its signatures take.
+    exported = task.exported(model)
+    served = fold_input_tables(model) if exported is model else exported
+    if served is not exported:  # the training-time signatures trace the model as trained
+        signatures = task.signatures(config, served, data)
+    elif not signatures:
+        signatures = task.signatures(config, model, data)
     export_dir = export_savedmodel(
-        out_dir, task.exported(model), assets.resources,
-        signatures or task.signatures(config, model, data), metadata, asset_files=assets.files,
+        out_dir, served, assets.resources, signatures, metadata, asset_files=assets.files,
         warmup_examples=task.warmup_examples(config, data))
     if summary.get("history"):
         learning_curves_png(summary["history"], export_dir / "learning_curves.png")

@@ -1,6 +1,7 @@
-"""The sentiment export's serving graph: BlockLSTM on small right-padded batches, the same
-outputs as the graph that served before (the masked inference loop), and nothing but stock
-TensorFlow and tensorflow-text ops, so it loads in ``tf.saved_model.load`` and TF Serving."""
+"""The sentiment export's serving graph: BlockLSTM on small right-padded batches, input tables
+on larger ones, the same outputs as the graph that served before (the masked inference loop),
+and nothing but stock TensorFlow and tensorflow-text ops, so it loads in
+``tf.saved_model.load`` and TF Serving."""
 
 import json
 
@@ -11,8 +12,10 @@ import tensorflow as tf
 
 from helpers import run_fresh_python, tiny_sentiment_config
 from pipelines import sentiment
+from seqtasks.export.input_tables import fold_input_tables
 from seqtasks.export.savedmodel import export_savedmodel, op_types
 from seqtasks.layers import fused_rnn as fused_module
+from seqtasks.layers.input_table import TABLE_MIN_BATCH
 from seqtasks.text import Vocabulary
 from seqtasks.text.encoder import TextEncoder
 
@@ -37,8 +40,9 @@ def exported(tmp_path_factory):
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32")
                        for w in model.get_weights()])
-    functions = sentiment.serving_functions(model, encoder, ["neg", "pos"])
-    export = export_savedmodel(tmp_path_factory.mktemp("sentiment"), model, encoder.resources,
+    served = fold_input_tables(model)  # as an export of training does
+    functions = sentiment.serving_functions(served, encoder, ["neg", "pos"])
+    export = export_savedmodel(tmp_path_factory.mktemp("sentiment"), served, encoder.resources,
                                functions, {"task": "sentiment"})
     return model, encoder, export
 
@@ -63,6 +67,7 @@ def length_pattern_batches():
     batches.append(random_sentences(rng, 1, [4]))  # a batch of one
     batches.append([""] * 3)  # nothing to read at all
     batches.append(random_sentences(rng, 40, PATTERNS["mixed"]))  # past BlockLSTM's batch limit
+    batches.append(random_sentences(rng, TABLE_MIN_BATCH, PATTERNS["mixed"]))  # the tables'
     return batches
 
 
@@ -81,8 +86,11 @@ def served(exported):
         missing = [t for t in types if op_def_registry.get(t) is None]
         import tensorflow_text  # registers the tokenizer ops
         unknown = [t for t in missing if op_def_registry.get(t) is None]
-        classify = tf.saved_model.load({str(export)!r}).signatures["serving_default"]
-        print(json.dumps({{"missing": missing, "unknown": unknown, "probabilities": [
+        loaded = tf.saved_model.load({str(export)!r})
+        classify = loaded.signatures["serving_default"]
+        tables = sorted(v.name for v in loaded.variables if "input_table" in v.name)
+        print(json.dumps({{"missing": missing, "unknown": unknown, "tables": tables,
+                           "probabilities": [
             classify(text=tf.constant(batch))["probabilities"].numpy().tolist()
             for batch in {length_pattern_batches()!r}]}}))
     """)
@@ -101,6 +109,8 @@ def test_the_export_serves_todays_outputs_on_every_length_pattern(exported, serv
         np.testing.assert_allclose(np.array(probabilities), expected, atol=1e-5, rtol=0)
     # The cases above are not all alike: the check could fail.
     assert len({round(p[0], 4) for batch in probabilities_served for p in batch}) > 10
+    # One input table per direction travels with the export.
+    assert len(served[1]["tables"]) == 2, served[1]["tables"]
 
 
 def test_the_export_holds_only_stock_tensorflow_and_tensorflow_text_ops(served):
