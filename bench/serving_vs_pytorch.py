@@ -18,10 +18,11 @@ the sample each, seeded):
   ours is the export's Keras model (same config, random weights) in a ``tf.function``, right
   padding as served; PyTorch the same module as above on an id tensor.
 
-Contenders: ``seqtasks`` (the export as it is built now), ``seqtasks_before`` (the same export
-traced with the serving graph of before: the LSTM inference loop that served before the BlockLSTM
-path, ``fused_rnn`` replaced by its masked loop while exporting, and the tokenizer's general path
-for every batch, without the ASCII fast path), ``pytorch``. Threads: ``tf.config`` intra-op =
+Contenders: ``seqtasks`` (the export as it is built now; at the ids level its model with the
+input tables an export folds in, ``seqtasks.export.input_tables``), ``seqtasks_before`` (the
+same export traced with the serving graph of before: the LSTM inference loop that served before
+the BlockLSTM path, ``fused_rnn`` replaced by its masked loop while exporting, the tokenizer's
+general path for every batch, without the ASCII fast path, and no input tables), ``pytorch``. Threads: ``tf.config`` intra-op =
 inter-op = N for TensorFlow, ``torch.set_num_threads(N)``; and ``seqtasks+intra_op_1`` at N=2
 (intra-op 1, inter-op 2: TF Serving's ``--tensorflow_intra_op_parallelism=1``, the two
 directions side by side on a thread each).
@@ -60,11 +61,12 @@ BATCHES = (1, 32, 256)
 THREADS = (1, 2)
 LEVELS = ("strings", "ids")
 CALLS = {1: 200, 32: 40, 256: 8}  # calls per timed run, about the same time each
-# Today's trace with the serving graph of before: fused_rnn replaced by its masked loop, and
-# every batch tokenized the general way (no ASCII fast path).
+# Today's trace with the serving graph of before: fused_rnn replaced by its masked loop, every
+# batch tokenized the general way (no ASCII fast path), no input tables.
 BEFORE = ("import seqtasks.layers.fused_rnn as f; f.fused_rnn = f._masked_loop; "
           "from seqtasks.text.tokenizers import WordTokenizer as W; "
           "W.__call__ = W._unicode_tokens; "
+          "import seqtasks.export.input_tables as t; t.fold_input_tables = lambda m, *a: m; "
           "import sys; from pipelines.cli.main import main; sys.exit(main(sys.argv[1:]))")
 
 
@@ -165,6 +167,10 @@ def tf_pipeline(export_dir: str, intra_op: int, inter_op: int, before: bool):
     metadata = common.read_metadata(Path(export_dir))
     config = config_lib.from_dict(sentiment.SentimentConfig, metadata["config"])
     model = sentiment.build(config, int(metadata["vocab_size"]), len(metadata["labels"]))
+    if not before:  # the model as the export serves it
+        from seqtasks.export.input_tables import fold_input_tables
+
+        model = fold_input_tables(model)
     on_ids = tf.function(lambda ids: model(ids, training=False),
                          input_signature=[tf.TensorSpec([None, None], tf.int32)])
 
@@ -314,10 +320,12 @@ def main() -> None:
         "levels": {"strings": "raw strings in, labels out (tokenization and lookup included: "
                               "in the graph for ours, in Python for PyTorch)",
                    "ids": "token ids [batch, 30] in, probabilities out (the model's layers)"},
-        "contenders": {"seqtasks": "the export as built now (BlockLSTM inference path)",
+        "contenders": {"seqtasks": "the export as built now (BlockLSTM below 8 rows, input "
+                                   "tables from there)",
                        "seqtasks_before": "the same export traced with the serving graph "
-                                          "of before: the masked-loop inference, and the "
-                                          "general tokenizer path for every batch",
+                                          "of before: the masked-loop inference, the "
+                                          "general tokenizer path for every batch, no "
+                                          "input tables",
                        "seqtasks+intra_op_1": "seqtasks with intra-op 1, inter-op 2",
                        "pytorch": "nn.Embedding -> nn.LSTM(bidirectional) -> masked max -> "
                                   "nn.Linear -> softmax, eager, no_grad; Python tokenization "
