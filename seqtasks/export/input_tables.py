@@ -1,6 +1,6 @@
 """The serving graph's input tables: an embedding that feeds an LSTM becomes a gather.
 
-``fold_input_tables(model)`` returns the model an export serves: ``model`` itself, or a clone
+``fold_input_tables(model)`` returns the model an export serves: ``model`` itself, or a copy
 (sharing its layers and weights) in which each ``Embedding -> [dropout] -> LSTM`` chain is
 replaced by ``Embedding(input table) -> [dropout] -> TableFedLSTM``: the LSTM's input products
 looked up per word instead of computed per step (``seqtasks.layers.input_table``). Outputs are
@@ -73,7 +73,7 @@ def _fed_lstm(nodes, embedding):
 
 
 def fold_input_tables(model, max_bytes: int = INPUT_TABLE_MAX_BYTES):
-    """The model to serve: ``model``, or its clone with input tables (see the module doc).
+    """The model to serve: ``model``, or its copy with input tables (see the module doc).
 
     Chains are taken in the model's layer order while their tables fit in ``max_bytes``.
     """
@@ -94,5 +94,11 @@ def fold_input_tables(model, max_bytes: int = INPUT_TABLE_MAX_BYTES):
         replaced[id(lstm)] = TableFedLSTM(layer, lstm, name=f"{lstm.name}_table_fed")
     if not replaced:
         return model
-    return keras.models.clone_model(model, clone_function=lambda layer: replaced.get(
-        id(layer), layer))
+    # The graph rebuilt on new inputs, as keras.models.clone_model does, but sharing every other
+    # layer and without the compile step: the served model never trains, and clone_model would
+    # rebuild the optimizer and loss from their configs, which custom ones may not have.
+    inputs = keras.tree.map_structure(
+        lambda x: keras.Input(batch_shape=x.shape, dtype=x.dtype, name=x.name), model.input)
+    outputs = model._run_through_graph(
+        inputs, operation_fn=lambda layer: replaced.get(id(layer), layer))
+    return Functional(inputs, outputs, name=model.name)

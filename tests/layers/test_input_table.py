@@ -215,3 +215,15 @@ def test_models_other_than_plain_functional_ones_are_served_as_they_are():
     model = Subclassed()
     model(token_ids(2, [3]))
     assert fold_input_tables(model) is model
+
+
+def test_a_compiled_model_with_its_own_optimizer_folds():
+    # The served model is never compiled: an optimizer Keras could not rebuild from its config
+    # (a class nobody registered) must not stop the export.
+    class OwnAdam(keras.optimizers.Adam):
+        pass
+
+    model = classifier()
+    model.compile(optimizer=OwnAdam(), loss="sparse_categorical_crossentropy")
+    served = fold_input_tables(model)
+    assert len(fed_layers(served)) == 1 and not served.compiled
