@@ -1,9 +1,10 @@
 """The serving graph's input tables: an embedding that feeds an LSTM becomes a gather.
 
 ``fold_input_tables(model)`` returns the model an export serves: ``model`` itself, or a copy
-(sharing its layers and weights) in which each ``Embedding -> [dropout] -> LSTM`` chain is
-replaced by ``Embedding(input table) -> [dropout] -> TableFedLSTM``: the LSTM's input products
-looked up per word instead of computed per step (``seqtasks.layers.input_table``). Outputs are
+(sharing its layers and weights) in which each ``Embedding -> [dropout] -> LSTM`` chain becomes
+``Identity -> [dropout] -> TableFedLSTM``: the token ids go through to a layer that looks the
+LSTM's input products up per word instead of computing them per step, from tables it holds
+(``seqtasks.layers.input_table``). Outputs are
 the same to float rounding; the export gains the tables' variables, so chains are folded only
 while the tables stay within ``INPUT_TABLE_MAX_BYTES`` together (a 50,000-word vocabulary with
 a BiLSTM(128) needs 200 MB and keeps the product).
