@@ -295,6 +295,9 @@ METADATA_KEYS = {
             "kept; what the task says of its data (NER: tag scheme, repairs)",
     "metrics": "validation metrics of the exported weights, and the data they were measured on",
     "training": "the run: epochs, time, stop reason, history, throughput, hardware",
+    "input_tables": "only when the serving graph has them: per LSTM fed from an embedding, the "
+                    "rows, columns and bytes of its tables of input products "
+                    "([Internals](../internals.md#the-serving-graph))",
     "version": "this version's number",
     "signatures": "the signature names in the SavedModel",
     "warmup": "the warmup file, records written and records left out",

@@ -103,3 +103,14 @@ def fold_input_tables(model, max_bytes: int = INPUT_TABLE_MAX_BYTES):
     outputs = model._run_through_graph(
         inputs, operation_fn=lambda layer: replaced.get(id(layer), layer))
     return Functional(inputs, outputs, name=model.name)
+
+
+def described(served) -> list[dict]:
+    """What an export's ``seqtasks.json`` says of the input tables in ``served``: per table-fed
+    layer, the embedding it replaces, the rows and columns of its tables and their bytes."""
+    return [{"layer": layer.recurrent.name, "embedding": layer.embedding.name,
+             "rows": layer.embedding.input_dim,
+             "columns": sum(int(table.shape[1]) for table in layer.tables),
+             "bytes": sum(int(table.shape[0]) * int(table.shape[1]) * 4
+                          for table in layer.tables)}
+            for layer in getattr(served, "layers", []) if isinstance(layer, TableFedLSTM)]

@@ -58,6 +58,11 @@ def _header(metadata: dict) -> str:
              f"- task: `{task}`; kind: `{kind}` (what `seqtasks.load` and servers go by)",
              f"- exported: {metadata.get('exported_at', '?')}",
              f"- signatures: {', '.join(f'`{s}`' for s in metadata.get('signatures', []))}"]
+    tables = metadata.get("input_tables") or []
+    if tables:  # why the export is larger than its weights
+        lines.append("- serving graph: input tables of " + ", ".join(
+            f"`{t['layer']}` ({t['rows']:,} × {t['columns']:,}, {t['bytes'] / 2**20:.1f} MiB)"
+            for t in tables) + "; the LSTM's input products looked up per word")
     versions = metadata.get("library_versions") or {}
     if versions:
         lines.append("- built with: " + ", ".join(f"{name} {version}"

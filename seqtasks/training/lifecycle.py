@@ -13,7 +13,7 @@ import keras
 from seqtasks import config as config_lib
 from seqtasks.errors import ConfigError
 from seqtasks.evaluation.plots import learning_curves_png
-from seqtasks.export.input_tables import fold_input_tables
+from seqtasks.export import input_tables
 from seqtasks.export.savedmodel import export_savedmodel
 from seqtasks.text.pretrained import (EMBEDDING_FIELDS, coverage_line,
                                        with_vectors_dimension)
@@ -130,13 +130,15 @@ def export(task, config, model, data, out_dir, metrics: dict, summary: dict, wor
     # "data": what the task says of its data (NER: the tag scheme and repairs) beside the files
     # it was trained on, so neither hides the other.
     described_data = {**assets.metadata.get("data", {}), **(trained_on or {})}
-    metadata = {"task": task.name, **described, "config": config_lib.to_dict(config),
-                **assets.metadata, **({"data": described_data} if described_data else {}),
-                "metrics": metrics, "training": summary}
     # The graph served: each embedding that feeds an LSTM becomes a table of its input products
     # (seqtasks.export.input_tables), where the task exports the model its signatures take.
     exported = task.exported(model)
-    served = fold_input_tables(model) if exported is model else exported
+    served = input_tables.fold_input_tables(model) if exported is model else exported
+    tables = input_tables.described(served)
+    metadata = {"task": task.name, **described, "config": config_lib.to_dict(config),
+                **assets.metadata, **({"data": described_data} if described_data else {}),
+                "metrics": metrics, "training": summary,
+                **({"input_tables": tables} if tables else {})}
     if served is not exported:  # the training-time signatures trace the model as trained
         signatures = task.signatures(config, served, data)
     elif not signatures:

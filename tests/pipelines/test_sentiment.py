@@ -60,6 +60,11 @@ def test_export_layout_and_metadata(sentiment_export):
     assert meta["config"]["units"] == config.units
     assert meta["metrics"]["n"] == 120
     assert {"tensorflow", "keras", "tensorflow_text", "seqtasks"} <= set(meta["library_versions"])
+    # The embedding -> BiLSTM chain is served through input tables, and the export says so.
+    [tables] = meta["input_tables"]
+    assert tables["rows"] == meta["vocab_size"] and tables["columns"] == 2 * 4 * config.units
+    assert tables["bytes"] == tables["rows"] * tables["columns"] * 4
+    assert "input tables of" in (export_dir / "MODEL_CARD.md").read_text()
     assert (export_dir / "assets" / "labels.txt").read_text().split() == ["neg", "pos"]
     assert Vocabulary.load(export_dir / "assets" / "vocab.txt").tokens[:4] == [
         "[PAD]", "[UNK]", "[BOS]", "[EOS]"]
