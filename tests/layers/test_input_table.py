@@ -89,14 +89,20 @@ LAYERS = {
 BATCHES = [1, table_module.TABLE_MIN_BATCH - 1, table_module.TABLE_MIN_BATCH, 40]
 
 
-@pytest.mark.parametrize("layer", list(LAYERS))
+# The commonest layers in the default run; the other options in the slow one.
+DEFAULT_RUN = ("sequences", "backwards", "bi_concat", "bi_last")
+
+
+@pytest.mark.parametrize("layer", [
+    pytest.param(name, marks=() if name in DEFAULT_RUN else pytest.mark.slow) for name in LAYERS])
 def test_same_outputs_as_on_the_embeddings(layer):
     assert_same(LAYERS[layer](), [token_ids(batch, lengths, seed=batch)
                                   for lengths in LENGTHS.values() for batch in BATCHES])
 
 
-@pytest.mark.parametrize("layer", ["sequences", "backwards", "zero_output", "bi_concat",
-                                   "bi_last"])
+@pytest.mark.parametrize("layer", [
+    pytest.param(name, marks=() if name in ("backwards", "bi_concat") else pytest.mark.slow)
+    for name in ("sequences", "backwards", "zero_output", "bi_concat", "bi_last")])
 def test_small_batches_from_the_tables_alone(layer, monkeypatch):
     # The batch size where BlockLSTM hands over is a speed choice: the tables' path is right
     # below it too.
