@@ -24,12 +24,11 @@ import numpy as np
 from keras.src.utils.module_utils import tensorflow as tf
 
 from seqtasks.layers.fused_rnn import FusedLSTM, _masked_loop
-from seqtasks.layers.right_padded_lstm import is_right_padded
 
 # The loop's gate order (fused_rnn._lstm_forward); Keras' is i, f, c, o.
 LOOP_GATE_ORDER = "ifoc"
 MERGE_MODES = ("concat", "sum", "ave", "mul")
-# Smaller right-padded batches run BlockLSTM on the embeddings instead (TableFedLSTM). Measured
+# Smaller batches run the layer on the embeddings instead: BlockLSTM (TableFedLSTM). Measured
 # on the BiLSTM(128), sentences/s BlockLSTM / table at 1 thread: 840 / 526 at 1 row, 2,419 /
 # 2,314 at 8, 3,027 / 3,736 at 16; at 2 threads 1,700 / 2,015 at 4, 2,482 / 3,134 at 8
 # (bench/results/serving-input-table.json, "batch_sweep").
@@ -77,8 +76,8 @@ class TableFedLSTM(keras.layers.Layer):
     from token ids [batch, time]: the outputs and output mask ``recurrent`` gives on the
     embeddings, its input products gathered from input tables (``input_table``). Inference only.
 
-    Right-padded batches of fewer than ``TABLE_MIN_BATCH`` rows run ``recurrent`` on the
-    embeddings instead: there ``BlockLSTM``'s one op per direction
+    Batches of fewer than ``TABLE_MIN_BATCH`` rows run ``recurrent`` on the embeddings instead:
+    right-padded, they take ``BlockLSTM``, whose one op per direction
     (``seqtasks.layers.right_padded_lstm``) beats the loop even without its input products.
     The layer shares ``embedding``'s and ``recurrent``'s variables and adds the tables.
     """
@@ -102,11 +101,8 @@ class TableFedLSTM(keras.layers.Layer):
         self.built = True
 
     def call(self, token_ids, mask=None):
-        batch = tf.shape(token_ids)[0]
-        if mask is None:
-            mask = tf.ones_like(token_ids, tf.bool)
-        lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
-        small = tf.logical_and(batch <= TABLE_MIN_BATCH - 1, is_right_padded(mask, lengths))
+        # A small batch goes to the layer itself, which picks BlockLSTM for right padding.
+        small = tf.shape(token_ids)[0] < TABLE_MIN_BATCH
         return tf.cond(small, lambda: self.recurrent(self.embedding(token_ids), mask=mask),
                        lambda: self._from_tables(token_ids, mask))
 
