@@ -77,8 +77,8 @@ def _lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias, steps, keep_gates):
     ``(h, cs)`` [time, batch, units], and with ``keep_gates`` the sigmoid gates [time, batch,
     3 units] (i, f, o) and candidates [time, batch, units] the backward pass needs.
 
-    ``kernel`` None: ``x`` [time, batch, 4 units] already is ``x @ kernel + bias`` in the loop's
-    gate order (i, f, o, c), as an input table gives it (``_masked_loop``).
+    ``kernel`` and ``bias`` None: ``x`` [time, batch, 4 units] already is ``x @ kernel + bias``
+    in the loop's gate order (i, f, o, c), as an input table gives it (``_masked_loop``).
     """
     time, batch, features = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     units = tf.shape(h0)[-1]
@@ -354,7 +354,8 @@ def _masked_loop(cell, sequences, initial_state, mask, go_backwards=False,
     else:
         forward, with_gradient, bias_shape = _gru_forward, _gru_with_fused_gradient, \
             [2, 3 * cell.units]
-    bias = tf.cast(cell.bias, dtype) if cell.use_bias else tf.zeros(bias_shape, dtype)
+    bias = None if kernel is None else \
+        tf.cast(cell.bias, dtype) if cell.use_bias else tf.zeros(bias_shape, dtype)
     args = (x, *initial_state, kernel, recurrent_kernel, bias, steps_needed)
     # [time, batch, units] each (h, then the LSTM's cs): zeros after steps_needed
     sequences_of_states = with_gradient(*args) if training else \

@@ -23,7 +23,7 @@ import numpy as np
 # Imported when first used, as Keras does: the layer module loads under any backend.
 from keras.src.utils.module_utils import tensorflow as tf
 
-from seqtasks.layers.fused_rnn import FusedLSTM, _masked_loop
+from seqtasks.layers.fused_rnn import FusedLSTM, _masked_loop, _regroup_gates
 
 # The loop's gate order (fused_rnn._lstm_forward); Keras' is i, f, c, o.
 LOOP_GATE_ORDER = "ifoc"
@@ -66,8 +66,7 @@ def input_table(embeddings: np.ndarray, layer) -> np.ndarray:
         product = np.asarray(embeddings, np.float64) @ kernel
         if cell.use_bias:
             product += np.asarray(keras.ops.convert_to_numpy(cell.bias), np.float64)
-        gates = dict(zip("ifco", np.split(product, 4, axis=-1)))
-        parts += [gates[name] for name in LOOP_GATE_ORDER]
+        parts.append(np.asarray(_regroup_gates(product, LOOP_GATE_ORDER)))
     return np.concatenate(parts, axis=-1).astype(np.float32)
 
 
