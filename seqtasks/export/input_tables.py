@@ -46,7 +46,7 @@ def _calls(nodes, layer) -> list:
 
 
 def _fed_lstm(nodes, embedding):
-    """``(identity layers, lstm layer)`` when ``embedding`` starts a foldable chain, else None."""
+    """The LSTM layer of the foldable chain ``embedding`` starts, or None."""
     if type(embedding) is not keras.layers.Embedding:  # noqa: E721 (subclasses compute more)
         return None
     if getattr(embedding, "quantization_mode", None) or getattr(embedding, "lora_enabled", 0):
@@ -54,7 +54,7 @@ def _fed_lstm(nodes, embedding):
     calls = _calls(nodes, embedding)
     if len(calls) != 1:
         return None
-    tensor, passed = calls[0].outputs[0], []
+    tensor = calls[0].outputs[0]
     while True:
         consumers = _consumers(nodes, tensor)
         if len(consumers) != 1:
@@ -65,12 +65,11 @@ def _fed_lstm(nodes, embedding):
                 or node.arguments.args[0] is not tensor:
             return None
         if isinstance(layer, INFERENCE_IDENTITY):
-            passed.append(layer)
             tensor = node.outputs[0]
             continue
         if set(node.arguments.kwargs) - {"mask", "training"} or not foldable(layer):
             return None
-        return passed, layer
+        return layer
 
 
 def fold_input_tables(model, max_bytes: int = INPUT_TABLE_MAX_BYTES):
@@ -82,10 +81,9 @@ def fold_input_tables(model, max_bytes: int = INPUT_TABLE_MAX_BYTES):
         return model
     nodes, replaced, budget = _graph_nodes(model), {}, max_bytes
     for layer in model.layers:
-        chain = _fed_lstm(nodes, layer)
-        if chain is None:
+        lstm = _fed_lstm(nodes, layer)
+        if lstm is None:
             continue
-        lstm = chain[1]
         width = sum(4 * d.cell.units for d in directions(lstm))
         size = layer.input_dim * width * 4
         if size > budget:

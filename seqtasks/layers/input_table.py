@@ -29,9 +29,9 @@ from seqtasks.layers.fused_rnn import FusedLSTM, _masked_loop, _regroup_gates
 LOOP_GATE_ORDER = "ifoc"
 MERGE_MODES = ("concat", "sum", "ave", "mul")
 # Smaller batches run the layer on the embeddings instead: BlockLSTM (TableFedLSTM). Measured
-# on the BiLSTM(128), sentences/s BlockLSTM / table at 1 thread: 840 / 526 at 1 row, 2,419 /
-# 2,314 at 8, 3,027 / 3,736 at 16; at 2 threads 1,700 / 2,015 at 4, 2,482 / 3,134 at 8
-# (bench/results/serving-input-table.json, "batch_sweep").
+# on the BiLSTM(128), sentences/s embeddings / tables at 1 thread: 867 / 650 at 1 row, 3,113 /
+# 3,256 at 8, 3,414 / 4,282 at 16; at 2 threads 1,972 / 2,300 at 4, 2,362 / 3,564 at 8
+# (bench/results/serving-input-table.json, "sentences_per_second").
 TABLE_MIN_BATCH = 8
 
 
