@@ -8,8 +8,8 @@ client's as much as the server's. Here the maximum rate comes from:
   through the request bodies and writes the summary (requests, errors, latency percentiles) as
   JSON in its ``done`` hook;
 - gRPC: ``h2load`` (Debian package ``nghttp2-client``), one thread, HTTP/2 with one stream per
-  connection, posting a gRPC-framed ``PredictRequest``; ``--log-file`` gives each request's
-  latency. h2load counts HTTP statuses, not gRPC ones (a failed call is HTTP 200 with a
+  connection (or ``streams``), posting a gRPC-framed ``PredictRequest``; ``--log-file`` gives
+  each request's latency. h2load counts HTTP statuses, not gRPC ones (a failed call is HTTP 200 with a
   ``grpc-status`` trailer), so errors are read from the server's own request counter instead.
 
 Each result records the client's CPU seconds (``getrusage`` of the child) beside the server's.
@@ -109,15 +109,16 @@ def _failed_grpc_requests(rest_port: int) -> float:
 
 
 def h2load_grpc(grpc_port: int, rest_port: int, task: str, text: str, clients: int,
-                duration: float) -> dict:
-    """``clients`` HTTP/2 connections, one Predict call at a time each (the same sentence)."""
+                duration: float, streams: int = 1) -> dict:
+    """``clients`` HTTP/2 connections, each with ``streams`` Predict calls at a time (the same
+    sentence)."""
     with tempfile.TemporaryDirectory() as work:
         body, log = Path(work) / "request.bin", Path(work) / "requests.tsv"
         body.write_bytes(_grpc_frame(task, text))
         failed = _failed_grpc_requests(rest_port)
         cpu = _child_cpu_seconds()
         subprocess.run(
-            ["h2load", "-t1", f"-c{clients}", "-m1", f"-D{max(1, round(duration))}",
+            ["h2load", "-t1", f"-c{clients}", f"-m{streams}", f"-D{max(1, round(duration))}",
              "-d", str(body), "-H", "content-type: application/grpc", "-H", "te: trailers",
              "--log-file", str(log),
              f"http://127.0.0.1:{grpc_port}/tensorflow.serving.PredictionService/Predict"],
@@ -134,8 +135,8 @@ def h2load_grpc(grpc_port: int, rest_port: int, task: str, text: str, clients: i
     def percentile(q: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
 
-    return {"target_rps": "max", "clients": clients, "requests": len(rows),
-            "errors": http_errors + int(failed), "seconds": round(seconds, 2),
+    return {"target_rps": "max", "clients": clients, "streams_per_connection": streams,
+            "requests": len(rows), "errors": http_errors + int(failed), "seconds": round(seconds, 2),
             "throughput_rps": round(len(rows) / seconds, 1),
             "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "max_ms": percentile(1.0),
             "mean_ms": round(sum(latencies) / len(latencies), 2),

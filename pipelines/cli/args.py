@@ -345,6 +345,9 @@ def _serve_command(commands) -> None:
     serve.add_argument("--port", type=int, default=8501, metavar="P", help="REST port")
     serve.add_argument("--grpc-port", type=int, default=None, metavar="G",
                        help="also serve TF Serving's gRPC API on this port (default: off)")
+    serve.add_argument("--grpc-listeners", type=int, default=64, metavar="N",
+                       help="gRPC servers sharing the gRPC port in each process; each accepts "
+                            "one new call at a time (default: 64)")
     serve.add_argument("--model-config-file", metavar="F",
                        help="TF Serving model_config_list in protobuf text format (name, "
                             "base_path, model_version_policy, version_labels)")

@@ -219,6 +219,7 @@ def _info(args) -> None:
 
 
 MAX_SERVE_WORKERS = 64  # each worker loads every model: a typo must not start thousands
+MAX_GRPC_LISTENERS = 64  # each is a gRPC server with its own accept loop
 
 
 def _serve(args) -> None:
@@ -245,6 +246,9 @@ def _serve(args) -> None:
     if not 1 <= args.workers <= MAX_SERVE_WORKERS:
         raise ConfigError(f"--workers must be between 1 and {MAX_SERVE_WORKERS}, got "
                           f"{args.workers}")
+    if not 1 <= args.grpc_listeners <= MAX_GRPC_LISTENERS:
+        raise ConfigError(f"--grpc-listeners must be between 1 and {MAX_GRPC_LISTENERS}, got "
+                          f"{args.grpc_listeners}")
     if not args.model_dirs and not args.model_config_file:
         raise ConfigError("serve: pass NAME=BASE_PATH arguments or --model-config-file")
     limits = RequestLimits(max_tensor_elements=args.max_tensor_elements,
@@ -256,7 +260,8 @@ def _serve(args) -> None:
                           batch_timeout_ms=args.batch_timeout_ms,
                           max_body_bytes=int(args.max_body_mb * 2**20),
                           timeout_ms=args.timeout_ms, limits=limits,
-                          shutdown_grace_s=args.shutdown_grace_s)
+                          shutdown_grace_s=args.shutdown_grace_s,
+                          grpc_listeners=args.grpc_listeners)
     serve(args.model_dirs, args.host, args.port, config, args.all_versions, args.access_log,
           args.grpc_port, args.model_config_file, args.poll_seconds, args.demo,
           SessionThreads(args.intra_op, args.inter_op), args.workers)

@@ -49,6 +49,11 @@ class ServerConfig:
     # Worker processes of one server share its REST and gRPC ports (SO_REUSEPORT: the kernel
     # spreads connections over them); off, a port another process holds is an error.
     reuse_port: bool = False
+    # gRPC servers listening on the one gRPC port, in the one event loop (SO_REUSEPORT: the
+    # kernel spreads connections over them). A grpc.aio server accepts one new call at a time,
+    # each a round trip through its poller thread, so a single one caps the calls a second;
+    # several accept side by side (bench/results/serving-grpc-listeners.json).
+    grpc_listeners: int = 64
 
 
 class ModelRunError(ServingError):

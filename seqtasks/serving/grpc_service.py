@@ -6,7 +6,9 @@ same message REST gives.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 
 import grpc
 import numpy as np
@@ -202,18 +204,61 @@ class _Services(prediction_service_pb2_grpc.PredictionServiceServicer,
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "MultiInference is not supported")
 
 
-async def start_grpc(core: ServingCore, host: str, port: int) -> grpc.aio.Server:
+class GrpcServers:
+    """The gRPC servers of one port (ServerConfig.grpc_listeners), started and stopped as one."""
+
+    def __init__(self, servers: list[grpc.aio.Server], port: int):
+        self.servers, self.port = servers, port
+
+    async def stop(self, grace: float | None) -> None:
+        await asyncio.gather(*(server.stop(grace) for server in self.servers))
+
+
+def check_port_free(host: str, port: int) -> None:
+    """OSError if another socket holds ``host:port``: the listeners share it with SO_REUSEPORT,
+    which would also let them join a port some other process listens on."""
+    address = host.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+        try:
+            probe.bind((address, port))
+        except OSError as error:
+            raise OSError(f"cannot bind the gRPC port {host}:{port} ({error.strerror})") from None
+
+
+async def start_grpc(core: ServingCore, host: str, port: int) -> GrpcServers:
+    """``core.config.grpc_listeners`` servers of the gRPC services on ``host:port`` (0: a free
+    port, the same for all of them)."""
+    listeners = max(1, core.config.grpc_listeners)
+    shared = core.config.reuse_port or listeners > 1
+    if port and not core.config.reuse_port:  # (worker processes hold it together)
+        check_port_free(host, port)
     # the REST body limit (--max-body-mb) holds for gRPC messages too
     options = [("grpc.max_receive_message_length", core.config.max_body_bytes),
                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-               # gRPC shares ports by default on Linux: only worker processes may
-               ("grpc.so_reuseport", int(core.config.reuse_port))]
-    server = grpc.aio.server(options=options)
+               # gRPC shares ports by default on Linux: only this server's own listeners and
+               # worker processes may
+               ("grpc.so_reuseport", int(shared))]
     services = _Services(core)
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(services, server)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(services, server)
-    if server.add_insecure_port(f"{host}:{port}") == 0:
-        raise OSError(f"cannot bind the gRPC port {host}:{port}")
-    await server.start()
-    log.info("gRPC (PredictionService, ModelService) on %s:%d", host, port)
-    return server
+    servers: list[grpc.aio.Server] = []
+    try:
+        for _ in range(listeners):
+            server = grpc.aio.server(options=options)
+            prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(services, server)
+            model_service_pb2_grpc.add_ModelServiceServicer_to_server(services, server)
+            try:
+                bound = server.add_insecure_port(f"{host}:{port}")
+            except RuntimeError:  # grpcio's "Failed to bind", the reason only in its log
+                bound = 0
+            if bound == 0:
+                raise OSError(f"cannot bind the gRPC port {host}:{port}")
+            port = bound  # port 0: the others join the port the first one got
+            await server.start()
+            servers.append(server)
+    except BaseException:
+        await asyncio.gather(*(server.stop(None) for server in servers))
+        raise
+    log.info("gRPC (PredictionService, ModelService) on %s:%d, %d listener%s", host, port,
+             listeners, "" if listeners == 1 else "s")
+    return GrpcServers(servers, port)

@@ -71,10 +71,12 @@ def run(flags: ModelServerFlags) -> None:
     from seqtasks.serving.config_watch import ConfigFileWatcher
     from seqtasks.serving.manager import ModelManager
     from seqtasks.serving.operation_files import MonitoringConfig, read_monitoring_config
-    from seqtasks.serving.server import run_app
+    from seqtasks.serving.server import exit_if_grpc_port_taken, run_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     config = server_config(flags)
+    if flags.port:
+        exit_if_grpc_port_taken(HOST, flags.port)
     monitoring = read_monitoring_config(flags.monitoring_config_file) \
         if flags.monitoring_config_file else MonitoringConfig()
     manager = ModelManager(model_specs(flags), flags.file_system_poll_wait_seconds,

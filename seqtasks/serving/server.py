@@ -48,6 +48,8 @@ def serve(model_arguments: list[str], host: str = "127.0.0.1", port: int = 8501,
         raise ModelError("no models to serve: pass NAME=BASE_PATH or --model-config-file")
     if len(set(names)) != len(names):
         raise ModelError(f"a model name is given twice: {sorted(names)}")
+    if grpc_port and not config.reuse_port:  # (a worker: its siblings hold the port)
+        exit_if_grpc_port_taken(host, grpc_port)
     if workers > 1:  # checked above once, not once per worker
         if not port or grpc_port == 0:
             raise ModelError("--workers: the worker processes share fixed ports; pass --port "
@@ -152,6 +154,19 @@ def shared_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
     return sock
+
+
+def exit_if_grpc_port_taken(host: str, port: int) -> None:
+    """Exit with one line (status 3, as for the REST port) when another socket holds the gRPC
+    port: checked before the models load, since the app's lifespan would bind it only after,
+    and log a failure there as a traceback."""
+    from seqtasks.serving.grpc_service import check_port_free
+
+    try:
+        check_port_free(host, port)
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(3)  # as for the REST port
 
 
 def run_app(app, host: str, port: int | None, grace_s: float, access_log: bool = False,

@@ -147,3 +147,32 @@ def test_serve_takes_the_request_limit_and_deadline_flags():
 def test_serve_rejects_a_limit_below_one(tmp_path, capsys):
     status, err = serve_in_process(capsys, tmp_path, "--max-num-samples", "0")
     assert status == 2 and "--max-num-samples must be >= 1" in err
+
+
+@pytest.mark.parametrize("count", ["0", "65"])
+def test_serve_rejects_a_grpc_listener_count_out_of_range(tmp_path, capsys, count):
+    status, err = serve_in_process(capsys, tmp_path, "--grpc-listeners", count)
+    assert status == 2 and f"--grpc-listeners must be between 1 and 64, got {count}" in err
+
+
+@pytest.mark.parametrize("command", ["serve", "model_server"])
+def test_a_taken_grpc_port_is_one_line_before_any_model_loads(half_plus_two, port, capsys,
+                                                              command):
+    import socket
+
+    from seqtasks.serving import model_server
+
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0" if command == "model_server" else "127.0.0.1", port))
+        holder.listen()
+        if command == "serve":
+            status, err = serve_in_process(capsys, f"m={half_plus_two}", "--port", "0",
+                                           "--grpc-port", port)
+        else:
+            with pytest.raises(SystemExit) as exited:
+                model_server.main([f"--port={port}", "--model_name=m",
+                                   f"--model_base_path={half_plus_two}"])
+            status, err = exited.value.code, capsys.readouterr().err
+    assert status == 3
+    assert "error: cannot bind the gRPC port" in err and f":{port} (Address already in use)" in err
+    assert "Traceback" not in err and "loaded version" not in err

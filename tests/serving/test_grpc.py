@@ -142,3 +142,60 @@ def test_messages_over_the_body_limit_are_refused(stubs):
     with pytest.raises(grpc.RpcError) as raised:
         stubs[0].Predict(request, TIMEOUT_S)
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_several_listeners_share_the_port_and_each_connection_is_answered(half_plus_two,
+                                                                          serve_app, new_port):
+    import asyncio
+
+    from seqtasks.serving.core import ServingCore
+    from seqtasks.serving.grpc_service import start_grpc
+
+    models = load_models([f"default={half_plus_two}"])
+    core = ServingCore(ModelManager.of(models), ServerConfig(grpc_listeners=3))
+
+    async def bound_ports():
+        servers = await start_grpc(core, "127.0.0.1", 0)
+        try:
+            return len(servers.servers), servers.port
+        finally:
+            await servers.stop(None)
+    count, port = asyncio.run(bound_ports())
+    assert count == 3 and port > 0  # port 0: the listeners joined the port the first one got
+
+    grpc_port = new_port()
+    app = create_app(ModelManager.of(models), ServerConfig(grpc_listeners=3, batch_timeout_ms=1),
+                     grpc_port=grpc_port)
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "default"
+    request.inputs["x"].CopyFrom(tf.make_tensor_proto([2.0], shape=[1, 1], dtype=tf.float32))
+    with serve_app(app):
+        for _ in range(12):  # a connection of its own each: the kernel spreads them
+            with grpc.insecure_channel(f"127.0.0.1:{grpc_port}",
+                                       options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+                response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(
+                    request, TIMEOUT_S)
+                assert tf.make_ndarray(response.outputs["y"]).tolist() == [[3.0]]
+
+
+@pytest.mark.parametrize("listeners", [1, 4])
+@pytest.mark.parametrize("holder_shares", [False, True])
+def test_a_grpc_port_another_socket_holds_is_refused(half_plus_two, port, listeners,
+                                                     holder_shares):
+    """Several listeners bind with SO_REUSEPORT: they must still not join a port that another
+    process listens on, even one that itself allows sharing."""
+    import asyncio
+    import socket
+
+    from seqtasks.serving.core import ServingCore
+    from seqtasks.serving.grpc_service import start_grpc
+
+    core = ServingCore(ModelManager.of(load_models([f"default={half_plus_two}"])),
+                       ServerConfig(grpc_listeners=listeners))
+    with socket.socket() as holder:
+        if holder_shares:
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        with pytest.raises(OSError, match=f"cannot bind the gRPC port 127.0.0.1:{port}"):
+            asyncio.run(start_grpc(core, "127.0.0.1", port))
