@@ -426,6 +426,8 @@ def main() -> None:
                              "default) or native load generators on one thread each (wrk for "
                              "REST, h2load for gRPC: Debian's wrk and nghttp2-client), which "
                              "leave the server more of the CPUs")
+    parser.add_argument("--name", default="serving",
+                        help="--compare's result file name (default: serving)")
     parser.add_argument("--serve-flag", action="append", default=[], metavar="FLAG",
                         help="a flag passed on to seqtasks serve, e.g. "
                              "--serve-flag=--tensorflow-intra-op-parallelism=1 (repeatable)")
@@ -446,7 +448,7 @@ def main() -> None:
                   "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other "
                              "jobs (see environment.load_average)",
                   "work_dir": str(work)}
-        common.write_result("serving", result, args.results)
+        common.write_result(args.name, result, args.results)
         return
     needs_work = args.model is None or not args.skip_batch
     work = common.work_dir(args, "serving") if needs_work else None
