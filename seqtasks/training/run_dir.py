@@ -39,6 +39,12 @@ class RunDir:
                              f"({e.strerror})") from None
         saved = self.resume / "config.json"
         current = config_lib.to_dict(config)
+        if saved.exists() and not self.has_finished_epoch():
+            # A run killed (SIGTERM, SIGKILL) before its first epoch ended, which skips the
+            # clean-up: nothing to resume. What it prepared must not be reused either, since a
+            # resumed run takes pretrained rows from the checkpoint, and there is none.
+            shutil.rmtree(self.resume)
+            self.resume.mkdir(parents=True)
         if saved.exists():
             previous = json.loads(saved.read_text(encoding="utf-8"))
             if previous != current:
