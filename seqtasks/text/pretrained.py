@@ -236,15 +236,29 @@ def extend_vocabulary(vocabulary: Vocabulary, index: VectorIndex | list[VectorIn
 class EmbeddingInit:
     """An embedding matrix for a vocabulary, and what it was made from (for the summary)."""
 
-    matrix: np.ndarray | None  # None when resuming: the checkpoint holds the weights
+    matrix: np.ndarray | None  # None: no rows to start from (a checkpoint holds the weights)
     report: dict
 
     def save(self, path: Path) -> None:
+        """The report at ``path`` (JSON), and the matrix beside it (``.npy``): a run that
+        reads what was prepared (a child on another backend, a resumed run) starts from the
+        same rows."""
+        from seqtasks.io import atomic_path
+
+        if self.matrix is not None:
+            with atomic_path(_matrix_path(path), suffix=".tmp.npy") as temporary:
+                np.save(temporary, self.matrix)
         atomic_write_text(path, json.dumps(self.report, indent=2))
 
     @classmethod
     def load(cls, path: Path) -> "EmbeddingInit":
-        return cls(None, json.loads(Path(path).read_text(encoding="utf-8")))
+        matrix = _matrix_path(path)
+        return cls(np.load(matrix, allow_pickle=False) if matrix.is_file() else None,
+                   json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _matrix_path(report_path: Path) -> Path:
+    return Path(report_path).with_suffix(".npy")
 
 
 def _vectors_block(vocabulary: Vocabulary, index: VectorIndex, rng) -> tuple[np.ndarray, list]:
@@ -314,7 +328,8 @@ def pretrained_vocabulary(path, vocabulary: Vocabulary, train_tokens: Iterable[I
 
 
 def resumed_embedding(path, report_path: Path) -> EmbeddingInit | None:
-    """The report of a resumed run's vectors (the weights come from its checkpoint)."""
+    """A resumed run's vectors: the report, and the rows it started from when they were saved
+    (a checkpoint, when there is one, holds the trained weights)."""
     return EmbeddingInit.load(report_path) if path else None
 
 

@@ -43,7 +43,7 @@ def test_a_resumed_run_gets_back_what_the_new_run_prepared(tmp_path):
     assert again["vocab"].tokens == fresh["vocab"].tokens
     assert again["labels"] == ["neg", "pos"] and again["counts"] == {"a": 1}
     assert again["embeddings"].vectors.report == {"file": "v.txt", "dim": 3}
-    assert again["embeddings"].vectors.matrix is None  # the checkpoint holds the weights
+    assert again["embeddings"].vectors.matrix is None  # it had no rows to keep
     assert again["embeddings"].init_from == "lm/1"
     assert again["target_embeddings"].vectors is None and not again["target_embeddings"].init_from
     assert sorted(p.name for p in run.resume.iterdir()) == [
@@ -57,3 +57,23 @@ def test_a_run_cut_short_while_preparing_prepares_again(tmp_path):
     prepare_data(task, None, splits, run, resumed=True)
     assert task.prepared == 2
     assert json.loads(run.path(MANIFEST).read_text())["vocab"] == {"type": "vocabulary"}
+
+
+def test_the_pretrained_rows_come_back_with_what_was_prepared(tmp_path):
+    """A child process on another backend (train_backend=torch), or a run resumed before any
+    checkpoint, builds its model from the saved copy: it must start from the same rows."""
+    import numpy as np
+
+    class WithRows(Counting):
+        def prepare(self, config, splits, run):
+            rows = np.arange(12, dtype=np.float32).reshape(4, 3)
+            return {"embeddings": Transfer(EmbeddingInit(rows, {"file": "v.txt", "dim": 3}))}
+
+    task, run, splits = WithRows(), started_run(tmp_path), Splits(["a b"], ["a"])
+    fresh = prepare_data(task, None, splits, run, resumed=False)
+    again = prepare_data(task, None, splits, run, resumed=True)
+    np.testing.assert_array_equal(again["embeddings"].vectors.matrix,
+                                  fresh["embeddings"].vectors.matrix)
+    assert again["embeddings"].vectors.report == {"file": "v.txt", "dim": 3}
+    assert sorted(p.name for p in run.resume.iterdir()) == [
+        "embeddings.json", "embeddings.npy", MANIFEST]
