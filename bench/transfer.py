@@ -14,7 +14,8 @@ README quotes it: the part's recipe, and for the ``vectors`` row ``--set embeddi
 nothing else. The ``glove`` row trains the part's ``recipes/<part>-glove.yaml`` (GloVe 6B 50d by name, the
 ``glove`` extra), and ``glove+vectors`` the same recipe with the pretrained vectors stacked
 beside GloVe (``--set embeddings=glove-6b-50d,V``). ``+ensembleN`` after any of them trains
-that row as an ensemble of N in one export (``--set ensemble=N``, sentiment); when a sentiment
+that row as an ensemble of N in one export (``--set ensemble=N``, sentiment); ``+attention``,
+``+max`` or ``+last`` sets the pooling and ``+seedN`` the seed; when a sentiment
 part trains several rows, each export's serving speed is then timed here on the validation
 sentences (``serving_sentences_per_second``), so the accuracy an ensemble gains stands beside
 the serving time it costs. ``vectors`` runs ``seqtasks pretrain vectors --corpus
@@ -56,6 +57,7 @@ VECTORS_RESULT = "transfer-vectors"
 LM_RESULT = "transfer-lm"
 LM_VALID_LINES = 1000
 LM_INIT = ["freeze_epochs=1"]  # what the lm rows set besides init_from
+ROW_SETTINGS = ("embeddings", "pooling", "ensemble", "cell", "num_layers", "char_features", "seed")
 GLOVE_RECIPES = {"sst2": "recipes/sst2-glove.yaml", "mr": "recipes/mr-glove.yaml",
                  "conll2003": "recipes/conll2003-glove.yaml"}
 log = common.log
@@ -78,6 +80,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "too long to repeat; the row says recorded: true")
     parser.add_argument("--record-command", default="",
                         help="the seqtasks command that trained the --record export")
+    parser.add_argument("--rekey", action="append", default=[], metavar="OLD=NEW",
+                        help="rename a row kept from the previous result, after its recipe "
+                             "changed (NEW names the settings it ran with); the row keeps its "
+                             "numbers and says rekeyed_from and --rekey-why")
+    parser.add_argument("--rekey-why", default="",
+                        help="what changed in the recipe since those rows ran")
     common.add_arguments(parser, config=False)
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -88,6 +96,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.record = [tuple(item.split("=", 1)) for item in args.record]
     if args.record and not args.record_command:
         parser.error("--record needs --record-command: the command that trained the export")
+    args.rekey = dict(tuple(item.split("=", 1)) for item in args.rekey)
+    if args.rekey and not args.rekey_why:
+        parser.error("--rekey needs --rekey-why: what changed in the recipe")
     return args
 
 
@@ -153,16 +164,17 @@ def measure(args, part: str, vectors: Path) -> None:
     work = common.work_dir(args, "transfer")
     exports = {}
     for init in args.inits:
-        base, members = split_ensemble(init)
+        base, settings = split_init(init)
         if base == "lm" and task != "sentiment":
             continue  # the LMs are shaped as the sentiment recipe's encoder
-        if members > 1 and task != "sentiment":
-            sys.exit(f"bench: {init}: only the sentiment parts train ensembles")
+        if task != "sentiment" and any(s.split("=")[0] in ("ensemble", "pooling")
+                                       for s in settings):
+            sys.exit(f"bench: {init}: only the sentiment parts train ensembles or pool")
         out = work / f"{part}-{init}"
         row_recipe = GLOVE_RECIPES[part] if base.startswith("glove") else recipe
         command = ["train", task, "--config", row_recipe, "--train", str(data / train),
                    "--valid", str(data / valid), "--out", str(out), "--quiet"]
-        overrides = [f"ensemble={members}"] if members > 1 else []
+        overrides = list(settings)
         if base == "vectors":
             overrides.append(f"embeddings={vectors}")
         if base == "glove+vectors":
@@ -205,13 +217,22 @@ def measure(args, part: str, vectors: Path) -> None:
                         args.results, start)
 
 
-def split_ensemble(init: str) -> tuple[str, int]:
-    """``glove+ensemble5`` -> ("glove", 5): a row's vectors, and how many members it trains
-    (``ensemble=N``, the sentiment parts); ``glove`` -> ("glove", 1)."""
-    parts = init.split("+")
-    members = [p for p in parts if p.startswith("ensemble")]
-    count = int(members[0][len("ensemble"):]) if members else 1
-    return "+".join(p for p in parts if not p.startswith("ensemble")), count
+def split_init(init: str) -> tuple[str, list[str]]:
+    """A row's vectors and the settings its modifiers add to the recipe: ``glove`` -> ("glove",
+    []); ``glove+max+ensemble1+seed43`` -> ("glove", ["pooling=max", "ensemble=1", "seed=43"]).
+    Modifiers: ``ensembleN`` (N members in one export, the sentiment parts), ``attention`` /
+    ``max`` / ``last`` (the pooling) and ``seedN``."""
+    base, settings = [], []
+    for part in init.split("+"):
+        if part.startswith("ensemble") and part[len("ensemble"):].isdigit():
+            settings.append(f"ensemble={part[len('ensemble'):]}")
+        elif part in ("attention", "max", "last"):
+            settings.append(f"pooling={part}")
+        elif part.startswith("seed") and part[len("seed"):].isdigit():
+            settings.append(f"seed={part[len('seed'):]}")
+        else:
+            base.append(part)
+    return "+".join(base), settings
 
 
 def serving_speed(export_dir: Path, texts: list[str], batch: int = 256, repeats: int = 5
@@ -246,7 +267,10 @@ def export_row(init: str, recipe: str, metric: str, key: str, out: Path, wall, c
             "train_minutes": round(training["train_seconds"] / 60, 2),
             "wall_minutes": wall, "epochs_run": training["epochs_run"],
             "best_epoch": training.get("best_epoch"), "stopped_by": training["stopped_by"],
-            "embeddings": training.get("embeddings"), "command": command}
+            "embeddings": training.get("embeddings"), "command": command,
+            # the settings rows differ in, as trained (a recipe file may change later)
+            "settings": {key: metadata["config"][key] for key in ROW_SETTINGS
+                         if key in metadata["config"]}}
 
 
 def merged_rows(args, part: str, rows: list[dict]) -> list[dict]:
@@ -254,8 +278,12 @@ def merged_rows(args, part: str, rows: list[dict]) -> list[dict]:
     (so ``--inits lm`` adds its row once the LMs exist)."""
     previous = Path(args.results) / f"transfer-{part}.json"
     measured = {row["init"] for row in rows}
-    kept = [row for row in json.loads(previous.read_text())["rows"]
-            if row["init"] not in measured] if previous.is_file() else []
+    before = json.loads(previous.read_text())["rows"] if previous.is_file() else []
+    for row in before:
+        if row["init"] in args.rekey:
+            row.update(init=args.rekey[row["init"]], rekeyed_from=row["init"],
+                       rekeyed_why=args.rekey_why)
+    kept = [row for row in before if row["init"] not in measured]
     return kept + rows
 
 
