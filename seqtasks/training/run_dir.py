@@ -41,8 +41,8 @@ class RunDir:
         current = config_lib.to_dict(config)
         if saved.exists() and not self.has_finished_epoch():
             # A run killed (SIGTERM, SIGKILL) before its first epoch ended, which skips the
-            # clean-up: nothing to resume. What it prepared must not be reused either, since a
-            # resumed run takes pretrained rows from the checkpoint, and there is none.
+            # clean-up: nothing to resume, so the rerun is a new run, whose config may differ
+            # and which prepares again from the files as they are now.
             shutil.rmtree(self.resume)
             self.resume.mkdir(parents=True)
         if saved.exists():
